@@ -34,7 +34,9 @@ _UNRESERVED = "-._~"  # with ASCII letters and digits, which quote() never encod
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
 # A placeholder the platform can fill: a plain dotted path, nothing else (no helpers,
 # no triple-stash, not the `else` keyword).
-PLACEHOLDER = re.compile(r"\{\{\s*(?!else\s*\}\})([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
+PLACEHOLDER = re.compile(
+    r"\{\{\s*(?!else\s*\}\})([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}"
+)
 _API_VERSION = re.compile(r"[0-9A-Za-z.\-]{1,32}\Z")
 
 
@@ -63,7 +65,7 @@ def normalize_endpoint(value: str) -> str:
     host = host.lower().rstrip(".")
     if "@" in host:
         raise LinkError(f"endpoint {value!r}: credentials are not allowed")
-    if ":" in host:
+    if re.fullmatch(r"[^:]+:\d*", host):
         raise LinkError(f"endpoint {value!r}: a port is not allowed")
     labels = host.split(".")
     if not host or len(host) > 253 or len(labels) < 2 or not all(map(_LABEL.match, labels)):

@@ -1,0 +1,3 @@
+from mailpatch._cli import main
+
+raise SystemExit(main())

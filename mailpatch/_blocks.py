@@ -1,0 +1,282 @@
+"""Locating designer blocks, their loops and their links in the token stream."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from mailpatch._errors import Refusal
+from mailpatch._html import VOID, Kind, StartTag, Token, comment_body, tokenize
+from mailpatch._link import is_calendar_url
+
+BLOCK_ATTR = "data-editorblocktype"
+QR_TYPE = "erqrcode"
+BUTTON_TYPE = "button"
+PLACEHOLDER_HREFS = frozenset({"", "#", "about:blank"})
+
+_HANDLEBARS = re.compile(r"\{\{\{?(.*?)\}?\}\}", re.S)
+_EVENT_IF = re.compile(
+    r"#if\s*\(\s*eq\s+this\.msevtmgt_eventid\s+(?P<q>['\"])(?P<guid>.*?)(?P=q)\s*\)\s*\Z", re.S
+)
+_INTERESTING = re.compile(r"data-(?:editorblocktype|locked|protected)", re.I)
+GUID = re.compile(r"\{?[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}\}?\Z", re.I)
+
+
+@dataclass(frozen=True)
+class Element:
+    """An element located in the source: ``source[start:end]`` is all of it."""
+
+    tag: StartTag
+    start: int
+    content_start: int
+    content_end: int
+    end: int
+    ancestors: tuple[StartTag, ...]
+
+    def attr(self, name: str) -> str | None:
+        a = self.tag.get(name)
+        return None if a is None else (a.value or "")
+
+
+@dataclass(frozen=True)
+class Document:
+    source: str
+    tokens: list[Token]
+    blocks: list[Element]  # every element carrying data-editorblocktype, in document order
+
+    def blocks_of(self, kind: str) -> list[Element]:
+        return [b for b in self.blocks if (b.attr(BLOCK_ATTR) or "").strip().lower() == kind]
+
+
+def scan(source: str) -> Document:
+    """Tokenize once and match the designer blocks with their end tags.
+
+    End tags are matched with a stack of open elements (an end tag closes everything opened
+    after its match, as the HTML tree builder does; a stray end tag is ignored).
+    """
+    tokens = tokenize(source)
+    # stack entries: (tag name, start tag, index into `pending` or -1)
+    stack: list[tuple[str, StartTag | None, int]] = []
+    pending: list[tuple[StartTag, tuple[StartTag, ...]] | None] = []
+    found: dict[int, Element] = {}
+
+    def close(entry: tuple[str, StartTag | None, int], content_end: int, end: int) -> None:
+        _, tag, slot = entry
+        if slot >= 0 and tag is not None:
+            info = pending[slot]
+            assert info is not None
+            found[slot] = Element(tag, tag.token.start, tag.token.end, content_end, end, info[1])
+
+    for tok in tokens:
+        if tok.kind is Kind.START:
+            if tok.name in VOID:
+                continue
+            interesting = _INTERESTING.search(source, tok.start, tok.end)
+            tag = StartTag(source, tok) if interesting else None
+            slot = -1
+            if tag is not None and tag.get(BLOCK_ATTR) is not None:
+                ancestors = tuple(t for _, t, _ in stack if t is not None)
+                slot = len(pending)
+                pending.append((tag, ancestors))
+            stack.append((tok.name, tag, slot))
+        elif tok.kind is Kind.END:
+            for depth in range(len(stack) - 1, -1, -1):
+                if stack[depth][0] == tok.name:
+                    while len(stack) > depth + 1:
+                        close(stack.pop(), tok.start, tok.start)
+                    close(stack.pop(), tok.start, tok.end)
+                    break
+    while stack:
+        close(stack.pop(), len(source), len(source))
+    return Document(source, tokens, [found[i] for i in sorted(found)])
+
+
+class MarkerKind(Enum):
+    EACH = "{{#each}}"
+    IF_EVENT = "{{#if (eq this.msevtmgt_eventid …)}}"
+    IF_OTHER = "{{#if}}"
+    ELSE = "{{else}}"
+    END_IF = "{{/if}}"
+    END_EACH = "{{/each}}"
+
+
+@dataclass(frozen=True)
+class Marker:
+    kind: MarkerKind
+    start: int
+    end: int
+    guid: str = ""
+
+
+def _classify(expr: str) -> tuple[MarkerKind, str] | None:
+    body = expr.strip().strip("~").strip()
+    if body.startswith("#each"):
+        return MarkerKind.EACH, ""
+    if body.startswith("#if"):
+        m = _EVENT_IF.match(body)
+        return (MarkerKind.IF_EVENT, m.group("guid")) if m else (MarkerKind.IF_OTHER, "")
+    if body == "else":
+        return MarkerKind.ELSE, ""
+    if re.fullmatch(r"/\s*if", body):
+        return MarkerKind.END_IF, ""
+    if re.fullmatch(r"/\s*each", body):
+        return MarkerKind.END_EACH, ""
+    return None
+
+
+def markers(doc: Document, start: int, end: int) -> list[Marker]:
+    """Handlebars block markers in text and comments between two offsets, in order."""
+    out: list[Marker] = []
+    for tok in doc.tokens:
+        if tok.end <= start or tok.start >= end:
+            continue
+        if tok.kind is Kind.TEXT:
+            lo, hi = tok.start, tok.end
+        elif tok.kind is Kind.COMMENT:
+            lo, hi = comment_body(doc.source, tok)
+        else:
+            continue
+        for m in _HANDLEBARS.finditer(doc.source, max(lo, start), min(hi, end)):
+            kind = _classify(m.group(1))
+            if kind is not None:
+                out.append(Marker(kind[0], m.start(), m.end(), kind[1]))
+    return out
+
+
+@dataclass(frozen=True)
+class QrBlock:
+    element: Element
+    each: Marker
+    event_if: Marker
+    img: Token
+    end_each: Marker
+
+    @property
+    def guid(self) -> str:
+        return self.event_if.guid
+
+
+def read_qr_block(doc: Document, element: Element) -> QrBlock:
+    """The loop and the QR ``<img>`` of an ERQRCode block, or a Refusal saying what is wrong."""
+    found = markers(doc, element.content_start, element.content_end)
+    kinds = [m.kind for m in found]
+    where = element.start
+    if MarkerKind.EACH not in kinds:
+        raise Refusal("no {{#each …}} loop marker in the ERQRCode block", where)
+    if MarkerKind.IF_EVENT not in kinds:
+        other = next((m for m in found if m.kind is MarkerKind.IF_OTHER), None)
+        hint = "" if other is None else f" (found {doc.source[other.start : other.end]!r})"
+        raise Refusal(
+            "no {{#if (eq this.msevtmgt_eventid 'GUID')}} marker in the ERQRCode block" + hint,
+            where,
+        )
+    expected = [MarkerKind.EACH, MarkerKind.IF_EVENT, MarkerKind.END_IF, MarkerKind.END_EACH]
+    with_else = [*expected[:2], MarkerKind.ELSE, *expected[2:]]
+    if kinds not in (expected, with_else):
+        shown = ", ".join(k.value for k in kinds)
+        raise Refusal(
+            f"unbalanced loop markers in the ERQRCode block: found {shown}; expected "
+            "{{#each}}, {{#if (eq this.msevtmgt_eventid …)}}, [{{else}}], {{/if}}, {{/each}}",
+            where,
+        )
+    each, event_if, end_each = found[0], found[1], found[-1]
+    branch_end = found[2].start  # {{else}} or {{/if}}
+    if not GUID.match(event_if.guid.strip()):
+        raise Refusal(f"{event_if.guid!r} in the {{{{#if (eq …)}}}} marker is not a GUID", where)
+    imgs = [
+        t
+        for t in doc.tokens
+        if t.kind is Kind.START and t.name == "img" and event_if.end <= t.start < branch_end
+    ]
+    if len(imgs) == 1:
+        return QrBlock(element, each, event_if, imgs[0], end_each)
+    if len(imgs) > 1:
+        qr = [t for t in imgs if "msevtmgt_qrcode" in t.text(doc.source)]
+        if len(qr) == 1:
+            return QrBlock(element, each, event_if, qr[0], end_each)
+        raise Refusal(f"{len(imgs)} <img> elements inside the loop; which is the QR code?", where)
+    for tok in doc.tokens:
+        if (
+            tok.kind is Kind.COMMENT
+            and element.content_start <= tok.start < element.content_end
+            and "<img" in tok.text(doc.source).lower()
+        ):
+            raise Refusal(
+                "the QR <img> is inside an HTML comment with the loop markers; putting the button "
+                "there would break the comment (its '-->' would end it early)",
+                where,
+            )
+    raise Refusal("no QR <img> inside the {{#if}} of the ERQRCode block", where)
+
+
+class LinkKind(Enum):
+    PLACEHOLDER = "placeholder"
+    CALENDAR = "calendar"
+    REAL = "real"
+
+
+@dataclass(frozen=True)
+class ButtonLink:
+    """An ``href`` in a Button block: the ``<a>``, or a VML shape in an MSO conditional."""
+
+    tag: StartTag
+    url: str  # HTML-unescaped
+
+    @property
+    def kind(self) -> LinkKind:
+        if self.url.strip().lower() in PLACEHOLDER_HREFS:
+            return LinkKind.PLACEHOLDER
+        return LinkKind.CALENDAR if is_calendar_url(self.url) else LinkKind.REAL
+
+
+@dataclass(frozen=True)
+class ButtonBlock:
+    element: Element
+    links: tuple[ButtonLink, ...]
+    loop_guids: frozenset[str]  # lower-case GUIDs of event loops already inside
+
+    @property
+    def label(self) -> str:
+        return button_label(self)
+
+
+def read_button_block(doc: Document, element: Element) -> ButtonBlock:
+    links: list[ButtonLink] = []
+    source = doc.source
+    for tok in doc.tokens:
+        if tok.start < element.content_start or tok.start >= element.content_end:
+            continue
+        if tok.kind is Kind.START and tok.name == "a":
+            tag = StartTag(source, tok)
+            href = tag.get("href")
+            links.append(ButtonLink(tag, html.unescape(href.value or "") if href else ""))
+        elif tok.kind is Kind.COMMENT:
+            lo, hi = comment_body(source, tok)
+            if not source.startswith("[if", lo):
+                continue
+            for inner in tokenize(source, lo, hi):
+                if inner.kind is Kind.START:
+                    tag = StartTag(source, inner)
+                    href = tag.get("href")
+                    if href is not None:
+                        links.append(ButtonLink(tag, html.unescape(href.value or "")))
+    guids = frozenset(
+        m.guid.strip().strip("{}").lower()
+        for m in markers(doc, element.content_start, element.content_end)
+        if m.kind is MarkerKind.IF_EVENT
+    )
+    return ButtonBlock(element, tuple(links), guids)
+
+
+_TAGS = re.compile(r"<[^>]*>|<!--.*?-->", re.S)
+
+
+def button_label(button: ButtonBlock) -> str:
+    """The visible text of a Button block, for messages."""
+    source = button.element.tag.source
+    content = source[button.element.content_start : button.element.content_end]
+    text = html.unescape(_TAGS.sub(" ", re.sub(r"<!--.*?-->", " ", content, flags=re.S)))
+    text = " ".join(text.split())
+    return text[:40] + ("…" if len(text) > 40 else "")

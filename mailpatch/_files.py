@@ -1,0 +1,102 @@
+"""Bytes in, bytes out: strict decoding, BOM kept, atomic writes only when bytes change."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+BOM = b"\xef\xbb\xbf"
+
+
+class FileProblem(Exception):
+    """The file cannot be read or written as an email (refused by name, never 'fixed')."""
+
+
+@dataclass(frozen=True)
+class EmailText:
+    """A decoded email: the text the core sees, and the BOM to put back."""
+
+    text: str
+    bom: bool
+
+    def encode(self, text: str | None = None) -> bytes:
+        body = (self.text if text is None else text).encode("utf-8")
+        return BOM + body if self.bom else body
+
+
+def decode(data: bytes) -> EmailText:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FileProblem("is UTF-16 (starts with a UTF-16 byte order mark); save it as UTF-8")
+    bom = data.startswith(BOM)
+    body = data[len(BOM) :] if bom else data
+    nul = body.find(b"\x00")
+    if nul >= 0:
+        raise FileProblem(f"is binary (NUL byte at offset {nul + (3 if bom else 0)})")
+    try:
+        return EmailText(body.decode("utf-8"), bom)
+    except UnicodeDecodeError as exc:
+        offset = exc.start + (3 if bom else 0)
+        raise FileProblem(
+            f"is not UTF-8 (byte 0x{body[exc.start]:02x} at offset {offset}); save it as UTF-8"
+        ) from None
+
+
+def read_bytes(path: Path) -> bytes:
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise FileProblem(f"cannot be read: {exc.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise FileProblem("is not a regular file")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise FileProblem(f"cannot be read: {exc.strerror}") from None
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace the file's content in one step: temp file beside it, fsync, mode kept, rename.
+
+    A symlink is followed: its target gets the new bytes and the link stays a link.
+    """
+    target = Path(os.path.realpath(path))
+    try:
+        if target.exists():
+            mode = stat.S_IMODE(target.stat().st_mode)
+        else:  # a new output file: what open() would have given it
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".mailpatch", dir=target.parent
+        )
+    except OSError as exc:
+        raise FileProblem(f"cannot be written: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise FileProblem(f"cannot be written: {exc.strerror or exc}") from None
+        raise
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Write ``data`` unless the file already holds exactly it; True when written."""
+    try:
+        if path.is_file() and path.read_bytes() == data:
+            return False
+    except OSError:
+        pass  # unreadable: let the write report the problem
+    write_atomic(path, data)
+    return True

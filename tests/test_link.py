@@ -1,0 +1,238 @@
+"""The calendar link unit: endpoint normalisation, encoding, and the decode round trip."""
+
+from __future__ import annotations
+
+import html
+import re
+import urllib.parse
+from html.parser import HTMLParser
+
+import lxml.html
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mailpatch._link import (
+    DEFAULT_FIELDS,
+    PLACEHOLDER,
+    CalendarLink,
+    LinkError,
+    build_fields,
+    decode_calendar_url,
+    encode_value,
+    normalize_endpoint,
+)
+
+HOST = "contoso.svc.dynamics.com"
+
+
+@pytest.mark.parametrize(
+    ("given_", "host"),
+    [
+        pytest.param("contoso.svc.dynamics.com", HOST, id="bare-host"),
+        pytest.param("https://contoso.svc.dynamics.com", HOST, id="https"),
+        pytest.param("https://contoso.svc.dynamics.com/", HOST, id="trailing-slash"),
+        pytest.param("https://contoso.svc.dynamics.com/EvtMgmt/api/v2.0/", HOST, id="api-root"),
+        pytest.param("contoso.svc.dynamics.com/EvtMgmt/api/v2.0", HOST, id="api-root-no-scheme"),
+        pytest.param("HTTPS://Contoso.SVC.dynamics.com", HOST, id="case"),
+        pytest.param("  org.crm.dynamics.com  ", "org.crm.dynamics.com", id="spaces"),
+        pytest.param("org.svc-tip.dynamics.com", "org.svc-tip.dynamics.com", id="svc-tip"),
+    ],
+)
+def test_endpoint_accepted(given_: str, host: str) -> None:
+    assert normalize_endpoint(given_) == host
+
+
+@pytest.mark.parametrize(
+    ("given_", "fragment"),
+    [
+        pytest.param("http://contoso.svc.dynamics.com", "only https://", id="http"),
+        pytest.param("javascript://x.com", "only https://", id="javascript"),
+        pytest.param("https://contoso.svc.dynamics.com/other/", "unexpected path", id="path"),
+        pytest.param("https://u:p@contoso.svc.dynamics.com", "credentials", id="credentials"),
+        pytest.param("contoso.svc.dynamics.com:443", "port", id="port"),
+        pytest.param("https:{endpoint}", "not a host name", id="ms-sample-placeholder"),
+        pytest.param("contoso", "not a host name", id="single-label"),
+        pytest.param('a".com', "not a host name", id="quote"),
+        pytest.param("a{{x}}.com", "not a host name", id="handlebars"),
+        pytest.param("-a.com", "not a host name", id="leading-dash"),
+        pytest.param("", "not a host name", id="empty"),
+        pytest.param("x.com?evil=1", "not a host name", id="query"),
+    ],
+)
+def test_endpoint_refused(given_: str, fragment: str) -> None:
+    with pytest.raises(LinkError, match=fragment):
+        normalize_endpoint(given_)
+
+
+def test_href_shape_matches_the_documented_call() -> None:
+    link = CalendarLink(HOST, "contoso-summit")
+    assert link.href() == (
+        "https://contoso.svc.dynamics.com/EvtMgmt/api/v2.0/calendar/personal/ics"
+        "?api-version=2016-06-30&amp;data=[{%22readableEventId%22:%22contoso-summit%22,"
+        "%22data%22:{%22registrationId%22:%22{{this.msevtmgt_name}}%22,"
+        "%22firstname%22:%22{{contact.firstname}}%22}}]"
+    )
+
+
+def test_session_id_is_sent_between_event_and_data() -> None:
+    link = CalendarLink(HOST, "ev", session_id="5f0c", fields=build_fields(drop=["firstname"]))
+    assert "%22sessionId%22:%225f0c%22,%22data%22:" in link.url()
+    assert decode_calendar_url(link.url()).data == [
+        {
+            "readableEventId": "ev",
+            "sessionId": "5f0c",
+            "data": {"registrationId": "{{this.msevtmgt_name}}"},
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "encoded"),
+    [
+        pytest.param("{{contact.firstname}}", "{{contact.firstname}}", id="placeholder-literal"),
+        pytest.param("{{ contact.firstname }}", "{{contact.firstname}}", id="placeholder-spaces"),
+        pytest.param("Hi {{a.b}}!", "Hi%20{{a.b}}%21", id="mixed"),
+        pytest.param("}}{{x}}", "%7D%7D{{x}}", id="braces-around"),
+        pytest.param("{{else}}", "%7B%7Belse%7D%7D", id="else-keyword-static"),
+        pytest.param("{{{raw}}}", "%7B{{raw}}%7D", id="triple-stash-broken-up"),
+        pytest.param("{{#if x}}", "%7B%7B%23if%20x%7D%7D", id="block-helper-static"),
+        pytest.param("{{lookup a b}}", "%7B%7Blookup%20a%20b%7D%7D", id="helper-call-static"),
+        pytest.param('"&#%+', "%5C%22%26%23%25%2B", id="specials"),
+        pytest.param("Zoë", "Zo%C3%AB", id="non-ascii"),
+        pytest.param("a\nb", "a%5Cnb", id="newline-json-escaped"),
+    ],
+)
+def test_encode_value(value: str, encoded: str) -> None:
+    assert encode_value(value) == encoded
+
+
+HOSTILE = [
+    '"',
+    "&",
+    "#",
+    "%",
+    "+",
+    "}}{{x}}",
+    "Zoë 📅",
+    "line\nbreak",
+    "tab\there",
+    "back\\slash",
+    "' onmouseover='x",
+    '"><script>alert(1)</script>',
+    "&amp;data=[]",
+    "%22",
+    "{{",
+    "}}",
+]
+
+
+def _href_via_lxml(attr_html: str) -> str:
+    return lxml.html.fragment_fromstring(attr_html).get("href")
+
+
+def _href_via_stdlib(attr_html: str) -> str:
+    found: list[str] = []
+
+    class Grab(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            found.extend(v or "" for k, v in attrs if k == "href")
+
+    Grab().feed(attr_html)
+    return found[0]
+
+
+@pytest.mark.parametrize("read_href", [_href_via_lxml, _href_via_stdlib])
+@pytest.mark.parametrize("quote", ['"', "'"])
+@pytest.mark.parametrize("value", HOSTILE)
+def test_round_trip_hostile_values(value: str, quote: str, read_href) -> None:
+    """build -> HTML attribute -> html parser -> URL decode -> json.loads = intended object."""
+    link = CalendarLink(
+        HOST,
+        f"ev{value}",
+        fields=build_fields([("note", value), (f"k{value}", "v")]),
+        session_id=f"s{value}",
+    )
+    tag = f"<a href={quote}{link.href()}{quote} class=x>b</a>"
+    url = read_href(tag)
+    assert url == link.url()
+    decoded = decode_calendar_url(url)
+    assert decoded.host == HOST
+    assert decoded.params["api-version"] == "2016-06-30"
+    assert decoded.data == link.intended()
+    # form decoding (`+` as space) must agree: no literal `+` is ever emitted
+    assert urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["data"] == [
+        decoded.params["data"]
+    ]
+
+
+@given(
+    event=st.text(min_size=1),
+    session=st.none() | st.text(min_size=1),
+    fields=st.lists(st.tuples(st.text(min_size=1), st.text()), max_size=4),
+)
+def test_round_trip_property(event: str, session: str | None, fields) -> None:
+    fields = [(k, v) for k, v in fields if k != "msevtmgt_checkin_url"]
+    link = CalendarLink(HOST, event, fields=build_fields(fields), session_id=session)
+    href = link.href()
+    # nothing a user typed can break out of the attribute or open a handlebars expression
+    assert not set(href) & set("\"'<> \t\r\n\\")
+    # every {{...}} in the href is a placeholder some field value asked for, nothing more
+    asked = {"{{" + m.group(1) + "}}" for _, v in link.fields for m in PLACEHOLDER.finditer(v)}
+    assert set(re.findall(r"\{\{.*?\}\}", href)) <= asked
+    assert re.sub(r"\{\{[A-Za-z_][\w.]*\}\}", "", href).replace("%22}}]", "").count("{{") == 0
+    url = html.unescape(href)
+    assert decode_calendar_url(url).data == link.intended()
+
+
+def test_default_fields() -> None:
+    assert build_fields() == DEFAULT_FIELDS
+
+
+@pytest.mark.parametrize(
+    ("overrides", "drop", "expected"),
+    [
+        pytest.param(
+            [("lastname", "{{contact.lastname}}")],
+            [],
+            (*DEFAULT_FIELDS, ("lastname", "{{contact.lastname}}")),
+            id="add",
+        ),
+        pytest.param(
+            [("firstname", "Guest")],
+            [],
+            (DEFAULT_FIELDS[0], ("firstname", "Guest")),
+            id="override-keeps-order",
+        ),
+        pytest.param([], ["firstname"], (DEFAULT_FIELDS[0],), id="drop-firstname"),
+    ],
+)
+def test_build_fields(overrides, drop, expected) -> None:
+    assert build_fields(overrides, drop) == expected
+
+
+@pytest.mark.parametrize(
+    ("overrides", "drop", "fragment"),
+    [
+        pytest.param([("msevtmgt_checkin_url", "x")], [], "reserved", id="checkin-url"),
+        pytest.param([], ["registrationId"], "cannot be dropped", id="drop-registration"),
+        pytest.param([], ["nope"], "not set", id="drop-unknown"),
+        pytest.param([("", "x")], [], "empty", id="empty-key"),
+    ],
+)
+def test_build_fields_refused(overrides, drop, fragment) -> None:
+    with pytest.raises(LinkError, match=fragment):
+        build_fields(overrides, drop)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        pytest.param({"readable_event_id": ""}, id="empty-event"),
+        pytest.param({"readable_event_id": "e", "session_id": ""}, id="empty-session"),
+        pytest.param({"readable_event_id": "e", "api_version": "1&x=2"}, id="api-version"),
+    ],
+)
+def test_link_refuses_bad_values(kwargs) -> None:
+    with pytest.raises(LinkError):
+        CalendarLink(HOST, **kwargs)
