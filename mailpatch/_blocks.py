@@ -17,9 +17,13 @@ BUTTON_TYPE = "button"
 PLACEHOLDER_HREFS = frozenset({"", "#", "about:blank"})
 
 _HANDLEBARS = re.compile(r"\{\{\{?(.*?)\}?\}\}", re.S)
+_EACH = re.compile(r"#\s*each\s")
+_IF = re.compile(r"#\s*if\s")
 _EVENT_IF = re.compile(
-    r"#if\s*\(\s*eq\s+this\.msevtmgt_eventid\s+(?P<q>['\"])(?P<guid>.*?)(?P=q)\s*\)\s*\Z", re.S
+    r"#\s*if\s+\(\s*eq\s+this\.msevtmgt_eventid\s+(?P<q>['\"])(?P<guid>[^'\"]*)(?P=q)\s*\)\s*\Z"
 )
+_CLOSE_IF = re.compile(r"/\s*if\s*\Z")
+_CLOSE_EACH = re.compile(r"/\s*each\s*\Z")
 _INTERESTING = re.compile(r"data-(?:editorblocktype|locked|protected)", re.I)
 GUID = re.compile(r"\{?[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}\}?\Z", re.I)
 
@@ -111,17 +115,23 @@ class Marker:
 
 
 def _classify(expr: str) -> tuple[MarkerKind, str] | None:
-    body = expr.strip().strip("~").strip()
-    if body.startswith("#each"):
+    """The block marker an expression is, following Handlebars' own lexer.
+
+    Handlebars rejects ``{{ #if}}``, ``{{ /if}}`` and ``{{#if(eq``: only forms it parses count,
+    so a near miss ends as a refusal ("no {{#if ...") rather than a broken email.
+    """
+    body = expr[1:] if expr.startswith("~") else expr
+    body = body[:-1] if body.endswith("~") else body
+    if _EACH.match(body):
         return MarkerKind.EACH, ""
-    if body.startswith("#if"):
+    if _IF.match(body):
         m = _EVENT_IF.match(body)
         return (MarkerKind.IF_EVENT, m.group("guid")) if m else (MarkerKind.IF_OTHER, "")
-    if body == "else":
+    if body.strip() == "else":
         return MarkerKind.ELSE, ""
-    if re.fullmatch(r"/\s*if", body):
+    if _CLOSE_IF.match(body):
         return MarkerKind.END_IF, ""
-    if re.fullmatch(r"/\s*each", body):
+    if _CLOSE_EACH.match(body):
         return MarkerKind.END_EACH, ""
     return None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,14 +18,20 @@ def kinds(source: str) -> list[tuple[str, str]]:
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
-        pytest.param("<!--[if mso]><v:rect href=\"#\"><![endif]-->",
-                     [("comment", "<!--[if mso]><v:rect href=\"#\"><![endif]-->")], id="mso-if"),
-        pytest.param("<!--[if !mso]><!-- -->", [("comment", "<!--[if !mso]><!-- -->")],
-                     id="not-mso-revealed"),
-        pytest.param("<!--[if !mso]><!-->", [("comment", "<!--[if !mso]><!-->")],
-                     id="not-mso-short"),
-        pytest.param("<!--[if !mso]> <!---->", [("comment", "<!--[if !mso]> <!---->")],
-                     id="not-mso-spaced"),
+        pytest.param(
+            '<!--[if mso]><v:rect href="#"><![endif]-->',
+            [("comment", '<!--[if mso]><v:rect href="#"><![endif]-->')],
+            id="mso-if",
+        ),
+        pytest.param(
+            "<!--[if !mso]><!-- -->", [("comment", "<!--[if !mso]><!-- -->")], id="not-mso-revealed"
+        ),
+        pytest.param(
+            "<!--[if !mso]><!-->", [("comment", "<!--[if !mso]><!-->")], id="not-mso-short"
+        ),
+        pytest.param(
+            "<!--[if !mso]> <!---->", [("comment", "<!--[if !mso]> <!---->")], id="not-mso-spaced"
+        ),
         pytest.param("<!--<![endif]-->", [("comment", "<!--<![endif]-->")], id="endif-comment"),
         pytest.param("<![endif]-->", [("other", "<![endif]-->")], id="endif-bogus"),
         pytest.param("<!-->x", [("comment", "<!-->"), ("text", "x")], id="abrupt-empty"),
@@ -32,15 +40,24 @@ def kinds(source: str) -> list[tuple[str, str]]:
         pytest.param("<!--a", [("comment", "<!--a")], id="unterminated-comment"),
         pytest.param("<!DOCTYPE html>", [("other", "<!DOCTYPE html>")], id="doctype"),
         pytest.param('<a title="x>y">', [("start", '<a title="x>y">')], id="gt-in-value"),
-        pytest.param('<a style="x"data-id="1">', [("start", '<a style="x"data-id="1">')],
-                     id="no-space-after-quoted"),
-        pytest.param("<style>a<b{}</style>",
-                     [("start", "<style>"), ("text", "a<b{}"), ("end", "</style>")], id="raw"),
-        pytest.param("<TITLE><!--</TITLE>",
-                     [("start", "<TITLE>"), ("text", "<!--"), ("end", "</TITLE>")],
-                     id="rcdata-upper"),
-        pytest.param("a < b <3 </ c>", [("text", "a < b <3 "), ("other", "</ c>")],
-                     id="lt-as-text"),
+        pytest.param(
+            '<a style="x"data-id="1">',
+            [("start", '<a style="x"data-id="1">')],
+            id="no-space-after-quoted",
+        ),
+        pytest.param(
+            "<style>a<b{}</style>",
+            [("start", "<style>"), ("text", "a<b{}"), ("end", "</style>")],
+            id="raw",
+        ),
+        pytest.param(
+            "<TITLE><!--</TITLE>",
+            [("start", "<TITLE>"), ("text", "<!--"), ("end", "</TITLE>")],
+            id="rcdata-upper",
+        ),
+        pytest.param(
+            "a < b <3 </ c>", [("text", "a < b <3 "), ("other", "</ c>")], id="lt-as-text"
+        ),
         pytest.param("x<a b", [("text", "x"), ("other", "<a b")], id="unterminated-tag-dropped"),
         pytest.param("x</a", [("text", "x"), ("other", "</a")], id="unterminated-end-tag"),
     ],
@@ -53,7 +70,7 @@ def test_tokens(source: str, expected: list[tuple[str, str]]) -> None:
 def test_tokens_concatenate_to_the_input(source: str) -> None:
     tokens = tokenize(source)
     assert "".join(t.text(source) for t in tokens) == source
-    assert all(a.end == b.start for a, b in zip(tokens, tokens[1:], strict=False))
+    assert all(a.end == b.start for a, b in itertools.pairwise(tokens))
 
 
 @pytest.mark.parametrize(
@@ -75,11 +92,13 @@ def test_pathological_unterminated_tags_are_one_token(source: str) -> None:
     [
         pytest.param('<a href="#" class=x>', [("href", "#", '"'), ("class", "x", "")], id="mixed"),
         pytest.param("<A HREF='#'>", [("href", "#", "'")], id="upper"),
-        pytest.param("<a download href>", [("download", None, ""), ("href", None, "")],
-                     id="bare"),
+        pytest.param("<a download href>", [("download", None, ""), ("href", None, "")], id="bare"),
         pytest.param('<a href="1" href="2">', [("href", "1", '"')], id="repeat-ignored"),
-        pytest.param('<a style="x"data-msdyn-tracking-id="7">',
-                     [("style", "x", '"'), ("data-msdyn-tracking-id", "7", '"')], id="ms-defect"),
+        pytest.param(
+            '<a style="x"data-msdyn-tracking-id="7">',
+            [("style", "x", '"'), ("data-msdyn-tracking-id", "7", '"')],
+            id="ms-defect",
+        ),
     ],
 )
 def test_attributes(tag: str, expected: list[tuple[str, str | None, str]]) -> None:
