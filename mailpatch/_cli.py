@@ -1,229 +1,37 @@
-"""The ``mailpatch`` command line: a thin layer over the core and the file layer."""
+"""The ``mailpatch`` command line: a thin click layer over the core, the runner and the files."""
 
 from __future__ import annotations
 
-import difflib
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 
 import click
 
 from mailpatch import __version__
-from mailpatch._blocks import GUID
-from mailpatch._errors import MissingOption, Refusal
-from mailpatch._files import FileProblem, decode, read_bytes, write_atomic, write_if_changed
-from mailpatch._html import LineIndex
-from mailpatch._link import LinkError, build_fields, normalize_endpoint
-from mailpatch._patch import EventRef, PatchOptions, normal_guid, patch
+from mailpatch._errors import MissingOption
+from mailpatch._files import FileProblem, write_if_changed
+from mailpatch._options import build_options
+from mailpatch._run import Mode, Outcome, Status, process, summarize
 
 EXIT_OK, EXIT_CHANGES, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 123
 
 
-class Status(Enum):
-    PATCHED = "patched"
-    WOULD_PATCH = "would patch"
-    UNCHANGED = "unchanged"  # has ERQRCode blocks, already patched
-    NOT_APPLICABLE = "not applicable"  # no ERQRCode block
-    REFUSED = "refused"
+def _stdout(data: bytes) -> None:
+    if data:
+        stream = click.get_binary_stream("stdout")
+        stream.write(data)
+        stream.flush()
 
 
-@dataclass(frozen=True)
-class Outcome:
-    path: str
-    status: Status
-    message: str = ""
-    position: str = ""  # line:col of the cause, for refusals
-
-
-@dataclass(frozen=True)
-class Mode:
-    check: bool = False
-    diff: bool = False
-    output: str | None = None
-
-
-def _event_ref(value: str, option: str) -> EventRef:
-    readable, at, session = value.partition("@")
-    if not readable.strip() or (at and not session.strip()):
-        raise click.BadParameter(f"{value!r}: expected ID or ID@SESSION", param_hint=option)
-    return EventRef(readable.strip(), session.strip() if at else None)
-
-
-def _pair_value(value: str, option: str, what: str) -> tuple[str, str]:
-    key, eq, rest = value.partition("=")
-    if not eq or not key.strip():
-        raise click.BadParameter(f"{value!r}: expected {what}", param_hint=option)
-    return key.strip(), rest
-
-
-def _button_choice(value: str) -> tuple[int, int | None]:
-    line, _, col = value.partition(":")
-    try:
-        return int(line), (int(col) if col else None)
-    except ValueError:
-        msg = f"{value!r}: expected LINE or LINE:COL"
-        raise click.BadParameter(msg, param_hint="--button") from None
-
-
-def build_options(
-    *,
-    endpoint: str | None = None,
-    event_id: str | None = None,
-    session_id: str | None = None,
-    events: Sequence[str] = (),
-    fields: Sequence[str] = (),
-    drop_fields: Sequence[str] = (),
-    keep_qr: bool = False,
-    buttons: Sequence[str] = (),
-    force: bool = False,
-    api_version: str | None = None,
-) -> PatchOptions:
-    """PatchOptions from option strings as a user types them; click.BadParameter if invalid."""
-    try:
-        host = normalize_endpoint(endpoint) if endpoint is not None else None
-    except LinkError as exc:
-        raise click.BadParameter(str(exc), param_hint="--endpoint") from None
-    mapping: dict[str, EventRef] = {}
-    for value in events:
-        guid, ref = _pair_value(value, "--event", "GUID=ID or GUID=ID@SESSION")
-        if not GUID.match(guid):
-            raise click.BadParameter(f"{guid!r} is not a GUID", param_hint="--event")
-        mapping[normal_guid(guid)] = _event_ref(ref, "--event")
-    single = None
-    if event_id is not None:
-        single = _event_ref(event_id, "--event-id")
-        if session_id is not None:
-            single = EventRef(single.readable_id, session_id)
-    elif session_id is not None:
-        raise click.BadParameter("needs --event-id", param_hint="--session-id")
-    try:
-        field_list = build_fields(
-            [_pair_value(v, "--field", "KEY=VALUE") for v in fields], drop_fields
-        )
-        options = PatchOptions(
-            endpoint=host,
-            event=single,
-            events=mapping,
-            fields=field_list,
-            keep_qr=keep_qr,
-            buttons=tuple(_button_choice(b) for b in buttons),
-            force=force,
-            **({"api_version": api_version} if api_version else {}),
-        )
-        if host is not None:  # build one link now so a bad value is a usage error, not per file
-            from mailpatch._link import CalendarLink
-
-            for ref in [*mapping.values(), *([single] if single else [])]:
-                CalendarLink(host, ref.readable_id, field_list, ref.session_id, options.api_version)
-    except LinkError as exc:
-        raise click.UsageError(str(exc)) from None
-    return options
-
-
-def _diff(name: str, before: str, after: str) -> str:
-    lines = difflib.unified_diff(
-        before.splitlines(keepends=True),
-        after.splitlines(keepends=True),
-        fromfile=f"a/{name}",
-        tofile=f"b/{name}",
-    )
-    out: list[str] = []
-    for line in lines:
-        out.append(line)
-        if not line.endswith(("\n", "\r")):
-            out.append("\n\\ No newline at end of file\n")
-    return "".join(out)
-
-
-def process(path: str, options: PatchOptions, mode: Mode) -> Outcome:
-    """Patch one file (or stdin for '-') and report what happened; never raises for bad input."""
-    stdin = path == "-"
-    data = b""
-    try:
-        data = click.get_binary_stream("stdin").read() if stdin else read_bytes(Path(path))
-        email = decode(data)
-    except FileProblem as exc:
-        if stdin:
-            _stdout_bytes(data)
-        return Outcome(path, Status.REFUSED, str(exc))
-    try:
-        result = patch(email.text, options)
-    except Refusal as exc:
-        if stdin or mode.output:
-            _emit(path, mode, data, stdin)
-        return Outcome(path, Status.REFUSED, exc.reason, LineIndex(email.text).label(exc.offset))
-    except MissingOption as exc:
-        raise click.UsageError(f"{path}: {exc}") from None
-    name = "stdin" if stdin else path
-    if not result.changed:
-        if stdin or mode.output:
-            _emit(path, mode, data, stdin)
-        applies = result.qr_blocks or result.patched_buttons
-        return Outcome(path, Status.UNCHANGED if applies else Status.NOT_APPLICABLE)
-    new = email.encode(result.text)
-    count = len(result.pairings)
-    summary = f"{count} calendar button{'s' if count != 1 else ''}"
-    if mode.diff:
-        _stdout_bytes(_diff(name, email.text, result.text).encode("utf-8"))
-        return Outcome(path, Status.WOULD_PATCH, summary)
-    if mode.check:
-        if stdin:
-            _stdout_bytes(data)
-        return Outcome(path, Status.WOULD_PATCH, summary)
-    if stdin or mode.output:
-        _emit(path, mode, new, stdin)
-        return Outcome(path, Status.PATCHED, summary)
-    try:
-        write_atomic(Path(path), new)
-    except FileProblem as exc:
-        return Outcome(path, Status.REFUSED, str(exc))
-    return Outcome(path, Status.PATCHED, summary)
-
-
-def _emit(path: str, mode: Mode, data: bytes, stdin: bool) -> None:
-    if mode.output and mode.output != "-":
-        try:
-            write_if_changed(Path(mode.output), data)
-        except FileProblem as exc:
-            raise click.FileError(mode.output, hint=str(exc)) from None
-    elif stdin or mode.output == "-":
-        _stdout_bytes(data)
-
-
-def _stdout_bytes(data: bytes) -> None:
-    stream = click.get_binary_stream("stdout")
-    stream.write(data)
-    stream.flush()
-
-
-def _report(outcome: Outcome, mode: Mode) -> None:
-    where = outcome.path + (f":{outcome.position}" if outcome.position else "")
-    if outcome.status is Status.REFUSED:
-        click.echo(f"error: cannot patch {where}: {outcome.message}", err=True)
+def _report(outcome: Outcome) -> None:
+    made = f" ({outcome.buttons} calendar button{'s' if outcome.buttons != 1 else ''})"
+    if outcome.status in (Status.REFUSED, Status.ERROR):
+        click.echo(f"error: cannot patch {outcome.where}: {outcome.message}", err=True)
     elif outcome.status is Status.PATCHED:
-        click.echo(f"patched {outcome.path} ({outcome.message})", err=True)
+        click.echo(f"patched {outcome.path}{made}", err=True)
     elif outcome.status is Status.WOULD_PATCH:
-        click.echo(f"would patch {outcome.path} ({outcome.message})", err=True)
-
-
-def summarize(outcomes: Sequence[Outcome]) -> str:
-    order = [
-        Status.PATCHED,
-        Status.WOULD_PATCH,
-        Status.REFUSED,
-        Status.UNCHANGED,
-        Status.NOT_APPLICABLE,
-    ]
-    parts = []
-    for status in order:
-        n = sum(1 for o in outcomes if o.status is status)
-        if n:
-            noun = "file" if n == 1 else "files"
-            parts.append(f"{n} {noun} {status.value}")
-    return ", ".join(parts) + "." if parts else "No files."
+        click.echo(f"would patch {outcome.path}{made}", err=True)
 
 
 HELP = """Patch exported Dynamics 365 Marketing registration emails so that the "Add to calendar"
@@ -349,14 +157,27 @@ def patch_command(
         force=force,
         api_version=api_version,
     )
-    mode = Mode(check=check, diff=diff, output=output)
-    outcomes = []
+    to_stdout = paths == ("-",) or output is not None
+    mode = Mode(check=check, diff=diff, to_stdout=to_stdout)
+    outcomes: list[Outcome] = []
     for path in paths:
-        outcome = process(path, options, mode)
-        _report(outcome, mode)
+        data = click.get_binary_stream("stdin").read() if path == "-" else None
+        try:
+            outcome = process(path, options, mode, data)
+        except MissingOption as exc:
+            raise click.UsageError(str(exc)) from None
+        failed = outcome.status in (Status.REFUSED, Status.ERROR)
+        if output is None or output == "-":
+            _stdout(outcome.stdout)
+        elif not failed:  # -o FILE gets a result or nothing; '-' echoes the input (SPEC §4)
+            try:
+                write_if_changed(Path(output), outcome.stdout)
+            except FileProblem as exc:
+                raise click.FileError(output, hint=str(exc)) from None
+        _report(outcome)
         outcomes.append(outcome)
     click.echo(summarize(outcomes), err=True)
-    if any(o.status is Status.REFUSED for o in outcomes):
+    if any(o.status in (Status.REFUSED, Status.ERROR) for o in outcomes):
         return EXIT_REFUSED
     if any(o.status is Status.WOULD_PATCH for o in outcomes):
         return EXIT_CHANGES

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BOM = b"\xef\xbb\xbf"
+DEFAULT_MAX_SIZE = 20 * 1024 * 1024  # generous: Gmail clips at ~102 KB, exports are far smaller
 
 
 class FileProblem(Exception):
@@ -45,28 +46,37 @@ def decode(data: bytes) -> EmailText:
         ) from None
 
 
-def read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path, max_size: int = DEFAULT_MAX_SIZE) -> bytes:
     try:
         info = path.stat()
     except OSError as exc:
         raise FileProblem(f"cannot be read: {exc.strerror}") from None
     if not stat.S_ISREG(info.st_mode):
         raise FileProblem("is not a regular file")
+    if info.st_size > max_size:
+        raise FileProblem(f"is {info.st_size:,} bytes, over the {max_size:,}-byte limit")
     try:
-        return path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(max_size + 1)
     except OSError as exc:
         raise FileProblem(f"cannot be read: {exc.strerror}") from None
+    if len(data) > max_size:  # grew after stat
+        raise FileProblem(f"is over the {max_size:,}-byte limit")
+    return data
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, expect: bytes | None = None) -> None:
     """Replace the file's content in one step: temp file beside it, fsync, mode kept, rename.
 
-    A symlink is followed: its target gets the new bytes and the link stays a link.
+    A symlink is followed: its target gets the new bytes and the link stays a link. With
+    ``expect``, the file must still hold exactly those bytes (nobody edited it meanwhile).
     """
     target = Path(os.path.realpath(path))
     try:
         if target.exists():
             mode = stat.S_IMODE(target.stat().st_mode)
+            if not mode & 0o222:  # root could replace it anyway; the owner said read-only
+                raise FileProblem("is read-only; not overwritten")
         else:  # a new output file: what open() would have given it
             umask = os.umask(0)
             os.umask(umask)
@@ -82,13 +92,24 @@ def write_atomic(path: Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)
+        if expect is not None and _current(target) != expect:
+            raise FileProblem("changed while mailpatch was working on it; not overwritten")
         os.replace(tmp, target)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, FileProblem):
+            raise
         if isinstance(exc, OSError):
             raise FileProblem(f"cannot be written: {exc.strerror or exc}") from None
         raise
+
+
+def _current(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from mailpatch._cli import build_options
+from mailpatch._options import build_options
 from mailpatch._patch import PatchOptions
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,0 +1,87 @@
+"""Options as users type them, turned into PatchOptions (usage errors are click errors)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import click
+
+from mailpatch._blocks import GUID
+from mailpatch._link import CalendarLink, LinkError, build_fields, normalize_endpoint
+from mailpatch._patch import EventRef, PatchOptions, normal_guid
+
+
+def _event_ref(value: str, option: str) -> EventRef:
+    readable, at, session = value.partition("@")
+    if not readable.strip() or (at and not session.strip()):
+        raise click.BadParameter(f"{value!r}: expected ID or ID@SESSION", param_hint=option)
+    return EventRef(readable.strip(), session.strip() if at else None)
+
+
+def _pair_value(value: str, option: str, what: str) -> tuple[str, str]:
+    key, eq, rest = value.partition("=")
+    if not eq or not key.strip():
+        raise click.BadParameter(f"{value!r}: expected {what}", param_hint=option)
+    return key.strip(), rest
+
+
+def _button_choice(value: str) -> tuple[int, int | None]:
+    line, _, col = value.partition(":")
+    try:
+        return int(line), (int(col) if col else None)
+    except ValueError:
+        msg = f"{value!r}: expected LINE or LINE:COL"
+        raise click.BadParameter(msg, param_hint="--button") from None
+
+
+def build_options(
+    *,
+    endpoint: str | None = None,
+    event_id: str | None = None,
+    session_id: str | None = None,
+    events: Sequence[str] = (),
+    fields: Sequence[str] = (),
+    drop_fields: Sequence[str] = (),
+    keep_qr: bool = False,
+    buttons: Sequence[str] = (),
+    force: bool = False,
+    api_version: str | None = None,
+) -> PatchOptions:
+    """PatchOptions from option strings as a user types them; click.BadParameter if invalid."""
+    try:
+        host = normalize_endpoint(endpoint) if endpoint is not None else None
+    except LinkError as exc:
+        raise click.BadParameter(str(exc), param_hint="--endpoint") from None
+    mapping: dict[str, EventRef] = {}
+    for value in events:
+        guid, ref = _pair_value(value, "--event", "GUID=ID or GUID=ID@SESSION")
+        if not GUID.match(guid):
+            raise click.BadParameter(f"{guid!r} is not a GUID", param_hint="--event")
+        mapping[normal_guid(guid)] = _event_ref(ref, "--event")
+    single = None
+    if event_id is not None:
+        single = _event_ref(event_id, "--event-id")
+        if session_id is not None:
+            single = EventRef(single.readable_id, session_id)
+    elif session_id is not None:
+        raise click.BadParameter("needs --event-id", param_hint="--session-id")
+    try:
+        field_list = build_fields(
+            [_pair_value(v, "--field", "KEY=VALUE") for v in fields], drop_fields
+        )
+        options = PatchOptions(
+            endpoint=host,
+            event=single,
+            events=mapping,
+            fields=field_list,
+            keep_qr=keep_qr,
+            buttons=tuple(_button_choice(b) for b in buttons),
+            force=force,
+            **({"api_version": api_version} if api_version else {}),
+        )
+        if host is not None:  # build one link now so a bad value is a usage error, not per file
+            for ref in [*mapping.values(), *([single] if single else [])]:
+                CalendarLink(host, ref.readable_id, field_list, ref.session_id, options.api_version)
+    except LinkError as exc:
+        raise click.UsageError(str(exc)) from None
+    return options

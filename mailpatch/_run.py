@@ -1,0 +1,134 @@
+"""One file in, one outcome out: read, patch, verify, write -- outcomes as data (like LibCST).
+
+Nothing here prints: a diff or stdin's result travels in ``Outcome.stdout`` so the caller can
+emit outcomes in input order, whichever worker produced them.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from mailpatch._errors import MissingOption, Refusal
+from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, read_bytes, write_atomic
+from mailpatch._html import LineIndex
+from mailpatch._patch import PatchOptions, patch
+from mailpatch._verify import VerifyError, verify
+
+
+class Status(Enum):
+    PATCHED = "patched"
+    WOULD_PATCH = "would patch"
+    UNCHANGED = "unchanged"  # has ERQRCode blocks or patched Buttons; nothing left to do
+    NOT_APPLICABLE = "not applicable"  # no ERQRCode block
+    REFUSED = "refused"  # bad input or an ambiguity: the file is untouched
+    ERROR = "error"  # the patch failed its own verification: an internal error
+
+
+@dataclass(frozen=True)
+class Outcome:
+    path: str
+    status: Status
+    message: str = ""
+    position: str = ""  # line:col of the cause, for refusals
+    buttons: int = 0  # calendar buttons made
+    stdout: bytes = b""  # a diff, or the bytes '-' asked for
+
+    @property
+    def where(self) -> str:
+        return self.path + (f":{self.position}" if self.position else "")
+
+
+@dataclass(frozen=True)
+class Mode:
+    check: bool = False
+    diff: bool = False
+    to_stdout: bool = False  # '-' input or '-o -': the result goes to stdout, nothing in place
+    max_size: int = DEFAULT_MAX_SIZE
+
+
+def unified_diff(name: str, before: str, after: str) -> str:
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        fromfile=f"a/{name}",
+        tofile=f"b/{name}",
+    )
+    out: list[str] = []
+    for line in lines:
+        out.append(line)
+        if not line.endswith(("\n", "\r")):
+            out.append("\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = None) -> Outcome:
+    """Patch one email. ``data`` is given for stdin; otherwise the file is read.
+
+    Raises only MissingOption (a usage error); every problem with the file is an Outcome.
+    """
+    to_stdout = mode.to_stdout
+    try:
+        if data is None:
+            data = read_bytes(Path(path), mode.max_size)
+        email = decode(data)
+    except FileProblem as exc:
+        return Outcome(path, Status.REFUSED, str(exc), stdout=(data or b"") if to_stdout else b"")
+    echo = data if to_stdout else b""  # what stdout gets when nothing changes
+    try:
+        result = patch(email.text, options)
+    except Refusal as exc:
+        position = LineIndex(email.text).label(exc.offset)
+        return Outcome(path, Status.REFUSED, exc.reason, position, stdout=echo)
+    except MissingOption as exc:
+        raise MissingOption(f"{path}: {exc}") from None
+    if not result.changed:
+        applies = result.qr_blocks or result.patched_buttons
+        return Outcome(path, Status.UNCHANGED if applies else Status.NOT_APPLICABLE, stdout=echo)
+    try:
+        verify(email.text, result, options)
+    except VerifyError as exc:
+        return Outcome(
+            path,
+            Status.ERROR,
+            f"INTERNAL ERROR: the patched email failed verification ({exc}); nothing was "
+            "written. Please report this with the file.",
+            stdout=echo,
+        )
+    buttons = len(result.pairings)
+    new = email.encode(result.text)
+    if mode.diff:
+        name = "stdin" if path == "-" else path
+        diff = unified_diff(name, email.text, result.text).encode("utf-8")
+        return Outcome(path, Status.WOULD_PATCH, buttons=buttons, stdout=diff)
+    if mode.check:
+        return Outcome(path, Status.WOULD_PATCH, buttons=buttons, stdout=echo)
+    if to_stdout:
+        return Outcome(path, Status.PATCHED, buttons=buttons, stdout=new)
+    try:
+        write_atomic(Path(path), new, expect=data)
+    except FileProblem as exc:
+        return Outcome(path, Status.REFUSED, str(exc))
+    return Outcome(path, Status.PATCHED, buttons=buttons)
+
+
+_LABELS = {
+    Status.PATCHED: "patched",
+    Status.WOULD_PATCH: "would be patched",
+    Status.REFUSED: "refused",
+    Status.ERROR: "failed verification",
+    Status.UNCHANGED: "unchanged",
+    Status.NOT_APPLICABLE: "without a QR block",
+}
+
+
+def summarize(outcomes: list[Outcome]) -> str:
+    """'3 files patched, 1 file refused, 40 files unchanged.' in a fixed order."""
+    parts = []
+    for status, label in _LABELS.items():
+        n = sum(1 for o in outcomes if o.status is status)
+        if n:
+            parts.append(f"{n} file{'s' if n != 1 else ''} {label}")
+    return (", ".join(parts) if parts else "no files") + "."

@@ -1,0 +1,200 @@
+"""Safe mode: check the output with an independent reading before anything is written.
+
+The locator is mailpatch's own tokenizer; the verifier reads input and output again with
+libxml2 (lxml), a different parser, so a locator bug shows up as a mismatch instead of a
+damaged email. Like black's safe mode, any failure means nothing is written.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import lxml.etree
+import lxml.html
+
+from mailpatch._link import PLACEHOLDER, DecodeError, decode_calendar_url, is_calendar_url
+from mailpatch._patch import PatchOptions, PatchResult, normal_guid, patch
+
+_EXPRESSION = re.compile(r"\{\{.*?\}\}", re.S)
+_EVENT_IF = re.compile(r"\{\{~?#\s*if\s+\(\s*eq\s+this\.msevtmgt_eventid\s+['\"]([^'\"]*)['\"]")
+_MARKER = re.compile(
+    r"\{\{~?(?:(?P<each>#\s*each\s)|(?P<if>#\s*if\s)|(?P<else>\s*else\s*~?\}\})"
+    r"|(?P<endif>/\s*if\s*~?\}\})|(?P<endeach>/\s*each\s*~?\}\}))"
+)
+_HREF = re.compile(r"""\shref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+
+
+class VerifyError(Exception):
+    """The output is not what mailpatch meant to write (an internal error: nothing is written)."""
+
+
+def _block_type(el: Any) -> str:
+    if not isinstance(el.tag, str):
+        return ""
+    for name, value in el.attrib.items():
+        if name.lower() == "data-editorblocktype":
+            return value.strip().lower()
+    return ""
+
+
+def _parse(text: str) -> Any:
+    if not text.strip():
+        return None
+    try:
+        return lxml.html.document_fromstring(text)
+    except (lxml.etree.ParserError, ValueError):
+        return None
+
+
+def _skeleton(root: Any) -> bytes:
+    """The document with every ERQRCode block dropped and every Button block emptied."""
+    if root is None:
+        return b""
+    for el in list(root.iter()):
+        kind = _block_type(el)
+        if kind == "erqrcode":
+            el.drop_tree()  # keeps the tail text
+        elif kind == "button":
+            el.text = None
+            for child in list(el):
+                el.remove(child)
+    return lxml.html.tostring(root, encoding="utf-8")
+
+
+def _stream(el: Any) -> Iterator[tuple[str, str]]:
+    """(kind, text) in document order below ``el``: text, comments, and link hrefs."""
+    if el.text and isinstance(el.tag, str):
+        yield "text", el.text
+    for child in el:
+        if child.tag is lxml.etree.Comment:
+            body = child.text or ""
+            yield "text", body
+            for m in _HREF.finditer(body):  # VML links live inside MSO conditionals
+                # comment text is raw markup: entities are still encoded
+                yield "href", html.unescape(next(g for g in m.groups() if g is not None))
+        elif isinstance(child.tag, str):
+            if child.get("href") is not None:
+                yield "href", child.get("href")
+            yield from _stream(child)
+        if child.tail:
+            yield "text", child.tail
+
+
+def _loop_sequence(button: Any) -> list[tuple[str, str]]:
+    seq: list[tuple[str, str]] = []
+    for kind, text in _stream(button):
+        if kind == "href":
+            seq.append(("link", text))
+            continue
+        for m in _MARKER.finditer(text):
+            name = m.lastgroup or ""
+            guid = ""
+            if name == "if":
+                ev = _EVENT_IF.match(text, m.start())
+                guid = normal_guid(ev.group(1)) if ev else ""
+            seq.append((name, guid))
+    return seq
+
+
+def _check_button(seq: list[tuple[str, str]], intended: dict[str, Any], where: str) -> str:
+    names = [n for n, _ in seq if n != "link"]
+    if names not in (
+        ["each", "if", "endif", "endeach"],
+        ["each", "if", "else", "endif", "endeach"],
+    ):
+        raise VerifyError(f"{where}: loop markers unbalanced or out of order: {names}")
+    guid = next(g for n, g in seq if n == "if")
+    if not guid:
+        raise VerifyError(f"{where}: the loop's {{{{#if}}}} does not test an event GUID")
+    inside = False
+    links = 0
+    for name, value in seq:
+        if name == "if":
+            inside = True
+        elif name in ("else", "endif"):
+            inside = False
+        elif name == "link":
+            if not inside:
+                raise VerifyError(f"{where}: a link sits outside the loop's {{{{#if}}}} branch")
+            links += 1
+            if guid in intended:
+                _check_link(value, intended[guid], where)
+    if links == 0:
+        raise VerifyError(f"{where}: no link inside the loop")
+    return guid
+
+
+def _check_link(url: str, intended: Any, where: str) -> None:
+    if not is_calendar_url(url):
+        raise VerifyError(f"{where}: a link in the loop is not the calendar link: {url[:80]!r}")
+    try:
+        decoded = decode_calendar_url(url)
+    except (DecodeError, ValueError) as exc:
+        raise VerifyError(f"{where}: the calendar link does not decode: {exc}") from None
+    if decoded.data != intended:
+        raise VerifyError(
+            f"{where}: the calendar link decodes to {decoded.data!r}, not {intended!r}"
+        )
+
+
+def verify(before: str, result: PatchResult, options: PatchOptions) -> None:
+    """Raise VerifyError unless ``result`` is a confined, balanced, decodable, stable patch."""
+    if not result.changed:
+        return
+    after = result.text
+    # 1. the splice really is the input with the recorded edits
+    pos, pieces = 0, []
+    for edit in result.edits:
+        pieces += [before[pos : edit.start], edit.replacement]
+        pos = edit.end
+    if "".join([*pieces, before[pos:]]) != after:
+        raise VerifyError("the output is not the input with the recorded edits")
+    before_root, after_root = _parse(before), _parse(after)
+    # 2. no QR block left unless asked
+    if after_root is not None and not options.keep_qr:
+        left = [el for el in after_root.iter() if _block_type(el) == "erqrcode"]
+        if left:
+            raise VerifyError(f"{len(left)} ERQRCode block(s) left in the output")
+    # 3. each Button with a loop: balanced, in order around its links; 4. links decode as meant
+    intended = {normal_guid(p.guid): p.link.intended() for p in result.pairings if p.link}
+    seen: set[str] = set()
+    buttons = (
+        []
+        if after_root is None
+        else [el for el in after_root.iter() if _block_type(el) == "button"]
+    )
+    for index, button in enumerate(buttons, 1):
+        seq = _loop_sequence(button)
+        if any(n != "link" for n, _ in seq):
+            seen.add(_check_button(seq, intended, f"Button block #{index}"))
+    missing = set(intended) - seen
+    if missing:
+        raise VerifyError(f"no Button carries the loop for event(s) {', '.join(sorted(missing))}")
+    # 5. handlebars: nothing lost but the QR image's own, nothing added but link placeholders
+    added = {"{{" + m.group(1) + "}}" for f in options.fields for m in PLACEHOLDER.finditer(f[1])}
+    qr_img = (
+        set()
+        if before_root is None
+        else {
+            expr
+            for block in before_root.iter()
+            if _block_type(block) == "erqrcode"
+            for img in block.iter("img")
+            for value in img.attrib.values()
+            for expr in _EXPRESSION.findall(value)
+        }
+    )
+    had, has = set(_EXPRESSION.findall(before)), set(_EXPRESSION.findall(after))
+    if not has - had <= added:
+        raise VerifyError(f"handlebars expressions appeared: {sorted(has - had - added)}")
+    if not had - has <= qr_img:
+        raise VerifyError(f"handlebars expressions disappeared: {sorted(had - has)}")
+    # 6. read by libxml2, nothing outside the QR and Button blocks differs (mutates the trees)
+    if _skeleton(before_root) != _skeleton(after_root):
+        raise VerifyError("content outside the ERQRCode and Button blocks changed")
+    # 7. a second patch is a no-op
+    if patch(after, options).changed:
+        raise VerifyError("patching the output again would change it (not idempotent)")
