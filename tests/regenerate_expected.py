@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import sys
 
-from fixturecases import cases  # type: ignore[import-not-found]
-
 from mailpatch._cli import main
+
+from fixturecases import cases  # type: ignore[import-not-found]
 
 if __name__ == "__main__":
     for case in cases("patch"):

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from fixturecases import Case, cases
 
 from mailpatch._blocks import BUTTON_TYPE, QR_TYPE, scan
 from mailpatch._errors import Refusal
 from mailpatch._files import decode
 from mailpatch._html import LineIndex
 from mailpatch._patch import PatchResult, patch
+
+from fixturecases import Case, cases
 
 PATCH = cases("patch")
 UNCHANGED = cases("unchanged")

@@ -8,10 +8,11 @@ from collections.abc import Callable
 
 import pytest
 
-from fixturecases import Case, cases
 from mailpatch._files import decode
 from mailpatch._patch import Edit, PatchResult, apply, patch
 from mailpatch._verify import VerifyError, verify
+
+from fixturecases import Case, cases
 
 PATCH = cases("patch")
 
