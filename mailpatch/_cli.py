@@ -308,8 +308,8 @@ def patch_command(
         raise click.UsageError("-o/--output and --output-dir cannot be combined")
     if writes_elsewhere and (check or diff):
         raise click.UsageError("-o/--output-dir cannot be combined with --check or --diff")
-    if output_format == "json" and "-" in paths:
-        raise click.UsageError("--format json cannot be combined with '-' (both use stdout)")
+    if output_format == "json" and ("-" in paths or output == "-"):
+        raise click.UsageError("--format json cannot be combined with stdout output ('-')")
     if quiet and verbose:
         raise click.UsageError("-q/--quiet and -v/--verbose cannot be combined")
     config = _config(config_path, paths)
@@ -368,7 +368,7 @@ def patch_command(
         )
         with bar as items:
             for outcome in items:
-                _deliver(outcome, output, output_dir, base, as_json)
+                outcome = _deliver(outcome, output, output_dir, base, as_json)
                 text = _line(outcome, verbose)
                 failed = outcome.status in (Status.REFUSED, Status.ERROR)
                 if text and not as_json and (failed or not quiet):
@@ -406,29 +406,39 @@ def _stderr_is_terminal() -> bool:
 
 def _deliver(
     outcome: Outcome, output: str | None, output_dir: str | None, base: Path, as_json: bool
-) -> None:
-    """Put a captured result where it was asked for: stdout, -o FILE, or the mirror folder."""
+) -> Outcome:
+    """Put a captured result where it was asked for: stdout, -o FILE, or the mirror folder.
+
+    A result that cannot be written turns the outcome into a refusal naming the target.
+    """
     if not outcome.output:
-        return
+        return outcome
     failed = outcome.status in (Status.REFUSED, Status.ERROR)
     target: Path | None = None
     if output_dir is not None:
         if failed:
-            return  # a refused email is not copied: the mirror holds only good results
+            return outcome  # a refused email is not copied: the mirror holds only good results
         target = Path(output_dir) / Path(outcome.path).absolute().relative_to(base)
     elif output is not None and output != "-":
         if failed:
-            return  # -o FILE gets a result or nothing; '-' echoes the input (SPEC §4)
+            return outcome  # -o FILE gets a result or nothing; '-' echoes the input (SPEC §4)
         target = Path(output)
     if target is None:
-        if not as_json or outcome.path == "-":
+        if not as_json:  # with --format json a diff travels inside the document
             _stdout(outcome.output)
-        return
+        return outcome
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         write_if_changed(target, outcome.output)
     except (FileProblem, OSError) as exc:
-        raise click.FileError(str(target), hint=str(exc)) from None
+        problem = str(exc) if isinstance(exc, FileProblem) else (exc.strerror or str(exc))
+        return replace(
+            outcome,
+            status=Status.REFUSED,
+            buttons=0,
+            message=f"the result cannot be written to {target}: {problem}",
+        )
+    return outcome
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,6 +7,7 @@ emit outcomes in input order, whichever worker produced them.
 from __future__ import annotations
 
 import difflib
+import io
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -50,11 +51,13 @@ class Mode:
 
 
 def unified_diff(name: str, before: str, after: str) -> str:
+    # split on \n, \r\n and \r only, as diff and git do (str.splitlines also splits on
+    # U+2028, form feeds and more, which would shift the hunk line numbers)
     lines = difflib.unified_diff(
-        before.splitlines(keepends=True),
-        after.splitlines(keepends=True),
-        fromfile=f"a/{name}",
-        tofile=f"b/{name}",
+        list(io.StringIO(before, newline="")),
+        list(io.StringIO(after, newline="")),
+        fromfile=f"a/{name.lstrip('/')}",
+        tofile=f"b/{name.lstrip('/')}",
     )
     out: list[str] = []
     for line in lines:
