@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 
 from mailpatch._errors import Refusal
-from mailpatch._html import VOID, Kind, StartTag, Token, comment_body, tokenize
+from mailpatch._html import (
+    _RAW_END,
+    _RAW_TEXT,
+    VOID,
+    Kind,
+    StartTag,
+    Token,
+    comment_body,
+    iter_tokens,
+    skip,
+    tokenize,
+)
 from mailpatch._link import is_calendar_url
 
 BLOCK_ATTR = "data-editorblocktype"
@@ -44,14 +57,45 @@ class Element:
         return None if a is None else (a.value or "")
 
 
-@dataclass(frozen=True)
 class Document:
-    source: str
-    tokens: list[Token]
-    blocks: list[Element]  # every element carrying data-editorblocktype, in document order
+    """A located email: its designer blocks, and the tokens the block readers look at.
+
+    ``scan`` tokenizes everything; ``locate`` only the ERQRCode and Button blocks, so
+    ``tokens`` and ``blocks`` hold what a patch reads, and ``rank`` orders blocks either way.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        tokens: list[Token],
+        blocks: list[Element],
+        block_starts: Callable[[], list[int]] | None = None,
+    ) -> None:
+        self.source = source
+        self.tokens = tokens  # in document order, not overlapping
+        self.blocks = blocks  # in document order
+        self._token_starts = [t.start for t in tokens]
+        self._block_starts_fn = block_starts or (lambda: [b.start for b in blocks])
+        self._block_starts: list[int] | None = None
 
     def blocks_of(self, kind: str) -> list[Element]:
         return [b for b in self.blocks if (b.attr(BLOCK_ATTR) or "").strip().lower() == kind]
+
+    def tokens_in(self, start: int, end: int) -> Iterable[Token]:
+        """The tokens that overlap ``source[start:end]``."""
+        i = max(bisect.bisect_right(self._token_starts, start) - 1, 0)
+        tokens = self.tokens
+        while i < len(tokens) and tokens[i].start < end:
+            if tokens[i].end > start:
+                yield tokens[i]
+            i += 1
+
+    def rank(self, start: int) -> int:
+        """How many designer blocks (of any type) start before ``start``: differences are
+        exact between any two ERQRCode/Button blocks, whichever way the document was read."""
+        if self._block_starts is None:
+            self._block_starts = self._block_starts_fn()
+        return bisect.bisect_left(self._block_starts, start)
 
 
 def scan(source: str) -> Document:
@@ -61,6 +105,18 @@ def scan(source: str) -> Document:
     after its match, as the HTML tree builder does; a stray end tag is ignored).
     """
     tokens = tokenize(source)
+    blocks = _match_blocks(source, tokens, outer=True)
+    assert blocks is not None
+    return Document(source, tokens, blocks)
+
+
+def _match_blocks(source: str, tokens: Iterable[Token], outer: bool) -> list[Element] | None:
+    """Elements for every block start tag in ``tokens``, ends matched with a stack.
+
+    With ``outer=False`` the tokens start at a block's start tag and stop when it closes; an
+    end tag that matches nothing inside would close an ancestor, which only the whole
+    document knows: None then.
+    """
     # stack entries: (tag name, start tag, index into `pending` or -1)
     stack: list[tuple[str, StartTag | None, int]] = []
     pending: list[tuple[StartTag, tuple[StartTag, ...]] | None] = []
@@ -92,9 +148,102 @@ def scan(source: str) -> Document:
                         close(stack.pop(), tok.start, tok.start)
                     close(stack.pop(), tok.start, tok.end)
                     break
+            else:
+                if not outer:
+                    return None
+            if not outer and not stack:
+                break
     while stack:
         close(stack.pop(), len(source), len(source))
-    return Document(source, tokens, [found[i] for i in sorted(found)])
+    return [found[i] for i in sorted(found)]
+
+
+# Where a block a patch reads may start: a superset, found at C speed; each hit is then read
+# exactly. Lock attributes anywhere send the whole document through ``scan`` (ancestors).
+# (The look-behind comes after the '-' so the search still runs on that literal: 10x faster.)
+_PATCH_HIT = re.compile(
+    r"-(?<=[dD][aA][tT][aA]-)(?i:editorblocktype)\s*=\s*[\"']?\s*(?i:erqrcode|button)"
+)
+_BLOCK_HIT = re.compile(r"-(?<=[dD][aA][tT][aA]-)(?i:editorblocktype)")
+_LOCKED_HIT = re.compile(r"-(?<=[dD][aA][tT][aA]-)(?i:locked)")
+
+
+def _token_at(source: str, pos: int, hit: int) -> tuple[Token, int]:
+    """The token holding offset ``hit``, reading from token boundary ``pos``.
+
+    Returns the token and where reading may resume after it (past a raw-text element's text
+    when the hit is in that text).
+    """
+    while True:
+        tok = next(iter_tokens(source, skip(source, pos, hit)))
+        resume = tok.end
+        if tok.kind is Kind.START and tok.name in _RAW_TEXT:  # its text is not markup
+            close = _RAW_END[tok.name].search(source, tok.end)
+            resume = len(source) if close is None else close.start()
+            if tok.end <= hit < resume:
+                return Token(Kind.TEXT, tok.end, resume), resume
+        if resume <= hit:  # only after a raw-text element; skip() stops at any other token
+            pos = resume
+            continue
+        return tok, (hit if tok.kind is Kind.TEXT else resume)
+
+
+def _block_type(source: str, tok: Token) -> str | None:
+    if tok.kind is not Kind.START or tok.name in VOID:
+        return None
+    attr = StartTag(source, tok).get(BLOCK_ATTR)
+    return None if attr is None else (attr.value or "").strip().lower()
+
+
+def locate(source: str) -> Document:
+    """The ERQRCode and Button blocks, exactly as ``scan`` finds them, reading only those.
+
+    Regular expressions find where such a block may start; ``skip`` walks the tokens before
+    each hit in C; a real block is tokenized from its start tag to its matching end tag. What
+    needs the whole document -- a lock on some ancestor, an end tag that closes one -- falls
+    back to ``scan``.
+    """
+    if _LOCKED_HIT.search(source):
+        return scan(source)
+    tokens: list[Token] = []
+    elements: list[Element] = []
+    pos = 0
+    for hit in _PATCH_HIT.finditer(source):
+        if hit.start() < pos:
+            continue  # inside a block already read, or a comment already passed
+        tok, pos = _token_at(source, pos, hit.start())
+        if _block_type(source, tok) not in (QR_TYPE, BUTTON_TYPE):
+            continue
+        window: list[Token] = []
+        found = _match_blocks(source, _recording(iter_tokens(source, tok.start), window), False)
+        if found is None:
+            return scan(source)
+        tokens += window
+        elements += found
+        pos = window[-1].end
+    if not elements:
+        return Document(source, [], [])
+    first, last = elements[0].start, elements[-1].start
+
+    def block_starts() -> list[int]:
+        # every block between the first and the last one read, for pairing by distance
+        starts = []
+        at = first
+        for hit in _BLOCK_HIT.finditer(source, first, last + 1):
+            if hit.start() < at:
+                continue
+            tok, at = _token_at(source, at, hit.start())
+            if _block_type(source, tok) is not None:
+                starts.append(tok.start)
+        return starts
+
+    return Document(source, tokens, elements, block_starts)
+
+
+def _recording(tokens: Iterable[Token], into: list[Token]) -> Iterable[Token]:
+    for tok in tokens:
+        into.append(tok)
+        yield tok
 
 
 class MarkerKind(Enum):
@@ -139,9 +288,7 @@ def _classify(expr: str) -> tuple[MarkerKind, str] | None:
 def markers(doc: Document, start: int, end: int) -> list[Marker]:
     """Handlebars block markers in text and comments between two offsets, in order."""
     out: list[Marker] = []
-    for tok in doc.tokens:
-        if tok.end <= start or tok.start >= end:
-            continue
+    for tok in doc.tokens_in(start, end):
         if tok.kind is Kind.TEXT:
             lo, hi = tok.start, tok.end
         elif tok.kind is Kind.COMMENT:
@@ -197,7 +344,7 @@ def read_qr_block(doc: Document, element: Element) -> QrBlock:
         raise Refusal(f"{event_if.guid!r} in the {{{{#if (eq …)}}}} marker is not a GUID", where)
     imgs = [
         t
-        for t in doc.tokens
+        for t in doc.tokens_in(event_if.end, branch_end)
         if t.kind is Kind.START and t.name == "img" and event_if.end <= t.start < branch_end
     ]
     if len(imgs) == 1:
@@ -207,7 +354,7 @@ def read_qr_block(doc: Document, element: Element) -> QrBlock:
         if len(qr) == 1:
             return QrBlock(element, each, event_if, qr[0], end_each)
         raise Refusal(f"{len(imgs)} <img> elements inside the loop; which is the QR code?", where)
-    for tok in doc.tokens:
+    for tok in doc.tokens_in(element.content_start, element.content_end):
         if (
             tok.kind is Kind.COMMENT
             and element.content_start <= tok.start < element.content_end
@@ -255,8 +402,8 @@ class ButtonBlock:
 def read_button_block(doc: Document, element: Element) -> ButtonBlock:
     links: list[ButtonLink] = []
     source = doc.source
-    for tok in doc.tokens:
-        if tok.start < element.content_start or tok.start >= element.content_end:
+    for tok in doc.tokens_in(element.content_start, element.content_end):
+        if tok.start < element.content_start:
             continue
         if tok.kind is Kind.START and tok.name == "a":
             tag = StartTag(source, tok)

@@ -10,7 +10,9 @@ space, and ``<style>``/``<script>``/``<title>``/``<textarea>`` content is raw te
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
@@ -130,44 +132,88 @@ class StartTag:
 
 def tokenize(source: str, start: int = 0, end: int | None = None) -> list[Token]:
     """Tokens covering ``source[start:end]`` exactly, in order."""
+    return list(iter_tokens(source, start, end))
+
+
+def iter_tokens(source: str, start: int = 0, end: int | None = None) -> Iterator[Token]:
+    """``tokenize`` one token at a time, for callers that stop early (a block's end)."""
     stop = len(source) if end is None else end
-    tokens: list[Token] = []
-    append = tokens.append
     search = _MARKUP.search
     pos = start
     while pos < stop:
         m = search(source, pos, stop)
         if m is None:
-            append(Token(Kind.TEXT, pos, stop))
+            yield Token(Kind.TEXT, pos, stop)
             break
         if m.start() > pos:
-            append(Token(Kind.TEXT, pos, m.start()))
+            yield Token(Kind.TEXT, pos, m.start())
         name = m.group("start")
         cut = m.end() == stop and source[stop - 1] != ">" and m.group("comment") is None
         if cut:
             # a tag cut off by the end of input: the HTML parser drops it, so do we
-            append(Token(Kind.OTHER, m.start(), m.end()))
+            yield Token(Kind.OTHER, m.start(), m.end())
             break
         if name is not None:
             lname = name.lower()
-            append(Token(Kind.START, m.start(), m.end(), lname))
+            yield Token(Kind.START, m.start(), m.end(), lname)
             pos = m.end()
             if lname in _RAW_TEXT:
                 close = _RAW_END[lname].search(source, pos, stop)
                 raw_end = stop if close is None else close.start()
                 if raw_end > pos:
-                    append(Token(Kind.TEXT, pos, raw_end))
+                    yield Token(Kind.TEXT, pos, raw_end)
                 pos = raw_end
             continue
         name = m.group("end")
         if name is not None:
-            append(Token(Kind.END, m.start(), m.end(), name.lower()))
+            yield Token(Kind.END, m.start(), m.end(), name.lower())
         elif m.group("comment") is not None:
-            append(Token(Kind.COMMENT, m.start(), m.end()))
+            yield Token(Kind.COMMENT, m.start(), m.end())
         else:
-            append(Token(Kind.OTHER, m.start(), m.end()))
+            yield Token(Kind.OTHER, m.start(), m.end())
         pos = m.end()
-    return tokens
+
+
+# The tokenizer's grammar again, as one regular expression that consumes whole tokens in C:
+# text, comments, end tags, bogus comments, start tags, and raw-text elements up to their end
+# tag. Every alternative needs its terminator ('>', '-->', the raw end tag) *before* the limit
+# it is run with, so a token that reaches the limit -- the one holding the offset we ask
+# about -- stops the loop at its first character, and the caller reads it exactly.
+_RAW_NAMES = "|".join(sorted(_RAW_TEXT))
+# As _ATTR_SRC, except that a value's closing quote must come before the limit: the tokenizer
+# reads a value whose quote closes further on as quoted, where a regex that cannot see that
+# far would fall back to reading it unquoted (or as another attribute), ending the tag early.
+_SKIP_ATTR = (
+    r"""[^\s/>][^\s/>=]*+(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|(?!["'])[^\s>]*+)|(?!\s*+=))"""
+)
+_SKIP = re.compile(
+    r"(?:[^<]++"
+    r"|<(?:"
+    # start tags first, the commonest token; raw-text ones need their own alternative
+    rf"(?!(?ai:{_RAW_NAMES})(?:[\s/>]|\Z))[A-Za-z][^\s/>]*+(?:[\s/]*+(?>{_SKIP_ATTR}))*+[\s/]*+>"
+    r"|/[A-Za-z][^>]*+>"
+    # str.lower() decides a raw-text start tag (ASCII case); re.I finds its end, as above
+    + "".join(
+        rf"|(?ai:{raw})(?=[\s/>])(?:[\s/]*+(?>{_SKIP_ATTR}))*+[\s/]*+>"
+        rf"(?:[^<]++|<(?!/(?i:{raw})[\s/>]))*+(?=</(?i:{raw})[\s/>])"
+        for raw in sorted(_RAW_TEXT)
+    )
+    + r"|!--(?:>|->|(?:[^-]++|-(?!-!?>))*+--!?>)"
+    r"|(?=[^A-Za-z!?/])"  # a '<' that starts no markup is text
+    r"|(?!!--|/[A-Za-z])[!?/][^>]*+>"  # never an unclosed comment or end tag read short
+    r"))*+",
+    re.S,
+)
+
+
+def skip(source: str, pos: int, limit: int) -> int:
+    """Where tokenizing ``source`` from ``pos`` stops being certain before ``limit``.
+
+    ``pos`` must be where a token starts. The result is ``limit`` when ``limit`` falls in
+    text, else the start of the token that reaches ``limit`` or beyond (read it exactly with
+    ``iter_tokens``). Everything in between is tokens nobody needs to see -- at C speed.
+    """
+    return _SKIP.match(source, pos, limit).end()
 
 
 def comment_body(source: str, token: Token) -> tuple[int, int]:
@@ -186,11 +232,13 @@ class LineIndex:
     _BREAK = re.compile(r"\r\n|\r|\n")
 
     def __init__(self, source: str) -> None:
-        self._starts = [0] + [m.end() for m in self._BREAK.finditer(source)]
+        self._source = source
+
+    @cached_property
+    def _starts(self) -> list[int]:  # built on first use: most patches never report a position
+        return [0, *(m.end() for m in self._BREAK.finditer(self._source))]
 
     def position(self, offset: int) -> tuple[int, int]:
-        import bisect
-
         line = bisect.bisect_right(self._starts, offset)
         return line, offset - self._starts[line - 1] + 1
 
