@@ -1,22 +1,40 @@
 """Safe mode: check the output with an independent reading before anything is written.
 
-The locator is mailpatch's own tokenizer; the verifier reads input and output again with
-libxml2 (lxml), a different parser, so a locator bug shows up as a mismatch instead of a
-damaged email. Like black's safe mode, any failure means nothing is written.
+The locator is mailpatch's own tokenizer; the verifier reads the email again with libxml2
+(lxml), a different parser, so a locator bug shows up as a mismatch instead of a damaged
+email. Like black's safe mode, any failure means nothing is written.
+
+``verify`` proves with one libxml2 parse what ``verify_full`` (two parses, two serialisations,
+a second patch) shows by comparison. The output is the input with recorded edits (a text
+check); each edit is then tied to what libxml2 reads, using comment sentinels written into the
+input at the edit's two ends:
+
+* an ERQRCode edit must span exactly one element, sentinel / element / sentinel as siblings;
+* a Button edit must span exactly a Button element's content, sentinels first and last child.
+
+libxml2's tree builder carries its state in the stack of open elements (and an insertion
+mode that only moves forward), so an element that opens and closes between two sibling
+sentinels can be removed without changing how anything after it is read; a new Button
+content is parsed inside a rebuild of the Button's own ancestors and must leave that stack as
+it found it. The input is therefore parsed only up to its last edit -- past it, input and
+output are the same bytes read from the same state -- unless the rest could hold an ERQRCode
+block. The loop and links are read from libxml2's tree of the new content.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import lxml.etree
 import lxml.html
 
+from mailpatch._blocks import QR_HIT
+from mailpatch._errors import MissingOption, Refusal
 from mailpatch._link import PLACEHOLDER, DecodeError, decode_calendar_url, is_calendar_url
-from mailpatch._patch import PatchOptions, PatchResult, normal_guid, patch
+from mailpatch._patch import Edit, PatchOptions, PatchResult, normal_guid, patch
 
 _EXPRESSION = re.compile(r"\{\{.*?\}\}", re.S)
 _EVENT_IF = re.compile(r"\{\{~?#\s*if\s+\(\s*eq\s+this\.msevtmgt_eventid\s+['\"]([^'\"]*)['\"]")
@@ -49,11 +67,16 @@ def _parse(text: str) -> Any:
         return None
 
 
+def _everything(root: Any) -> list[Any]:
+    """Every element, including those libxml2 puts in a second root after a stray </html>."""
+    return [el for top in (root, *root.itersiblings()) for el in top.iter()]
+
+
 def _skeleton(root: Any) -> bytes:
     """The document with every ERQRCode block dropped and every Button block emptied."""
     if root is None:
         return b""
-    for el in list(root.iter()):
+    for el in _everything(root):
         kind = _block_type(el)
         if kind == "erqrcode":
             el.drop_tree()  # keeps the tail text
@@ -61,7 +84,8 @@ def _skeleton(root: Any) -> bytes:
             el.text = None
             for child in list(el):
                 el.remove(child)
-    return lxml.html.tostring(root, encoding="utf-8")
+    tops = (root, *root.itersiblings())
+    return b"".join(lxml.html.tostring(top, encoding="utf-8") for top in tops)
 
 
 def _stream(el: Any) -> Iterator[tuple[str, str]]:
@@ -140,8 +164,9 @@ def _check_link(url: str, intended: Any, where: str) -> None:
         )
 
 
-def verify(before: str, result: PatchResult, options: PatchOptions) -> None:
-    """Raise VerifyError unless ``result`` is a confined, balanced, decodable, stable patch."""
+def verify_full(before: str, result: PatchResult, options: PatchOptions) -> None:
+    """The reference check: parse input and output whole, compare them outside the blocks,
+    patch again. Slow; the tests hold ``verify`` to it."""
     if not result.changed:
         return
     after = result.text
@@ -155,7 +180,7 @@ def verify(before: str, result: PatchResult, options: PatchOptions) -> None:
     before_root, after_root = _parse(before), _parse(after)
     # 2. no QR block left unless asked
     if after_root is not None and not options.keep_qr:
-        left = [el for el in after_root.iter() if _block_type(el) == "erqrcode"]
+        left = [el for el in _everything(after_root) if _block_type(el) == "erqrcode"]
         if left:
             raise VerifyError(f"{len(left)} ERQRCode block(s) left in the output")
     # 3. each Button with a loop: balanced, in order around its links; 4. links decode as meant
@@ -164,7 +189,7 @@ def verify(before: str, result: PatchResult, options: PatchOptions) -> None:
     buttons = (
         []
         if after_root is None
-        else [el for el in after_root.iter() if _block_type(el) == "button"]
+        else [el for el in _everything(after_root) if _block_type(el) == "button"]
     )
     for index, button in enumerate(buttons, 1):
         seq = _loop_sequence(button)
@@ -180,7 +205,7 @@ def verify(before: str, result: PatchResult, options: PatchOptions) -> None:
         if before_root is None
         else {
             expr
-            for block in before_root.iter()
+            for block in _everything(before_root)
             if _block_type(block) == "erqrcode"
             for img in block.iter("img")
             for value in img.attrib.values()
@@ -197,4 +222,232 @@ def verify(before: str, result: PatchResult, options: PatchOptions) -> None:
         raise VerifyError("content outside the ERQRCode and Button blocks changed")
     # 7. a second patch is a no-op
     if patch(after, options).changed:
+        raise VerifyError("patching the output again would change it (not idempotent)")
+
+
+# libxml2 reading UTF-8 bytes: told the encoding, a <meta charset> in the email cannot switch it
+_PARSER = lxml.etree.HTMLParser(encoding="utf-8")
+# libxml2 lowers attribute names (ASCII, as browsers do), so this finds every block element
+_QR_CANDIDATES = "//*[@data-editorblocktype]"
+# anything after the last edit that could be an ERQRCode block to libxml2 (entities included)
+_MAY_BE_QR = re.compile(
+    r"-(?<=[dD][aA][tT][aA]-)(?i:editorblocktype)\s*=\s*[\"']?\s*(?:(?i:erqrcode)|[^\s\"'>]*&)"
+)
+
+
+def _joins(left: str, right: str) -> bool:
+    """Whether an HTML tokenizer reads what ends in character ``left`` the same whether
+    character ``right`` or a '<' follows it. '>' ends every construct; '<' or whitespace ends a
+    pending '&name' or '<' alike; an unfinished tag or comment instead swallows the sentinel
+    placed there, which the checks below notice. Empty: an end of the text."""
+    return not left or not right or left in _ENDS or right in _ENDS or right == "<"
+
+
+_ENDS = frozenset(">\t\n\f\r ")  # '>' and the HTML space characters
+
+
+def _clean_cuts(before: str, edit: Edit) -> bool:
+    """Both ends of the edit, and both junctions it makes, fall between tokens."""
+    lo, hi, new = edit.start, edit.end, edit.replacement
+    prev, nxt = before[lo - 1 : lo] if lo else "", before[hi : hi + 1]
+    return (
+        _joins(prev, before[lo : lo + 1])
+        and _joins(before[hi - 1 : hi] if hi else "", nxt)
+        and _joins(prev, new[:1] or nxt)
+        and _joins(new[-1:] or prev, nxt)
+    )
+
+
+def _sentinel_name(before: str) -> str:
+    name = "mailpatch-verify"
+    while name in before:  # never one the email already holds
+        name += "-"
+    return name
+
+
+def _marked(before: str, edits: Sequence[Edit], name: str) -> bytes:
+    """The input with a comment before and after each edit, up to the last edit if the rest
+    cannot hold an ERQRCode block (then it is read from the same state in the output too)."""
+    pieces: list[str] = []
+    pos = 0
+    for i, edit in enumerate(edits):
+        pieces += [before[pos : edit.start], f"<!--{name}:{i}a-->"]
+        pieces += [before[edit.start : edit.end], f"<!--{name}:{i}b-->"]
+        pos = edit.end
+    if _MAY_BE_QR.search(before, pos):
+        pieces.append(before[pos:])
+    return "".join(pieces).encode("utf-8")
+
+
+def _read(data: bytes) -> Any:
+    try:
+        return lxml.etree.fromstring(data, _PARSER)
+    except (lxml.etree.ParserError, lxml.etree.XMLSyntaxError, ValueError):
+        return None
+
+
+def _sentinels(root: Any, name: str) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for comment in root.xpath("//comment()[starts-with(., $name)]", name=name + ":"):
+        key = comment.text[len(name) + 1 :]
+        found[key] = None if key in found else comment  # twice: not ours to trust
+    return found
+
+
+def _is_qr_element(a: Any, b: Any) -> Any:
+    """The element between sentinels ``a`` and ``b`` if it is exactly one ERQRCode element."""
+    el = a.getnext()
+    if (
+        a.getparent() is None
+        or el is None
+        or _block_type(el) != "erqrcode"
+        or el.getnext() is not b
+        or a.tail
+        or el.tail
+    ):
+        return None
+    return el
+
+
+def _is_button_content(a: Any, b: Any) -> Any:
+    """The Button element whose whole content lies between sentinels ``a`` and ``b``."""
+    button = a.getparent()
+    if (
+        button is None
+        or _block_type(button) != "button"
+        or button.text
+        or button[0] is not a
+        or b.getparent() is not button
+        or button[-1] is not b
+        or b.tail
+    ):
+        return None
+    return button
+
+
+def _rebuild(element: Any, content: str, name: str, own: bool) -> Any:
+    """libxml2's reading of ``content`` inside a rebuild of ``element``'s ancestors (and of
+    ``element`` itself when ``own``), followed by an end sentinel; that sentinel, or None.
+
+    The rebuilt start tags carry no attributes (the Button's own only its block type), so an
+    attribute found on them afterwards is the content's doing. After the sentinel, ``</body>``
+    and a probe: libxml2 ignores that end tag while it still owes one to a discarded stray
+    <html>, <head> or <body> tag in ``content`` -- state beyond the open elements -- and the
+    probe then stays inside the block instead of following the body.
+    """
+    chain = [*reversed(list(element.iterancestors())), *([element] if own else [])]
+    opening = "".join(f"<{el.tag}>" for el in chain[:-1])
+    last = f'<{chain[-1].tag} data-editorblocktype="button">' if own else f"<{chain[-1].tag}>"
+    window = f"{opening}{last}{content}<!--{name}:end--></body><!--{name}:probe-->"
+    root = _read(window.encode("utf-8"))
+    marks = {} if root is None else _sentinels(root, name)
+    end, probe = marks.get("end"), marks.get("probe")
+    if end is None or probe is None:
+        return None
+    parent = end.getparent()
+    rebuilt = [*reversed(list(parent.iterancestors())), parent]
+    if (
+        [el.tag for el in rebuilt] != [el.tag for el in chain]
+        or end.tail
+        or probe.getparent() is not rebuilt[0]
+        or any(el.attrib for el in rebuilt[: -1 if own else None])
+        or (own and dict(parent.attrib) != {"data-editorblocktype": "button"})
+    ):
+        return None
+    return end
+
+
+def settled(text: str, options: PatchOptions) -> bool:
+    """True when patching ``text`` again would change nothing (what a second patch reads)."""
+    if not options.keep_qr and not QR_HIT.search(text):
+        return True  # no ERQRCode block can be there: patch() would return the text as it is
+    try:
+        return not patch(text, options).changed
+    except (Refusal, MissingOption):
+        return False
+
+
+def verify(before: str, result: PatchResult, options: PatchOptions) -> None:
+    """Raise VerifyError unless ``result`` is a confined, balanced, decodable, stable patch."""
+    if not result.changed:
+        return
+    after = result.text
+    edits = result.edits
+    # 1. the splice really is the input with the recorded edits, in order, not overlapping
+    pos, pieces = 0, []
+    for edit in edits:
+        if edit.start < pos:
+            raise VerifyError("the recorded edits overlap")
+        pieces += [before[pos : edit.start], edit.replacement]
+        pos = edit.end
+    if "".join([*pieces, before[pos:]]) != after:
+        raise VerifyError("the output is not the input with the recorded edits")
+    if any(e.what not in ("qr", "button") or (e.what == "qr" and e.replacement) for e in edits):
+        raise VerifyError("content outside the ERQRCode and Button blocks changed")
+    if not all(_clean_cuts(before, e) for e in edits):
+        raise VerifyError(
+            "content outside the ERQRCode and Button blocks changed: an edit cuts a token"
+        )
+    # 2. libxml2 agrees on every edited span (see the module docstring)
+    name = _sentinel_name(before)
+    root = _read(_marked(before, edits, name))
+    marks = {} if root is None else _sentinels(root, name)
+    removed: list[Any] = []
+    buttons: list[Any] = []  # libxml2's reading of each new Button content
+    for i, edit in enumerate(edits):
+        a, b = marks.get(f"{i}a"), marks.get(f"{i}b")
+        found = None
+        if a is not None and b is not None:
+            found = (_is_qr_element if edit.what == "qr" else _is_button_content)(a, b)
+        if found is None:
+            what = "an ERQRCode block" if edit.what == "qr" else "a Button block's content"
+            raise VerifyError(
+                "content outside the ERQRCode and Button blocks changed: libxml2 does not "
+                f"read the edited span at offset {edit.start} as {what}"
+            )
+        if edit.what == "qr":
+            # removing it must leave libxml2 where it was (see _rebuild)
+            end = _rebuild(found, before[edit.start : edit.end], name, own=False)
+            qr = None if end is None else end.getprevious()
+            if qr is None or _block_type(qr) != "erqrcode" or qr.tail:
+                raise VerifyError("the ERQRCode block changes how libxml2 reads what follows")
+            removed.append(found)
+        else:
+            end = _rebuild(found, edit.replacement, name, own=True)
+            if end is None or end.getparent()[-1] is not end:
+                raise VerifyError("the new Button content does not close inside its Button block")
+            buttons.append(end.getparent())
+    # 3. no QR block left unless asked
+    qrs = [el for el in root.xpath(_QR_CANDIDATES) if _block_type(el) == "erqrcode"]
+    if not options.keep_qr:
+        gone = set(removed)
+        left = [el for el in qrs if not gone & {el, *el.iterancestors()}]
+        if left:
+            raise VerifyError(f"{len(left)} ERQRCode block(s) left in the output")
+    # 4. each new Button content: balanced loop around its links, links decode as meant
+    intended = {normal_guid(p.guid): p.link.intended() for p in result.pairings if p.link}
+    seen: set[str] = set()
+    for index, button in enumerate(buttons, 1):
+        seq = _loop_sequence(button)
+        if any(n != "link" for n, _ in seq):
+            seen.add(_check_button(seq, intended, f"Button block #{index}"))
+    missing = set(intended) - seen
+    if missing:
+        raise VerifyError(f"no Button carries the loop for event(s) {', '.join(sorted(missing))}")
+    # 5. handlebars: nothing lost but the QR image's own, nothing added but link placeholders
+    added = {"{{" + m.group(1) + "}}" for f in options.fields for m in PLACEHOLDER.finditer(f[1])}
+    qr_img = {
+        expr
+        for block in qrs
+        for img in block.iter("img")
+        for value in img.attrib.values()
+        for expr in _EXPRESSION.findall(value)
+    }
+    had, has = set(_EXPRESSION.findall(before)), set(_EXPRESSION.findall(after))
+    if not has - had <= added:
+        raise VerifyError(f"handlebars expressions appeared: {sorted(has - had - added)}")
+    if not had - has <= qr_img:
+        raise VerifyError(f"handlebars expressions disappeared: {sorted(had - has)}")
+    # 6. a second patch is a no-op
+    if not settled(after, options):
         raise VerifyError("patching the output again would change it (not idempotent)")
