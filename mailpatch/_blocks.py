@@ -162,10 +162,11 @@ def _match_blocks(source: str, tokens: Iterable[Token], outer: bool) -> list[Ele
 # exactly. Lock attributes anywhere send the whole document through ``scan`` (ancestors).
 # (The look-behind comes after the '-' so the search still runs on that literal: 10x faster.)
 _PATCH_HIT = re.compile(
-    r"-(?<=[dD][aA][tT][aA]-)(?i:editorblocktype)\s*=\s*[\"']?\s*(?i:erqrcode|button)"
+    r"-(?<=[dD][aA][tT][aA]-)(?i:(?P<locked>locked)|editorblocktype\s*=\s*[\"']?\s*(?:erqrcode|button))"
 )
 _BLOCK_HIT = re.compile(r"-(?<=[dD][aA][tT][aA]-)(?i:editorblocktype)")
-_LOCKED_HIT = re.compile(r"-(?<=[dD][aA][tT][aA]-)(?i:locked)")
+# no hit: no ERQRCode block (a superset of what scan() and locate() accept)
+QR_HIT = re.compile(r"-(?<=[dD][aA][tT][aA]-)(?i:editorblocktype)\s*=\s*[\"']?\s*(?i:erqrcode)")
 
 
 def _token_at(source: str, pos: int, hit: int) -> tuple[Token, int]:
@@ -203,12 +204,12 @@ def locate(source: str) -> Document:
     needs the whole document -- a lock on some ancestor, an end tag that closes one -- falls
     back to ``scan``.
     """
-    if _LOCKED_HIT.search(source):
-        return scan(source)
     tokens: list[Token] = []
     elements: list[Element] = []
     pos = 0
     for hit in _PATCH_HIT.finditer(source):
+        if hit.lastgroup:  # data-locked: only the whole document knows the ancestors
+            return scan(source)
         if hit.start() < pos:
             continue  # inside a block already read, or a comment already passed
         tok, pos = _token_at(source, pos, hit.start())

@@ -93,34 +93,31 @@ class StartTag:
     source: str
     token: Token
 
-    @cached_property
-    def attrs(self) -> tuple[Attr, ...]:
+    def _scan(self) -> Iterator[Attr]:
         src, tok = self.source, self.token
-        pos = tok.start + 1 + len(tok.name)
-        end = tok.end - 1
-        out: list[Attr] = []
         seen: set[str] = set()
-        while True:
-            m = _ATTR.search(src, pos, end)
-            if m is None:
-                break
-            pos = m.end()
+        for m in _ATTR.finditer(src, tok.start + 1 + len(tok.name), tok.end - 1):
             name = m.group("name").lower()
             if name in seen:  # the HTML parser ignores a repeated attribute
                 continue
             seen.add(name)
-            for group, quote in (("dq", '"'), ("sq", "'"), ("uq", "")):
-                if m.group(group) is not None:
-                    out.append(
-                        Attr(name, m.group(group), m.start(), m.start(group), m.end(group), quote)
-                    )
-                    break
+            dq, sq, uq = m.group("dq", "sq", "uq")
+            if dq is not None:
+                yield Attr(name, dq, m.start(), m.start("dq"), m.end("dq"), '"')
+            elif sq is not None:
+                yield Attr(name, sq, m.start(), m.start("sq"), m.end("sq"), "'")
+            elif uq is not None:
+                yield Attr(name, uq, m.start(), m.start("uq"), m.end("uq"), "")
             else:
-                out.append(Attr(name, None, m.start(), m.end(), m.end(), ""))
-        return tuple(out)
+                yield Attr(name, None, m.start(), m.end(), m.end(), "")
+
+    @cached_property
+    def attrs(self) -> tuple[Attr, ...]:
+        return tuple(self._scan())
 
     def get(self, name: str) -> Attr | None:
-        for attr in self.attrs:
+        # the first one wins, so reading stops there unless every attribute is already parsed
+        for attr in self.__dict__.get("attrs") or self._scan():
             if attr.name == name:
                 return attr
         return None
@@ -147,31 +144,27 @@ def iter_tokens(source: str, start: int = 0, end: int | None = None) -> Iterator
             break
         if m.start() > pos:
             yield Token(Kind.TEXT, pos, m.start())
-        name = m.group("start")
-        cut = m.end() == stop and source[stop - 1] != ">" and m.group("comment") is None
-        if cut:
+        kind = m.lastgroup  # the one named group of the alternative that matched
+        begin, pos = m.span()
+        if pos == stop and source[stop - 1] != ">" and kind != "comment":
             # a tag cut off by the end of input: the HTML parser drops it, so do we
-            yield Token(Kind.OTHER, m.start(), m.end())
+            yield Token(Kind.OTHER, begin, pos)
             break
-        if name is not None:
-            lname = name.lower()
-            yield Token(Kind.START, m.start(), m.end(), lname)
-            pos = m.end()
+        if kind == "start":
+            lname = m.group("start").lower()
+            yield Token(Kind.START, begin, pos, lname)
             if lname in _RAW_TEXT:
                 close = _RAW_END[lname].search(source, pos, stop)
                 raw_end = stop if close is None else close.start()
                 if raw_end > pos:
                     yield Token(Kind.TEXT, pos, raw_end)
                 pos = raw_end
-            continue
-        name = m.group("end")
-        if name is not None:
-            yield Token(Kind.END, m.start(), m.end(), name.lower())
-        elif m.group("comment") is not None:
-            yield Token(Kind.COMMENT, m.start(), m.end())
+        elif kind == "end":
+            yield Token(Kind.END, begin, pos, m.group("end").lower())
+        elif kind == "comment":
+            yield Token(Kind.COMMENT, begin, pos)
         else:
-            yield Token(Kind.OTHER, m.start(), m.end())
-        pos = m.end()
+            yield Token(Kind.OTHER, begin, pos)
 
 
 # The tokenizer's grammar again, as one regular expression that consumes whole tokens in C:
@@ -183,9 +176,7 @@ _RAW_NAMES = "|".join(sorted(_RAW_TEXT))
 # As _ATTR_SRC, except that a value's closing quote must come before the limit: the tokenizer
 # reads a value whose quote closes further on as quoted, where a regex that cannot see that
 # far would fall back to reading it unquoted (or as another attribute), ending the tag early.
-_SKIP_ATTR = (
-    r"""[^\s/>][^\s/>=]*+(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|(?!["'])[^\s>]*+)|(?!\s*+=))"""
-)
+_SKIP_ATTR = r"""[^\s/>][^\s/>=]*+(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|(?!["'])[^\s>]*+)|(?!\s*+=))"""
 _SKIP = re.compile(
     r"(?:[^<]++"
     r"|<(?:"
