@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
+from functools import cached_property
 
 from mailpatch._errors import Refusal
 from mailpatch._html import (
@@ -56,6 +57,10 @@ class Element:
         a = self.tag.get(name)
         return None if a is None else (a.value or "")
 
+    @cached_property
+    def block_type(self) -> str:
+        return (self.attr(BLOCK_ATTR) or "").strip().lower()
+
 
 class Document:
     """A located email: its designer blocks, and the tokens the block readers look at.
@@ -79,7 +84,7 @@ class Document:
         self._block_starts: list[int] | None = None
 
     def blocks_of(self, kind: str) -> list[Element]:
-        return [b for b in self.blocks if (b.attr(BLOCK_ATTR) or "").strip().lower() == kind]
+        return [b for b in self.blocks if b.block_type == kind]
 
     def tokens_in(self, start: int, end: int) -> Iterable[Token]:
         """The tokens that overlap ``source[start:end]``."""
@@ -206,6 +211,7 @@ def locate(source: str) -> Document:
     """
     tokens: list[Token] = []
     elements: list[Element] = []
+    windows: list[tuple[int, int]] = []  # the spans tokenized, one per block read
     pos = 0
     for hit in _PATCH_HIT.finditer(source):
         if hit.lastgroup:  # data-locked: only the whole document knows the ancestors
@@ -222,21 +228,25 @@ def locate(source: str) -> Document:
         tokens += window
         elements += found
         pos = window[-1].end
+        windows.append((tok.start, pos))
     if not elements:
         return Document(source, [], [])
-    first, last = elements[0].start, elements[-1].start
 
     def block_starts() -> list[int]:
-        # every block between the first and the last one read, for pairing by distance
-        starts = []
-        at = first
-        for hit in _BLOCK_HIT.finditer(source, first, last + 1):
-            if hit.start() < at:
+        # every block from the first read to the last, for pairing by distance: inside the
+        # windows read they are known; between them each hit is read exactly
+        starts = [e.start for e in elements]
+        at, w = windows[0][0], 0
+        for hit in _BLOCK_HIT.finditer(source, windows[0][0], windows[-1][0] + 1):
+            h = hit.start()
+            while w < len(windows) and windows[w][1] <= h:
+                at, w = max(at, windows[w][1]), w + 1
+            if h < at or (w < len(windows) and windows[w][0] <= h):
                 continue
-            tok, at = _token_at(source, at, hit.start())
+            tok, at = _token_at(source, at, h)
             if _block_type(source, tok) is not None:
                 starts.append(tok.start)
-        return starts
+        return sorted(starts)
 
     return Document(source, tokens, elements, block_starts)
 
@@ -420,11 +430,13 @@ def read_button_block(doc: Document, element: Element) -> ButtonBlock:
                     href = tag.get("href")
                     if href is not None:
                         links.append(ButtonLink(tag, html.unescape(href.value or "")))
-    guids = frozenset(
-        m.guid.strip().strip("{}").lower()
-        for m in markers(doc, element.content_start, element.content_end)
-        if m.kind is MarkerKind.IF_EVENT
-    )
+    guids: frozenset[str] = frozenset()
+    if source.find("msevtmgt_eventid", element.content_start, element.content_end) >= 0:
+        guids = frozenset(  # an event loop needs that word: most Buttons skip reading markers
+            m.guid.strip().strip("{}").lower()
+            for m in markers(doc, element.content_start, element.content_end)
+            if m.kind is MarkerKind.IF_EVENT
+        )
     return ButtonBlock(element, tuple(links), guids)
 
 

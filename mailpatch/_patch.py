@@ -337,10 +337,11 @@ def _button_content(
     """The QR block's content with its ``<img>`` replaced by the button's relinked content."""
     source = doc.source
     el = button.element
+    href = link.href()
     relinked = apply(
         source[el.content_start : el.content_end],
         sorted(
-            (_href_edit(link_.tag, link.href(), shift=el.content_start) for link_ in button.links),
+            (_href_edit(link_.tag, href, shift=el.content_start) for link_ in button.links),
             key=lambda e: e.start,
         ),
     )

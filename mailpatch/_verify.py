@@ -228,7 +228,7 @@ def verify_full(before: str, result: PatchResult, options: PatchOptions) -> None
 # libxml2 reading UTF-8 bytes: told the encoding, a <meta charset> in the email cannot switch it
 _PARSER = lxml.etree.HTMLParser(encoding="utf-8")
 # libxml2 lowers attribute names (ASCII, as browsers do), so this finds every block element
-_QR_CANDIDATES = "//*[@data-editorblocktype]"
+_BLOCKS = "//*[@data-editorblocktype]"
 # anything after the last edit that could be an ERQRCode block to libxml2 (entities included)
 _MAY_BE_QR = re.compile(
     r"-(?<=[dD][aA][tT][aA]-)(?i:editorblocktype)\s*=\s*[\"']?\s*(?:(?i:erqrcode)|[^\s\"'>]*&)"
@@ -258,24 +258,23 @@ def _clean_cuts(before: str, edit: Edit) -> bool:
     )
 
 
-def _sentinel_name(before: str) -> str:
+def _sentinel_name(before: str, end: int, edits: Sequence[Edit]) -> str:
+    """A comment text that nothing libxml2 reads holds already."""
     name = "mailpatch-verify"
-    while name in before:  # never one the email already holds
+    while before.find(name, 0, end) >= 0 or any(name in e.replacement for e in edits):
         name += "-"
     return name
 
 
-def _marked(before: str, edits: Sequence[Edit], name: str) -> bytes:
-    """The input with a comment before and after each edit, up to the last edit if the rest
-    cannot hold an ERQRCode block (then it is read from the same state in the output too)."""
+def _marked(before: str, edits: Sequence[Edit], name: str, end: int) -> bytes:
+    """The input up to ``end`` with a comment before and after each edit."""
     pieces: list[str] = []
     pos = 0
     for i, edit in enumerate(edits):
         pieces += [before[pos : edit.start], f"<!--{name}:{i}a-->"]
         pieces += [before[edit.start : edit.end], f"<!--{name}:{i}b-->"]
         pos = edit.end
-    if _MAY_BE_QR.search(before, pos):
-        pieces.append(before[pos:])
+    pieces.append(before[pos:end])
     return "".join(pieces).encode("utf-8")
 
 
@@ -286,11 +285,18 @@ def _read(data: bytes) -> Any:
         return None
 
 
-def _sentinels(root: Any, name: str) -> dict[str, Any]:
+def _sentinels(root: Any, name: str, blocks: list[Any] | None = None) -> dict[str, Any]:
+    """The sentinel comments by key; with ``blocks``, also collect every block element there
+    (one walk of the tree for both)."""
     found: dict[str, Any] = {}
-    for comment in root.xpath("//comment()[starts-with(., $name)]", name=name + ":"):
-        key = comment.text[len(name) + 1 :]
-        found[key] = None if key in found else comment  # twice: not ours to trust
+    query = "//comment()[starts-with(., $name)]" + (" | " + _BLOCKS if blocks is not None else "")
+    for node in root.xpath(query, name=name + ":"):
+        if isinstance(node.tag, str):
+            assert blocks is not None
+            blocks.append(node)
+            continue
+        key = node.text[len(name) + 1 :]
+        found[key] = None if key in found else node  # twice: not ours to trust
     return found
 
 
@@ -374,13 +380,16 @@ def verify(before: str, result: PatchResult, options: PatchOptions) -> None:
     after = result.text
     edits = result.edits
     # 1. the splice really is the input with the recorded edits, in order, not overlapping
-    pos, pieces = 0, []
+    pos = out = 0
+    same = len(after) == len(before) + sum(len(e.replacement) - e.end + e.start for e in edits)
     for edit in edits:
         if edit.start < pos:
             raise VerifyError("the recorded edits overlap")
-        pieces += [before[pos : edit.start], edit.replacement]
+        for piece in (before[pos : edit.start], edit.replacement):
+            same = same and after.startswith(piece, out)
+            out += len(piece)
         pos = edit.end
-    if "".join([*pieces, before[pos:]]) != after:
+    if not (same and after.startswith(before[pos:], out)):
         raise VerifyError("the output is not the input with the recorded edits")
     if any(e.what not in ("qr", "button") or (e.what == "qr" and e.replacement) for e in edits):
         raise VerifyError("content outside the ERQRCode and Button blocks changed")
@@ -389,9 +398,12 @@ def verify(before: str, result: PatchResult, options: PatchOptions) -> None:
             "content outside the ERQRCode and Button blocks changed: an edit cuts a token"
         )
     # 2. libxml2 agrees on every edited span (see the module docstring)
-    name = _sentinel_name(before)
-    root = _read(_marked(before, edits, name))
-    marks = {} if root is None else _sentinels(root, name)
+    # past the last edit input and output are the same; read it only if it could hold a QR block
+    end = len(before) if _MAY_BE_QR.search(before, edits[-1].end) else edits[-1].end
+    name = _sentinel_name(before, end, edits)
+    root = _read(_marked(before, edits, name, end))
+    blocks: list[Any] = []
+    marks = {} if root is None else _sentinels(root, name, blocks)
     removed: list[Any] = []
     buttons: list[Any] = []  # libxml2's reading of each new Button content
     for i, edit in enumerate(edits):
@@ -418,7 +430,7 @@ def verify(before: str, result: PatchResult, options: PatchOptions) -> None:
                 raise VerifyError("the new Button content does not close inside its Button block")
             buttons.append(end.getparent())
     # 3. no QR block left unless asked
-    qrs = [el for el in root.xpath(_QR_CANDIDATES) if _block_type(el) == "erqrcode"]
+    qrs = [el for el in blocks if _block_type(el) == "erqrcode"]
     if not options.keep_qr:
         gone = set(removed)
         left = [el for el in qrs if not gone & {el, *el.iterancestors()}]

@@ -108,9 +108,7 @@ def test_skip_never_stops_inside_a_token_it_could_misread(source: str, data: st.
 def _same(source: str) -> None:
     full, fast = scan(source), locate(source)
     for kind in (QR_TYPE, BUTTON_TYPE):
-        want = [
-            (e.start, e.content_start, e.content_end, e.end) for e in full.blocks_of(kind)
-        ]
+        want = [(e.start, e.content_start, e.content_end, e.end) for e in full.blocks_of(kind)]
         got = [(e.start, e.content_start, e.content_end, e.end) for e in fast.blocks_of(kind)]
         assert got == want, kind
     starts = [b.start for k in (QR_TYPE, BUTTON_TYPE) for b in full.blocks_of(k)]
