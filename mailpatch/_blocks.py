@@ -74,14 +74,13 @@ class Document:
         source: str,
         tokens: list[Token],
         blocks: list[Element],
-        block_starts: Callable[[], list[int]] | None = None,
+        block_starts: Callable[[int, int], list[int]] | None = None,
     ) -> None:
         self.source = source
         self.tokens = tokens  # in document order, not overlapping
         self.blocks = blocks  # in document order
         self._token_starts = [t.start for t in tokens]
-        self._block_starts_fn = block_starts or (lambda: [b.start for b in blocks])
-        self._block_starts: list[int] | None = None
+        self._block_starts = block_starts or (lambda lo, hi: [b.start for b in blocks])
 
     def blocks_of(self, kind: str) -> list[Element]:
         return [b for b in self.blocks if b.block_type == kind]
@@ -95,12 +94,16 @@ class Document:
                 yield tokens[i]
             i += 1
 
-    def rank(self, start: int) -> int:
-        """How many designer blocks (of any type) start before ``start``: differences are
-        exact between any two ERQRCode/Button blocks, whichever way the document was read."""
-        if self._block_starts is None:
-            self._block_starts = self._block_starts_fn()
-        return bisect.bisect_left(self._block_starts, start)
+    def ranks(self, starts: Iterable[int]) -> dict[int, int]:
+        """For blocks starting at ``starts``: how many designer blocks (of any type) start
+        before each, counted from the first of them -- so differences are exact, however the
+        document was read, and only the stretch between them is walked."""
+        wanted = sorted(set(starts))
+        if not wanted:
+            return {}
+        found = self._block_starts(wanted[0], wanted[-1])
+        base = bisect.bisect_left(found, wanted[0])
+        return {s: bisect.bisect_left(found, s) - base for s in wanted}
 
 
 def scan(source: str) -> Document:
@@ -232,12 +235,13 @@ def locate(source: str) -> Document:
     if not elements:
         return Document(source, [], [])
 
-    def block_starts() -> list[int]:
-        # every block from the first read to the last, for pairing by distance: inside the
-        # windows read they are known; between them each hit is read exactly
-        starts = [e.start for e in elements]
-        at, w = windows[0][0], 0
-        for hit in _BLOCK_HIT.finditer(source, windows[0][0], windows[-1][0] + 1):
+    def block_starts(lo: int, hi: int) -> list[int]:
+        # every block from lo to hi: inside the windows read they are known; between them
+        # each hit is read exactly
+        starts = [e.start for e in elements if lo <= e.start <= hi]
+        w = bisect.bisect_right(windows, (lo, len(source) + 1)) - 1  # the window holding lo
+        at = windows[w][0]
+        for hit in _BLOCK_HIT.finditer(source, lo, hi + 1):
             h = hit.start()
             while w < len(windows) and windows[w][1] <= h:
                 at, w = max(at, windows[w][1]), w + 1

@@ -246,8 +246,13 @@ def _pair(
     if options.buttons:
         return _pair_explicit(qrs, buttons, options.buttons, lines)
 
+    ranks: dict[int, int] = {}
+
     def rank(block: ButtonBlock | QrBlock) -> int:
-        return doc.rank(block.element.start)
+        if not ranks:  # counted only when a distance decides (the walk costs)
+            starts = [b.element.start for b in (*qrs, *every.values())]
+            ranks.update(doc.ranks(starts))
+        return ranks[block.element.start]
 
     def listing(cands: list[ButtonBlock]) -> str:
         return "; ".join(f"{lines.label(b.element.start)} {b.label!r}" for b in cands)
@@ -274,7 +279,7 @@ def _pair(
     if len(every) > len(qrs):
         raise Refusal(
             f"ambiguous: {len(qrs)} ERQRCode block(s) and {len(every)} candidate Buttons "
-            f"({listing(sorted(every.values(), key=rank))}); choose with --button LINE:COL",
+            f"({listing(sorted(every.values(), key=_start))}); choose with --button LINE:COL",
             qrs[0].element.start,
         )
     pairs: list[tuple[QrBlock, ButtonBlock]] = []
@@ -289,12 +294,16 @@ def _pair(
         if len(tied) > 1 or id(best) in taken:
             raise Refusal(
                 "ambiguous: cannot tell which Button belongs to which ERQRCode block "
-                f"({listing(sorted(every.values(), key=rank))}); choose with --button LINE:COL",
+                f"({listing(sorted(every.values(), key=_start))}); choose with --button LINE:COL",
                 q.element.start,
             )
         taken.add(id(best))
         pairs.append((q, best))
     return pairs
+
+
+def _start(block: ButtonBlock) -> int:
+    return block.element.start
 
 
 def _pair_explicit(
