@@ -118,12 +118,14 @@ def scan(source: str) -> Document:
     return Document(source, tokens, blocks)
 
 
-def _match_blocks(source: str, tokens: Iterable[Token], outer: bool) -> list[Element] | None:
+def _match_blocks(
+    source: str, tokens: Iterable[Token], outer: bool, seen: list[Token] | None = None
+) -> list[Element] | None:
     """Elements for every block start tag in ``tokens``, ends matched with a stack.
 
     With ``outer=False`` the tokens start at a block's start tag and stop when it closes; an
     end tag that matches nothing inside would close an ancestor, which only the whole
-    document knows: None then.
+    document knows: None then. ``seen`` collects the tokens read.
     """
     # stack entries: (tag name, start tag, index into `pending` or -1)
     stack: list[tuple[str, StartTag | None, int]] = []
@@ -137,7 +139,10 @@ def _match_blocks(source: str, tokens: Iterable[Token], outer: bool) -> list[Ele
             assert info is not None
             found[slot] = Element(tag, tag.token.start, tag.token.end, content_end, end, info[1])
 
+    record = seen.append if seen is not None else None
     for tok in tokens:
+        if record is not None:
+            record(tok)
         if tok.kind is Kind.START:
             if tok.name in VOID:
                 continue
@@ -225,7 +230,7 @@ def locate(source: str) -> Document:
         if _block_type(source, tok) not in (QR_TYPE, BUTTON_TYPE):
             continue
         window: list[Token] = []
-        found = _match_blocks(source, _recording(iter_tokens(source, tok.start), window), False)
+        found = _match_blocks(source, iter_tokens(source, tok.start), False, window)
         if found is None:
             return scan(source)
         tokens += window
@@ -253,12 +258,6 @@ def locate(source: str) -> Document:
         return sorted(starts)
 
     return Document(source, tokens, elements, block_starts)
-
-
-def _recording(tokens: Iterable[Token], into: list[Token]) -> Iterable[Token]:
-    for tok in tokens:
-        into.append(tok)
-        yield tok
 
 
 class MarkerKind(Enum):
