@@ -25,7 +25,6 @@ import argparse
 import contextlib
 import io
 import json
-import os
 import random
 import re
 import shutil
@@ -185,7 +184,6 @@ def _run_times(argv: list[str], runs: int) -> float:
 
 def startup(small: Path, plain: Path, runs: int) -> dict[str, float]:
     """Median wall time of ``python -c pass`` and of ``mailpatch patch --check`` (interleaved)."""
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     argv = {
         "python -c pass": [sys.executable, "-c", "pass"],
         "mailpatch --check (QR email)": [
@@ -211,7 +209,7 @@ def startup(small: Path, plain: Path, runs: int) -> dict[str, float]:
     for _ in range(runs):
         for name, cmd in argv.items():
             start = time.perf_counter()
-            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(ts) for name, ts in times.items()}
 

@@ -7,7 +7,6 @@ import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -89,6 +88,8 @@ def run_all(
             data = sys.stdin.buffer.read() if path == "-" else None
             yield process(path, options, mode, data)
         return
+    from concurrent.futures import ProcessPoolExecutor  # 15 ms to import: only for a pool
+
     chunk = max(1, min(16, len(files) // (jobs * 4)))
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         yield from pool.map(

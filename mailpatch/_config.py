@@ -6,7 +6,6 @@ file (exit 2) before any email is touched.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +69,8 @@ def find_config(start: Path) -> tuple[Path | None, Path]:
 
 
 def _has_tool_table(pyproject: Path) -> bool:
+    import tomllib  # only when there is a file to read
+
     try:
         data = tomllib.loads(pyproject.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
@@ -78,6 +79,8 @@ def _has_tool_table(pyproject: Path) -> bool:
 
 
 def load_config(path: Path, root: Path | None = None) -> Config:
+    import tomllib
+
     where = str(path)
     try:
         data = tomllib.loads(path.read_text("utf-8"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,6 +84,8 @@ def write_atomic(path: Path, data: bytes, expect: bytes | None = None) -> None:
             umask = os.umask(0)
             os.umask(umask)
             mode = 0o666 & ~umask
+        import tempfile  # only writes need it (--check and --diff never do)
+
         fd, tmp = tempfile.mkstemp(
             prefix=f".{target.name}.", suffix=".mailpatch", dir=target.parent
         )

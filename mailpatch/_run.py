@@ -6,7 +6,6 @@ emit outcomes in input order, whichever worker produced them.
 
 from __future__ import annotations
 
-import difflib
 import io
 from dataclasses import dataclass
 from enum import Enum
@@ -16,7 +15,6 @@ from mailpatch._errors import MissingOption, Refusal
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, read_bytes, write_atomic
 from mailpatch._html import LineIndex
 from mailpatch._patch import PatchOptions, patch
-from mailpatch._verify import VerifyError, verify
 
 
 class Status(Enum):
@@ -53,6 +51,8 @@ class Mode:
 def unified_diff(name: str, before: str, after: str) -> str:
     # split on \n, \r\n and \r only, as diff and git do (str.splitlines also splits on
     # U+2028, form feeds and more, which would shift the hunk line numbers)
+    import difflib
+
     lines = difflib.unified_diff(
         list(io.StringIO(before, newline="")),
         list(io.StringIO(after, newline="")),
@@ -91,6 +91,8 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
     if not result.changed:
         applies = result.qr_blocks or result.patched_buttons
         return Outcome(path, Status.UNCHANGED if applies else Status.NOT_APPLICABLE, output=echo)
+    from mailpatch._verify import VerifyError, verify  # lxml: loaded once a file changes
+
     try:
         verify(email.text, result, options)
     except VerifyError as exc:
