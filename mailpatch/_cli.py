@@ -50,6 +50,12 @@ def cli() -> None:
     pass
 
 
+# Commands that live in their own modules, so each can change without touching this file.
+from mailpatch._cli_lint import lint_command  # noqa: E402
+
+cli.add_command(lint_command)
+
+
 @cli.command(
     "patch",
     epilog="""\b
