@@ -10,10 +10,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from test_handlebars import MUTANTS
 
 from mailpatch._cli import main
 from mailpatch._files import decode
 from mailpatch._html import Attr, LineIndex, StartTag, Token, tokenize
+from mailpatch._link import RESERVED_FIELD, CalendarLink, build_fields
 from mailpatch._lint import RULES, CalendarContent, Link, check_link, lint
 
 from fixturecases import FIXTURES, Case, cases
@@ -95,6 +99,45 @@ def test_patch_outputs_are_lint_clean(
     keep = ["--keep-qr"] if case.options.keep_qr else []  # kept on purpose, as patch was told
     assert main(["lint", *keep, str(case.expected)]) == 0
     assert capsys.readouterr().out == ""
+
+
+# The Handlebars harness renders these broken patches and sees the defect; lint must see it
+# without rendering (two independent readings of the same mistake).
+MUTANT_CODES = {
+    "link-outside-loop": "MP201",
+    "dead-outlook-button": "MP205",
+    "loop-without-if": "MP202",
+    "qr-block-left": "MP204",
+}
+
+
+@pytest.mark.parametrize("name", sorted(MUTANT_CODES))
+def test_lint_sees_what_the_handlebars_harness_renders(name: str) -> None:
+    template, _ = MUTANTS[name]
+    assert MUTANT_CODES[name] in codes(template)
+
+
+text_ = st.text(st.characters(exclude_categories=["Cs"]), max_size=20)
+key = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=12).filter(
+    lambda k: k.lower() != RESERVED_FIELD
+)
+value = st.one_of(text_, st.sampled_from(["{{contact.lastname}}", "{{ this.x_y }}", "a{{b.c}}d"]))
+
+
+@given(
+    event_id=text_.filter(str.strip),
+    session=st.none() | text_.filter(bool),
+    fields=st.lists(st.tuples(key, value), max_size=4),
+)
+def test_every_link_mailpatch_writes_lints_clean(
+    event_id: str, session: str | None, fields: list[tuple[str, str]]
+) -> None:
+    link = CalendarLink(
+        "contoso.svc.dynamics.com", event_id, build_fields(fields), session_id=session
+    )
+    found = check_link(_link(link.href()))
+    # a user's key may be one letter off "firstname": that is what MP107 is for
+    assert all(p.code == "MP107" and "did you mean" in p.message for p in found), found
 
 
 def test_rules_are_stable_and_documented() -> None:
