@@ -7,12 +7,15 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mailpatch._files import FileProblem, decode, read_bytes
 from mailpatch._html import LineIndex
-from mailpatch._lint import RULES, CalendarContent, Problem, lint
+
+if TYPE_CHECKING:  # the lint core is imported when the command runs: start-up time matters
+    from mailpatch._lint import CalendarContent, Problem
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE, EXIT_UNREADABLE = 0, 1, 2, 123
 QR_LEFT = "MP204"
@@ -31,7 +34,7 @@ class Report:
         return f"{self.path}:{self.line}:{self.column}: {self.problem.code} {self.problem.message}"
 
     def as_json(self) -> dict[str, object]:
-        rule = self.problem.rule
+        rule = self.problem.rule  # the Problem knows its Rule
         return {
             "path": self.path,
             "line": self.line,
@@ -47,12 +50,16 @@ class Report:
 
 def lint_file(path: str, data: bytes, content: CalendarContent | None) -> list[Report]:
     """Reports for one email's bytes; FileProblem when they are not a UTF-8 text file."""
+    from mailpatch._lint import lint
+
     text = decode(data).text
     lines = LineIndex(text)
     return [Report(path, *lines.position(p.offset), p) for p in lint(text, content)]
 
 
 def _codes(values: tuple[str, ...]) -> frozenset[str]:
+    from mailpatch._lint import RULES
+
     codes = {c.strip().upper() for value in values for c in value.split(",") if c.strip()}
     unknown = sorted(codes - set(RULES))
     if unknown:
@@ -64,6 +71,8 @@ def _codes(values: tuple[str, ...]) -> frozenset[str]:
 
 
 def _content(path: str | None) -> CalendarContent | None:
+    from mailpatch._lint import CalendarContent
+
     if path is None:
         return None
     try:
@@ -79,6 +88,8 @@ def _plural(n: int, word: str) -> str:
 
 def _summary(reports: list[Report], linted: int, unreadable: int) -> str:
     """'Found 3 problems in 2 of 5 files.' and one fix hint per code found."""
+    from mailpatch._lint import RULES
+
     skipped = f"; {unreadable} could not be read" if unreadable else ""
     if not reports:
         return f"No problems in {_plural(linted, 'file')}{skipped}."
