@@ -51,9 +51,11 @@ def cli() -> None:
 
 
 # Commands that live in their own modules, so each can change without touching this file.
+from mailpatch._cli_ics import ics_command  # noqa: E402
 from mailpatch._cli_lint import lint_command  # noqa: E402
 
 cli.add_command(lint_command)
+cli.add_command(ics_command)
 
 
 @cli.command(
