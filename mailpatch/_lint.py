@@ -13,7 +13,7 @@ import json
 import re
 import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
@@ -184,18 +184,11 @@ class Problem:
     code: str
     offset: int  # into the decoded text (no BOM), for line:col
     message: str
+    fixable: bool = False  # `mailpatch patch` fixes exactly this (where the fix is certain)
 
     @property
     def rule(self) -> Rule:
         return RULES[self.code]
-
-    @property
-    def fixable(self) -> bool:
-        """``mailpatch patch`` fixes it (only where the fix is certain)."""
-        return self.code == "MP101" and self.message.endswith(_FIXABLE)
-
-
-_FIXABLE = "(mailpatch patch fixes it)"
 
 
 @dataclass(frozen=True)
@@ -271,7 +264,22 @@ def lint(text: str, content: CalendarContent | None = None) -> list[Problem]:
             problems += check_link(link, content)
     problems += _check_loops(doc, found, lines)
     problems += _check_buttons(doc, found, lines)
+    problems = _mark_fixable(doc, problems)
     return sorted(problems, key=lambda p: (p.offset, p.code))
+
+
+def _mark_fixable(doc: Document, problems: list[Problem]) -> list[Problem]:
+    """Say "fixable" only where patch's own fix would apply: the same function decides."""
+    from mailpatch._patch import scheme_fixes
+
+    buttons = [read_button_block(doc, el) for el in doc.blocks_of(BUTTON_TYPE)]
+    inserts = {edit.start for edit in scheme_fixes(doc, buttons)}
+    return [
+        replace(p, fixable=True, message=p.message + " (mailpatch patch fixes it)")
+        if p.code == "MP101" and p.offset + len("https:") in inserts
+        else p
+        for p in problems
+    ]
 
 
 # --- one calendar link -------------------------------------------------------------------------
@@ -317,7 +325,7 @@ def check_link(link: Link, content: CalendarContent | None = None) -> list[Probl
 def _scheme_and_host(url: str) -> Iterator[tuple[str, str]]:
     shown = url[:40] + ("…" if len(url) > 40 else "")
     if slashless_host(url) is not None:
-        yield "MP101", f"{shown!r} has no // after https: {_FIXABLE}"
+        yield "MP101", f"{shown!r} has no // after https:"
         return
     scheme, sep, rest = url.partition(":")
     if not sep or scheme.lower() != "https":

@@ -19,6 +19,7 @@ from mailpatch._files import decode
 from mailpatch._html import Attr, LineIndex, StartTag, Token, tokenize
 from mailpatch._link import RESERVED_FIELD, CalendarLink, build_fields
 from mailpatch._lint import RULES, CalendarContent, Link, check_link, lint
+from mailpatch._patch import PatchOptions, patch
 
 from fixturecases import FIXTURES, Case, cases
 
@@ -354,6 +355,29 @@ def test_calendar_content_positions_name_the_first_use() -> None:
 )
 def test_placement(html_: str, expected: list[str]) -> None:
     assert codes(html_) == expected
+
+
+@pytest.mark.parametrize(
+    ("html_", "fixable"),
+    [
+        pytest.param(button(LOOP + anchor(GOOD.replace("//", "", 1)) + END), True, id="in-loop"),
+        pytest.param(button(anchor(GOOD.replace("//", "", 1))), True, id="button-without-loop"),
+        pytest.param(
+            f'<p><a href="{GOOD.replace("//", "", 1)}">x</a></p>', False, id="outside-a-button"
+        ),
+        pytest.param(
+            button(LOOP + anchor(GOOD.replace("//", "", 1)) + "<!--{{/each}}-->"),
+            False,
+            id="malformed-loop",
+        ),
+    ],
+)
+def test_mp101_is_fixable_exactly_where_patch_fixes_it(html_: str, fixable: bool) -> None:
+    [mp101] = [p for p in lint(html_) if p.code == "MP101"]
+    assert mp101.fixable is fixable
+    assert mp101.message.endswith("(mailpatch patch fixes it)") is fixable
+    fixed = patch(html_, PatchOptions()).text
+    assert ("MP101" in codes(fixed)) is not fixable
 
 
 def test_qr_block_beside_its_patched_button_is_a_warning() -> None:
