@@ -471,3 +471,19 @@ def test_any_event_makes_a_valid_ics(
     filled = clean(fill(content, values)[0])
     assert alt_desc(calendar) == filled
     assert str(vevent["DESCRIPTION"]) == html_to_text(filled)
+
+
+def test_readme_example_is_what_the_command_writes(
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    examples = FIXTURES / "examples"
+    args = ["--event", str(examples / "event.toml"), "--data", "firstname=Zoë"]
+    args += ["--data", "registrationId=REG-1", "--checkin-url"]
+    args += ["https://contoso.example/checkin/REG-1", "--dtstamp", "2025-05-01T08:00:00Z"]
+    code, out, _ = run_ics(args, capsysbinary)
+    assert code == 0
+    check_ics(out)
+    written = out.decode("utf-8").replace("\r\n", "\n")
+    vevent = written[written.index("BEGIN:VEVENT") : written.index("END:VEVENT")]
+    readme = (FIXTURES.parent / "README.md").read_text("utf-8")
+    assert vevent in readme
