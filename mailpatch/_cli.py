@@ -2,45 +2,136 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import click
 
 from mailpatch import __version__
+from mailpatch._config import Config, ConfigError, find_config, load_config
+from mailpatch._discover import DEFAULT_INCLUDE, Selection, discover
 from mailpatch._errors import MissingOption
-from mailpatch._files import FileProblem, write_if_changed
+from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, write_if_changed
 from mailpatch._options import build_options
+from mailpatch._patch import PatchOptions
 from mailpatch._run import Mode, Outcome, Status, process, summarize
 
 EXIT_OK, EXIT_CHANGES, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 123
+JSON_SCHEMA_VERSION = 1
+# Below this many files a process pool costs more than it saves (benchmarks/bench_jobs.py).
+PARALLEL_THRESHOLD = 64
+PROGRESS_THRESHOLD = 20  # a progress bar for runs of at least this many files, on a terminal
 
 
 def _stdout(data: bytes) -> None:
     if data:
-        stream = click.get_binary_stream("stdout")
+        stream = sys.stdout.buffer
         stream.write(data)
         stream.flush()
 
 
-def _report(outcome: Outcome) -> None:
+def _line(outcome: Outcome, verbose: bool) -> str | None:
+    """The status line for one file, or None when it is not worth a line at this verbosity."""
     made = f" ({outcome.buttons} calendar button{'s' if outcome.buttons != 1 else ''})"
     if outcome.status in (Status.REFUSED, Status.ERROR):
-        click.echo(f"error: cannot patch {outcome.where}: {outcome.message}", err=True)
-    elif outcome.status is Status.PATCHED:
-        click.echo(f"patched {outcome.path}{made}", err=True)
-    elif outcome.status is Status.WOULD_PATCH:
-        click.echo(f"would patch {outcome.path}{made}", err=True)
+        return f"error: cannot patch {outcome.where}: {outcome.message}"
+    if outcome.status is Status.PATCHED:
+        return f"patched {outcome.path}{made}"
+    if outcome.status is Status.WOULD_PATCH:
+        return f"would patch {outcome.path}{made}"
+    if verbose:
+        return f"{outcome.status.value} {outcome.path}" + (
+            f" ({outcome.message})" if outcome.message else ""
+        )
+    return None
+
+
+def outcome_json(outcome: Outcome, with_diff: bool) -> dict[str, object]:
+    line, _, column = outcome.position.partition(":")
+    item: dict[str, object] = {
+        "path": outcome.path,
+        "status": outcome.status.name.lower(),
+        "message": outcome.message or None,
+        "line": int(line) if line else None,
+        "column": int(column) if column else None,
+        "buttons": outcome.buttons,
+    }
+    if with_diff:
+        item["diff"] = outcome.output.decode("utf-8") if outcome.output else None
+    return item
+
+
+def exit_code(outcomes: Sequence[Outcome]) -> int:
+    if any(o.status in (Status.REFUSED, Status.ERROR) for o in outcomes):
+        return EXIT_REFUSED
+    if any(o.status is Status.WOULD_PATCH for o in outcomes):
+        return EXIT_CHANGES
+    return EXIT_OK
+
+
+def _process_one(path: str, options: PatchOptions, mode: Mode) -> Outcome:
+    return process(path, options, mode)
+
+
+def run_all(
+    files: Sequence[str], options: PatchOptions, mode: Mode, jobs: int
+) -> Iterator[Outcome]:
+    """Outcomes in the order of ``files``, from one process or a pool of ``jobs``."""
+    if jobs <= 1 or len(files) < 2 or "-" in files:
+        for path in files:
+            data = sys.stdin.buffer.read() if path == "-" else None
+            yield process(path, options, mode, data)
+        return
+    chunk = max(1, min(16, len(files) // (jobs * 4)))
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        yield from pool.map(
+            partial(_process_one, options=options, mode=mode), files, chunksize=chunk
+        )
+
+
+def _common_base(paths: Sequence[str]) -> Path:
+    folders = [
+        Path(p).absolute() if Path(p).is_dir() else Path(p).absolute().parent
+        for p in paths
+        if p != "-"
+    ]
+    return Path(os.path.commonpath(folders)) if folders else Path.cwd()
+
+
+def _config(explicit: str | None, paths: Sequence[str]) -> Config:
+    try:
+        if explicit is not None:
+            return load_config(Path(explicit))
+        source, root = find_config(_common_base(paths))
+        return load_config(source, root) if source else Config(root=root)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 HELP = """Patch exported Dynamics 365 Marketing registration emails so that the "Add to calendar"
 button downloads a personalised .ics from the Events API.
 
 \b
-Example:
-  mailpatch patch --endpoint contoso.svc.dynamics.com --event-id contoso-summit-2026 email.html
-  mailpatch patch --diff --endpoint contoso.svc.dynamics.com --event-id ev-1 email.html
+Examples:
+  mailpatch patch --endpoint contoso.svc.dynamics.com --event-id ContosoSummit2026 email.html
+  mailpatch patch --diff emails/            # settings from [tool.mailpatch] in pyproject.toml
+  mailpatch patch --check emails/           # CI: exit 1 if a template lost its patch
+  mailpatch patch --endpoint contoso.svc.dynamics.com \\
+      --event 0d2f4a6c-8e1b-ef11-a82e-000d3a4b5c6d=Summit_Day1 \\
+      --event 5a7c9e1f-3b4d-ef11-a82e-000d3a4b5c6d=Summit_Labs two-events.html
+
+\b
+Exit codes: 0 done or nothing to do; 1 --check/--diff found files that would change;
+            2 usage or configuration error; 123 a file was refused (others still processed).
+
+Run `mailpatch patch --help` for every option.
 """
 
 
@@ -64,10 +155,15 @@ cli.add_command(ics_command)
 Exit codes: 0 done or nothing to do; 1 --check/--diff found files that would change;
             2 usage or configuration error; 123 a file was refused (others still processed).
 \b
+Configuration: [tool.mailpatch] in pyproject.toml, or mailpatch.toml, found from the target
+upwards (keys as the long options: endpoint, event-id, events, fields, drop-fields, keep-qr,
+exclude, include, …). Options on the command line win over the file.
+\b
 What it does, per ERQRCode block: moves its {{#each}}/{{#if (eq this.msevtmgt_eventid …)}}
 loop into the Button block, around the button's own content; points every link in that
 button (the <a> and Outlook's VML href) at the calendar API; removes the QR block.
-Every byte outside those two blocks stays as it was.""",
+Every byte outside those two blocks stays as it was, and every patch is verified before
+it is written.""",
 )
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option(
@@ -117,7 +213,7 @@ Every byte outside those two blocks stays as it was.""",
     help="Use the Button block that starts there (explicit choice; repeatable, "
     "paired with QR blocks in document order).",
 )
-@click.option("--keep-qr", is_flag=True, help="Keep the original QR block.")
+@click.option("--keep-qr/--no-keep-qr", default=None, help="Keep the original QR block.")
 @click.option("--force", is_flag=True, help="Patch protected or locked blocks too.")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if any file would change.")
 @click.option("--diff", is_flag=True, help="Write nothing; print a unified diff on stdout.")
@@ -126,6 +222,64 @@ Every byte outside those two blocks stays as it was.""",
     "--output",
     metavar="FILE",
     help="Write the result to FILE ('-' for stdout) instead of in place; one input.",
+)
+@click.option(
+    "--output-dir",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Write results into DIR, mirroring the input tree; inputs stay untouched.",
+)
+@click.option(
+    "--exclude",
+    "excludes",
+    multiple=True,
+    metavar="GLOB",
+    help="Skip paths matching GLOB (relative to the project root, or a file name); "
+    "applies to files named on the command line too. Adds to the config's.",
+)
+@click.option(
+    "--include",
+    "includes",
+    multiple=True,
+    metavar="GLOB",
+    help="File names a folder walk picks up (default: *.html, *.htm).",
+)
+@click.option(
+    "--respect-gitignore/--no-respect-gitignore",
+    default=None,
+    help="Skip what .gitignore ignores when walking folders (default: on).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Read settings from FILE (a mailpatch.toml or a pyproject.toml) only.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="json: one JSON document on stdout with every file's outcome.",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help=f"Worker processes (default: 1 below {PARALLEL_THRESHOLD} files, else "
+    "the number of CPUs).",
+)
+@click.option(
+    "--max-size",
+    type=click.IntRange(min=1),
+    metavar="BYTES",
+    help=f"Refuse files larger than this (default {DEFAULT_MAX_SIZE:,}).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Only errors; no summary, no progress bar.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="A line for every file, the configuration file used."
 )
 def patch_command(
     paths: tuple[str, ...],
@@ -137,59 +291,162 @@ def patch_command(
     drop_fields: tuple[str, ...],
     api_version: str | None,
     buttons: tuple[str, ...],
-    keep_qr: bool,
+    keep_qr: bool | None,
     force: bool,
     check: bool,
     diff: bool,
     output: str | None,
-) -> int:
-    """Patch emails in place (PATH may be '-' for stdin → stdout)."""
-    if output is not None and len(paths) != 1:
-        raise click.UsageError("-o/--output takes exactly one input PATH")
-    if output is not None and (check or diff):
-        raise click.UsageError("-o/--output cannot be combined with --check or --diff")
-    if paths.count("-") > 1 or ("-" in paths and len(paths) > 1):
+    output_dir: str | None,
+    excludes: tuple[str, ...],
+    includes: tuple[str, ...],
+    respect_gitignore: bool | None,
+    config_path: str | None,
+    output_format: str,
+    jobs: int | None,
+    max_size: int | None,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    """Patch emails in place. PATH may be a file, a folder (walked for *.html, *.htm) or '-'
+    (stdin to stdout)."""
+    if "-" in paths and len(paths) > 1:
         raise click.UsageError("'-' (stdin) must be the only PATH")
-    for path in paths:
-        if path != "-" and Path(path).is_dir():
-            raise click.UsageError(f"{path} is a folder; pass the email files")
+    writes_elsewhere = sum(x is not None for x in (output, output_dir))
+    if writes_elsewhere > 1:
+        raise click.UsageError("-o/--output and --output-dir cannot be combined")
+    if writes_elsewhere and (check or diff):
+        raise click.UsageError("-o/--output-dir cannot be combined with --check or --diff")
+    if output_format == "json" and ("-" in paths or output == "-"):
+        raise click.UsageError("--format json cannot be combined with stdout output ('-')")
+    if quiet and verbose:
+        raise click.UsageError("-q/--quiet and -v/--verbose cannot be combined")
+    config = _config(config_path, paths)
     options = build_options(
-        endpoint=endpoint,
-        event_id=event_id,
-        session_id=session_id,
-        events=events,
-        fields=fields,
-        drop_fields=drop_fields,
-        keep_qr=keep_qr,
+        endpoint=endpoint or config.endpoint,
+        event_id=event_id or config.event_id,
+        session_id=session_id or config.session_id,
+        events=[*config.events, *events],
+        fields=[*config.fields, *fields],
+        drop_fields=list(dict.fromkeys([*config.drop_fields, *drop_fields])),
+        keep_qr=bool(config.keep_qr if keep_qr is None else keep_qr),
         buttons=buttons,
         force=force,
-        api_version=api_version,
+        api_version=api_version or config.api_version,
     )
-    to_stdout = paths == ("-",) or output is not None
-    mode = Mode(check=check, diff=diff, to_stdout=to_stdout)
+    selection = Selection(
+        root=config.root,
+        include=includes or config.include or DEFAULT_INCLUDE,
+        exclude=(*config.exclude, *excludes),
+        respect_gitignore=(
+            config.respect_gitignore if respect_gitignore is None else respect_gitignore
+        )
+        is not False,
+    )
+    files, skipped = discover(paths, selection)
+    if output is not None and (len(files) != 1 or Path(paths[0]).is_dir()):
+        raise click.UsageError("-o/--output takes exactly one input file")
+    capture = output is not None or output_dir is not None or files == ["-"]
+    mode = Mode(
+        check=check,
+        diff=diff,
+        capture=capture,
+        max_size=max_size or config.max_size or DEFAULT_MAX_SIZE,
+    )
+    workers = (
+        jobs or config.jobs or ((os.cpu_count() or 1) if len(files) >= PARALLEL_THRESHOLD else 1)
+    )
+    as_json = output_format == "json"
+    echo = partial(click.echo, err=True)
+    if verbose and not as_json:
+        echo(f"config: {config.source or 'none'} (project root {config.root})")
+        for name in skipped:
+            echo(f"excluded {name}")
+    base = _common_base(paths)
     outcomes: list[Outcome] = []
-    for path in paths:
-        data = click.get_binary_stream("stdin").read() if path == "-" else None
-        try:
-            outcome = process(path, options, mode, data)
-        except MissingOption as exc:
-            raise click.UsageError(str(exc)) from None
-        failed = outcome.status in (Status.REFUSED, Status.ERROR)
-        if output is None or output == "-":
-            _stdout(outcome.stdout)
-        elif not failed:  # -o FILE gets a result or nothing; '-' echoes the input (SPEC §4)
-            try:
-                write_if_changed(Path(output), outcome.stdout)
-            except FileProblem as exc:
-                raise click.FileError(output, hint=str(exc)) from None
-        _report(outcome)
-        outcomes.append(outcome)
-    click.echo(summarize(outcomes), err=True)
-    if any(o.status in (Status.REFUSED, Status.ERROR) for o in outcomes):
-        return EXIT_REFUSED
-    if any(o.status is Status.WOULD_PATCH for o in outcomes):
-        return EXIT_CHANGES
-    return EXIT_OK
+    progress = not quiet and len(files) >= PROGRESS_THRESHOLD and _stderr_is_terminal()
+    held: list[str] = []  # status lines wait for the progress bar to finish
+    try:
+        stream = run_all(files, options, mode, workers)
+        bar = (
+            click.progressbar(
+                stream, length=len(files), label="Patching", file=sys.stderr, show_pos=True
+            )
+            if progress
+            else contextlib.nullcontext(stream)
+        )
+        with bar as items:
+            for outcome in items:
+                outcome = _deliver(outcome, output, output_dir, base, as_json)
+                text = _line(outcome, verbose)
+                failed = outcome.status in (Status.REFUSED, Status.ERROR)
+                if text and not as_json and (failed or not quiet):
+                    (held.append if progress else echo)(text)
+                # keep memory flat: a batch holds outcomes, not file contents
+                outcomes.append(
+                    replace(outcome, output=outcome.output if as_json and diff else b"")
+                )
+    except MissingOption as exc:
+        raise click.UsageError(str(exc)) from None
+    for text in held:
+        echo(text)
+    code = exit_code(outcomes)
+    if as_json:
+        document = {
+            "mailpatch": __version__,
+            "schema": JSON_SCHEMA_VERSION,
+            "mode": "diff" if diff else "check" if check else "patch",
+            "config": str(config.source) if config.source else None,
+            "files": [outcome_json(o, diff) for o in outcomes],
+            "excluded": skipped,
+            "summary": {s.name.lower(): sum(o.status is s for o in outcomes) for s in Status},
+            "exit_code": code,
+        }
+        _stdout((json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    elif not quiet:
+        echo(summarize(outcomes))
+    # exit through click, so `cli()` run standalone gives the same status as main()
+    click.get_current_context().exit(code)
+
+
+def _stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+def _deliver(
+    outcome: Outcome, output: str | None, output_dir: str | None, base: Path, as_json: bool
+) -> Outcome:
+    """Put a captured result where it was asked for: stdout, -o FILE, or the mirror folder.
+
+    A result that cannot be written turns the outcome into a refusal naming the target.
+    """
+    if not outcome.output:
+        return outcome
+    failed = outcome.status in (Status.REFUSED, Status.ERROR)
+    target: Path | None = None
+    if output_dir is not None:
+        if failed:
+            return outcome  # a refused email is not copied: the mirror holds only good results
+        target = Path(output_dir) / Path(outcome.path).absolute().relative_to(base)
+    elif output is not None and output != "-":
+        if failed:
+            return outcome  # -o FILE gets a result or nothing; '-' echoes the input (SPEC §4)
+        target = Path(output)
+    if target is None:
+        if not as_json:  # with --format json a diff travels inside the document
+            _stdout(outcome.output)
+        return outcome
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_if_changed(target, outcome.output)
+    except (FileProblem, OSError) as exc:
+        problem = str(exc) if isinstance(exc, FileProblem) else (exc.strerror or str(exc))
+        return replace(
+            outcome,
+            status=Status.REFUSED,
+            buttons=0,
+            message=f"the result cannot be written to {target}: {problem}",
+        )
+    return outcome
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -73,8 +73,12 @@ def write_atomic(path: Path, data: bytes, expect: bytes | None = None) -> None:
     """
     target = Path(os.path.realpath(path))
     try:
+        owner: tuple[int, int] | None = None
         if target.exists():
-            mode = stat.S_IMODE(target.stat().st_mode)
+            info = target.stat()
+            mode = stat.S_IMODE(info.st_mode)
+            if os.geteuid() == 0 and (info.st_uid, info.st_gid) != (0, 0):
+                owner = (info.st_uid, info.st_gid)
             if not mode & 0o222:  # root could replace it anyway; the owner said read-only
                 raise FileProblem("is read-only; not overwritten")
         else:  # a new output file: what open() would have given it
@@ -92,6 +96,9 @@ def write_atomic(path: Path, data: bytes, expect: bytes | None = None) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)
+        if owner is not None:  # only root may give the file back to its owner
+            with contextlib.suppress(OSError):
+                os.chown(tmp, *owner)
         if expect is not None and _current(target) != expect:
             raise FileProblem("changed while mailpatch was working on it; not overwritten")
         os.replace(tmp, target)

@@ -124,7 +124,7 @@ def _string(encoded: str) -> str:
 def validate_field_key(key: str) -> None:
     if not key:
         raise LinkError("a field key cannot be empty")
-    if key == RESERVED_FIELD:
+    if key.lower() == RESERVED_FIELD:  # whatever the case: never send the check-in url
         raise LinkError(
             f"{RESERVED_FIELD} is reserved: the platform fills it, it must never be passed in data"
         )

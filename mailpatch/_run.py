@@ -7,6 +7,7 @@ emit outcomes in input order, whichever worker produced them.
 from __future__ import annotations
 
 import difflib
+import io
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -34,7 +35,7 @@ class Outcome:
     message: str = ""
     position: str = ""  # line:col of the cause, for refusals
     buttons: int = 0  # calendar buttons made
-    stdout: bytes = b""  # a diff, or the bytes '-' asked for
+    output: bytes = b""  # a diff, or the result bytes when Mode.capture (stdout, -o, --output-dir)
 
     @property
     def where(self) -> str:
@@ -45,16 +46,18 @@ class Outcome:
 class Mode:
     check: bool = False
     diff: bool = False
-    to_stdout: bool = False  # '-' input or '-o -': the result goes to stdout, nothing in place
+    capture: bool = False  # return the result in Outcome.output instead of writing in place
     max_size: int = DEFAULT_MAX_SIZE
 
 
 def unified_diff(name: str, before: str, after: str) -> str:
+    # split on \n, \r\n and \r only, as diff and git do (str.splitlines also splits on
+    # U+2028, form feeds and more, which would shift the hunk line numbers)
     lines = difflib.unified_diff(
-        before.splitlines(keepends=True),
-        after.splitlines(keepends=True),
-        fromfile=f"a/{name}",
-        tofile=f"b/{name}",
+        list(io.StringIO(before, newline="")),
+        list(io.StringIO(after, newline="")),
+        fromfile=f"a/{name.lstrip('/')}",
+        tofile=f"b/{name.lstrip('/')}",
     )
     out: list[str] = []
     for line in lines:
@@ -69,24 +72,25 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
 
     Raises only MissingOption (a usage error); every problem with the file is an Outcome.
     """
-    to_stdout = mode.to_stdout
+    # --check and --diff write nothing but diffs: no echo of the input, even for '-'
+    capture = mode.capture and not (mode.check or mode.diff)
     try:
         if data is None:
             data = read_bytes(Path(path), mode.max_size)
         email = decode(data)
     except FileProblem as exc:
-        return Outcome(path, Status.REFUSED, str(exc), stdout=(data or b"") if to_stdout else b"")
-    echo = data if to_stdout else b""  # what stdout gets when nothing changes
+        return Outcome(path, Status.REFUSED, str(exc), output=(data or b"") if capture else b"")
+    echo = data if capture else b""  # the input itself is the result when nothing changes
     try:
         result = patch(email.text, options)
     except Refusal as exc:
         position = LineIndex(email.text).label(exc.offset)
-        return Outcome(path, Status.REFUSED, exc.reason, position, stdout=echo)
+        return Outcome(path, Status.REFUSED, exc.reason, position, output=echo)
     except MissingOption as exc:
         raise MissingOption(f"{path}: {exc}") from None
     if not result.changed:
         applies = result.qr_blocks or result.patched_buttons
-        return Outcome(path, Status.UNCHANGED if applies else Status.NOT_APPLICABLE, stdout=echo)
+        return Outcome(path, Status.UNCHANGED if applies else Status.NOT_APPLICABLE, output=echo)
     try:
         verify(email.text, result, options)
     except VerifyError as exc:
@@ -95,18 +99,18 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
             Status.ERROR,
             f"INTERNAL ERROR: the patched email failed verification ({exc}); nothing was "
             "written. Please report this with the file.",
-            stdout=echo,
+            output=echo,
         )
     buttons = len(result.pairings)
     new = email.encode(result.text)
     if mode.diff:
         name = "stdin" if path == "-" else path
         diff = unified_diff(name, email.text, result.text).encode("utf-8")
-        return Outcome(path, Status.WOULD_PATCH, buttons=buttons, stdout=diff)
+        return Outcome(path, Status.WOULD_PATCH, buttons=buttons, output=diff)
     if mode.check:
-        return Outcome(path, Status.WOULD_PATCH, buttons=buttons, stdout=echo)
-    if to_stdout:
-        return Outcome(path, Status.PATCHED, buttons=buttons, stdout=new)
+        return Outcome(path, Status.WOULD_PATCH, buttons=buttons)
+    if mode.capture:
+        return Outcome(path, Status.PATCHED, buttons=buttons, output=new)
     try:
         write_atomic(Path(path), new, expect=data)
     except FileProblem as exc:

@@ -215,6 +215,7 @@ def test_build_fields(overrides, drop, expected) -> None:
     ("overrides", "drop", "fragment"),
     [
         pytest.param([("msevtmgt_checkin_url", "x")], [], "reserved", id="checkin-url"),
+        pytest.param([("MSEVTMGT_Checkin_URL", "x")], [], "reserved", id="checkin-url-any-case"),
         pytest.param([], ["registrationId"], "cannot be dropped", id="drop-registration"),
         pytest.param([], ["nope"], "not set", id="drop-unknown"),
         pytest.param([("", "x")], [], "empty", id="empty-key"),

@@ -1,0 +1,109 @@
+"""Which files a run touches: folders walked, hidden folders and .gitignore skipped, excludes.
+
+Excludes apply to explicitly named files too (black's ``--force-exclude`` lesson: pre-commit
+passes file names, so an exclude that only filtered folder walks would not hold for the hook).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_INCLUDE = ("*.html", "*.htm")
+
+
+@dataclass(frozen=True)
+class Selection:
+    root: Path  # project root (absolute): excludes and .gitignore files are read relative to it
+    include: tuple[str, ...] = DEFAULT_INCLUDE  # file-name globs a folder walk picks up
+    exclude: tuple[str, ...] = ()  # globs on the path relative to the root, or on the name
+    respect_gitignore: bool = True
+
+    def excluded(self, path: Path) -> bool:
+        """``path`` is absolute. A glob matches the path relative to the root, any trailing
+        part of it (``drafts/*`` holds for ``emails/drafts/x.html``) or a folder's name."""
+        if not self.exclude:
+            return False
+        parts = (
+            path.relative_to(self.root).parts if path.is_relative_to(self.root) else (path.name,)
+        )
+        names = ["/".join(parts[i:]) for i in range(len(parts))] + list(parts[:-1])
+        return any(fnmatch.fnmatchcase(n, glob) for glob in self.exclude for n in names)
+
+
+@dataclass
+class _Ignores:
+    """The .gitignore files from the root down, each applying below its own folder (as git)."""
+
+    root: Path
+    specs: dict[Path, object] = field(default_factory=dict)
+
+    def _spec(self, folder: Path) -> object:
+        if folder not in self.specs:
+            gitignore = folder / ".gitignore"
+            spec = None
+            if gitignore.is_file():
+                import pathspec  # only when there is a .gitignore to read
+
+                lines = gitignore.read_text("utf-8", errors="replace").splitlines()
+                spec = pathspec.GitIgnoreSpec.from_lines(lines)
+            self.specs[folder] = spec
+        return self.specs[folder]
+
+    def ignored(self, path: Path, is_dir: bool) -> bool:
+        if not path.is_relative_to(self.root):
+            return False
+        for folder in reversed(path.parents):
+            if not folder.is_relative_to(self.root):
+                continue
+            spec = self._spec(folder)
+            if spec is not None:
+                rel = path.relative_to(folder).as_posix() + ("/" if is_dir else "")
+                if spec.match_file(rel):  # type: ignore[attr-defined]
+                    return True
+        return False
+
+
+def discover(paths: Sequence[str], selection: Selection) -> tuple[list[str], list[str]]:
+    """(files to process, named paths skipped by an exclude), in a stable order.
+
+    Named files come in the order given (whatever their extension: naming a file is asking
+    for it); each folder's files follow in sorted order. ``-`` passes through untouched.
+    """
+    ignores = _Ignores(selection.root) if selection.respect_gitignore else None
+    out: list[str] = []
+    skipped: list[str] = []
+    seen: set[str] = set()
+    for given in paths:
+        path = Path(given)
+        if given != "-" and selection.excluded(path.absolute()):
+            skipped.append(given)
+            continue
+        found = _walk(path, selection, ignores) if given != "-" and path.is_dir() else [path]
+        for item in found:
+            name = given if item is path else str(item)
+            if name not in seen:
+                seen.add(name)
+                out.append(name)
+    return out, skipped
+
+
+def _walk(top: Path, selection: Selection, ignores: _Ignores | None) -> Iterable[Path]:
+    def skip(here: Path, name: str, is_dir: bool) -> bool:
+        absolute = here.absolute() / name
+        return selection.excluded(absolute) or (
+            ignores is not None and ignores.ignored(absolute, is_dir)
+        )
+
+    for folder, dirs, files in os.walk(top):
+        here = Path(folder)
+        # os.walk descends only into what is left here, in this order
+        dirs[:] = [d for d in sorted(dirs) if not d.startswith(".") and not skip(here, d, True)]
+        for name in sorted(files):
+            if any(
+                fnmatch.fnmatch(name.lower(), glob.lower()) for glob in selection.include
+            ) and not skip(here, name, False):
+                yield here / name
