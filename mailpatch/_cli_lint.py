@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mailpatch._files import FileProblem, decode, read_bytes
+from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, read_bytes
 from mailpatch._html import LineIndex
 
 if TYPE_CHECKING:  # the lint core is imported when the command runs: start-up time matters
@@ -131,9 +131,10 @@ per code goes to stderr. --format json prints a JSON array with the hints instea
     "each link's data, and every data key should be used.",
 )
 @click.option(
-    "--keep-qr",
-    is_flag=True,
-    help=f"QR blocks are kept on purpose (as with 'patch --keep-qr'): no {QR_LEFT}.",
+    "--keep-qr/--no-keep-qr",
+    default=None,
+    help=f"QR blocks are kept on purpose (as with 'patch --keep-qr', or keep-qr in the "
+    f"config): no {QR_LEFT}.",
 )
 @click.option(
     "--ignore",
@@ -142,26 +143,70 @@ per code goes to stderr. --format json prints a JSON array with the hints instea
     metavar="CODE[,CODE]",
     help="Do not report these codes. Repeatable.",
 )
+@click.option(
+    "--exclude",
+    "excludes",
+    multiple=True,
+    metavar="GLOB",
+    help="Skip paths matching GLOB, as 'patch --exclude'. Adds to the config's.",
+)
+@click.option(
+    "--include",
+    "includes",
+    multiple=True,
+    metavar="GLOB",
+    help="File names a folder walk picks up (default: *.html, *.htm).",
+)
+@click.option(
+    "--respect-gitignore/--no-respect-gitignore",
+    default=None,
+    help="Skip what .gitignore ignores when walking folders (default: on).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Read settings from FILE (a mailpatch.toml or a pyproject.toml) only.",
+)
 def lint_command(
     paths: tuple[str, ...],
     output_format: str,
     calendar_content: str | None,
-    keep_qr: bool,
+    keep_qr: bool | None,
     ignored: tuple[str, ...],
+    excludes: tuple[str, ...],
+    includes: tuple[str, ...],
+    respect_gitignore: bool | None,
+    config_path: str | None,
 ) -> int:
-    """Check calendar links in emails (PATH may be '-' for stdin)."""
-    skip = _codes(ignored) | ({QR_LEFT} if keep_qr else set())
+    """Check calendar links in emails (PATH: files, folders, or '-' for stdin)."""
+    # the same configuration and file selection as 'patch' (imported here: _cli imports us)
+    from mailpatch._cli import _config
+    from mailpatch._discover import DEFAULT_INCLUDE, Selection, discover
+
     if "-" in paths and len(paths) > 1:
         raise click.UsageError("'-' (stdin) must be the only PATH")
-    for path in paths:
-        if path != "-" and Path(path).is_dir():
-            raise click.UsageError(f"{path} is a folder; pass the email files")
+    config = _config(config_path, paths)
+    kept = config.keep_qr if keep_qr is None else keep_qr
+    skip = _codes(ignored) | ({QR_LEFT} if kept else set())
+    selection = Selection(
+        root=config.root,
+        include=includes or config.include or DEFAULT_INCLUDE,
+        exclude=(*config.exclude, *excludes),
+        respect_gitignore=(
+            config.respect_gitignore if respect_gitignore is None else respect_gitignore
+        )
+        is not False,
+    )
+    files, _ = discover(paths, selection)
+    max_size = config.max_size or DEFAULT_MAX_SIZE
     content = _content(calendar_content)
     reports: list[Report] = []
     unreadable = 0
-    for path in paths:
+    for path in files:
         try:
-            data = sys.stdin.buffer.read() if path == "-" else read_bytes(Path(path))
+            data = sys.stdin.buffer.read() if path == "-" else read_bytes(Path(path), max_size)
             found = lint_file(path, data, content)
         except FileProblem as exc:
             click.echo(f"error: cannot lint {path}: {exc}", err=True)
@@ -173,7 +218,7 @@ def lint_command(
     else:
         for report in reports:
             click.echo(report.text())
-        click.echo(_summary(reports, len(paths) - unreadable, unreadable), err=True)
+        click.echo(_summary(reports, len(files) - unreadable, unreadable), err=True)
     if unreadable:
         return EXIT_UNREADABLE
     return EXIT_FOUND if reports else EXIT_OK

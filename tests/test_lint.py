@@ -478,9 +478,52 @@ def test_usage_errors(
     assert fragment in capsys.readouterr().err
 
 
-def test_folder_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["lint", str(tmp_path)]) == 2
-    assert "is a folder" in capsys.readouterr().err
+def test_folders_and_configuration_as_patch_has_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    qr = (
+        '<div data-editorblocktype="ERQRCode">\n'
+        + LOOP
+        + '<img src="{{this.msevtmgt_qrcode}}">\n'
+        + END
+        + "</div>\n"
+    )
+    (tmp_path / "emails" / "drafts").mkdir(parents=True)
+    (tmp_path / "emails" / ".cache").mkdir()
+    write(tmp_path / "emails", "summit.html", button(anchor()))  # MP201
+    write(tmp_path / "emails", "kept.htm", qr + button(LOOP + anchor() + END))  # MP204
+    write(tmp_path / "emails" / "drafts", "wip.html", button(anchor()))  # excluded
+    write(tmp_path / "emails" / ".cache", "old.html", button(anchor()))  # hidden folder
+    write(tmp_path / "emails", "notes.txt", button(anchor()))  # not an email
+    (tmp_path / "pyproject.toml").write_text('[tool.mailpatch]\nexclude = ["drafts/*"]\n', "utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["lint", "emails"]) == 1
+    out = capsys.readouterr()
+    assert [line.split(": ")[0:2] for line in out.out.splitlines()] == [
+        [
+            "emails/kept.htm:1:1",
+            "MP204 ERQRCode block for event 2c7e9a41-5f3b-ef11-a82e-"
+            "000d3a4b7c91 is still here beside the patched Button at 8:1",
+        ],
+        ["emails/summit.html:2:30", "MP201 calendar link outside the registration loop"],
+    ]
+    assert "in 2 of 2 files" in out.err
+    assert main(["lint", "--exclude", "summit.html", "--keep-qr", "emails"]) == 0
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.mailpatch]\nkeep-qr = true\nexclude = ["drafts/*", "summit.html"]\n', "utf-8"
+    )
+    assert main(["lint", "emails"]) == 0  # keep-qr from the configuration
+    assert main(["lint", "--no-keep-qr", "emails"]) == 1
+
+
+def test_bad_configuration_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "mailpatch.toml").write_text('endpiont = "x"\n', "utf-8")
+    write(tmp_path, "e.html", "<p>hi</p>")
+    monkeypatch.chdir(tmp_path)
+    assert main(["lint", "e.html"]) == 2
+    assert "endpiont" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
