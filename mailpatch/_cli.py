@@ -39,7 +39,7 @@ def _stdout(data: bytes) -> None:
 
 def _line(outcome: Outcome, verbose: bool) -> str | None:
     """The status line for one file, or None when it is not worth a line at this verbosity."""
-    made = f" ({outcome.buttons} calendar button{'s' if outcome.buttons != 1 else ''})"
+    made = f" ({outcome.changes})"
     if outcome.status in (Status.REFUSED, Status.ERROR):
         return f"error: cannot patch {outcome.where}: {outcome.message}"
     if outcome.status is Status.PATCHED:
@@ -62,6 +62,7 @@ def outcome_json(outcome: Outcome, with_diff: bool) -> dict[str, object]:
         "line": int(line) if line else None,
         "column": int(column) if column else None,
         "buttons": outcome.buttons,
+        "links_fixed": outcome.links_fixed,
     }
     if with_diff:
         item["diff"] = outcome.output.decode("utf-8") if outcome.output else None
