@@ -15,8 +15,7 @@ from pathlib import Path
 import click
 
 from mailpatch import __version__
-from mailpatch._config import Config, ConfigError, find_config, load_config
-from mailpatch._discover import DEFAULT_INCLUDE, Selection, discover
+from mailpatch._cli_select import common_base, load, select, selection_options
 from mailpatch._errors import MissingOption
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, write_if_changed
 from mailpatch._options import build_options
@@ -95,25 +94,6 @@ def run_all(
         yield from pool.map(
             partial(_process_one, options=options, mode=mode), files, chunksize=chunk
         )
-
-
-def _common_base(paths: Sequence[str]) -> Path:
-    folders = [
-        Path(p).absolute() if Path(p).is_dir() else Path(p).absolute().parent
-        for p in paths
-        if p != "-"
-    ]
-    return Path(os.path.commonpath(folders)) if folders else Path.cwd()
-
-
-def _config(explicit: str | None, paths: Sequence[str]) -> Config:
-    try:
-        if explicit is not None:
-            return load_config(Path(explicit))
-        source, root = find_config(_common_base(paths))
-        return load_config(source, root) if source else Config(root=root)
-    except ConfigError as exc:
-        raise click.UsageError(str(exc)) from None
 
 
 HELP = """Patch exported Dynamics 365 Marketing registration emails so that the "Add to calendar"
@@ -231,33 +211,6 @@ it is written.""",
     help="Write results into DIR, mirroring the input tree; inputs stay untouched.",
 )
 @click.option(
-    "--exclude",
-    "excludes",
-    multiple=True,
-    metavar="GLOB",
-    help="Skip paths matching GLOB (relative to the project root, or a file name); "
-    "applies to files named on the command line too. Adds to the config's.",
-)
-@click.option(
-    "--include",
-    "includes",
-    multiple=True,
-    metavar="GLOB",
-    help="File names a folder walk picks up (default: *.html, *.htm).",
-)
-@click.option(
-    "--respect-gitignore/--no-respect-gitignore",
-    default=None,
-    help="Skip what .gitignore ignores when walking folders (default: on).",
-)
-@click.option(
-    "--config",
-    "config_path",
-    metavar="FILE",
-    type=click.Path(dir_okay=False),
-    help="Read settings from FILE (a mailpatch.toml or a pyproject.toml) only.",
-)
-@click.option(
     "--format",
     "output_format",
     type=click.Choice(["text", "json"]),
@@ -278,6 +231,7 @@ it is written.""",
     metavar="BYTES",
     help=f"Refuse files larger than this (default {DEFAULT_MAX_SIZE:,}).",
 )
+@selection_options
 @click.option("-q", "--quiet", is_flag=True, help="Only errors; no summary, no progress bar.")
 @click.option(
     "-v", "--verbose", is_flag=True, help="A line for every file, the configuration file used."
@@ -321,7 +275,7 @@ def patch_command(
         raise click.UsageError("--format json cannot be combined with stdout output ('-')")
     if quiet and verbose:
         raise click.UsageError("-q/--quiet and -v/--verbose cannot be combined")
-    config = _config(config_path, paths)
+    config = load(config_path, paths)
     options = build_options(
         endpoint=endpoint or config.endpoint,
         event_id=event_id or config.event_id,
@@ -334,16 +288,7 @@ def patch_command(
         force=force,
         api_version=api_version or config.api_version,
     )
-    selection = Selection(
-        root=config.root,
-        include=includes or config.include or DEFAULT_INCLUDE,
-        exclude=(*config.exclude, *excludes),
-        respect_gitignore=(
-            config.respect_gitignore if respect_gitignore is None else respect_gitignore
-        )
-        is not False,
-    )
-    files, skipped = discover(paths, selection)
+    files, skipped = select(paths, config, excludes, includes, respect_gitignore)
     if output is not None and (len(files) != 1 or Path(paths[0]).is_dir()):
         raise click.UsageError("-o/--output takes exactly one input file")
     capture = output is not None or output_dir is not None or files == ["-"]
@@ -362,7 +307,7 @@ def patch_command(
         echo(f"config: {config.source or 'none'} (project root {config.root})")
         for name in skipped:
             echo(f"excluded {name}")
-    base = _common_base(paths)
+    base = common_base(paths)
     outcomes: list[Outcome] = []
     progress = not quiet and len(files) >= PROGRESS_THRESHOLD and _stderr_is_terminal()
     held: list[str] = []  # status lines wait for the progress bar to finish

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from mailpatch._cli_select import load, select, selection_options
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, read_bytes
 from mailpatch._html import LineIndex
 
@@ -143,32 +144,7 @@ per code goes to stderr. --format json prints a JSON array with the hints instea
     metavar="CODE[,CODE]",
     help="Do not report these codes. Repeatable.",
 )
-@click.option(
-    "--exclude",
-    "excludes",
-    multiple=True,
-    metavar="GLOB",
-    help="Skip paths matching GLOB, as 'patch --exclude'. Adds to the config's.",
-)
-@click.option(
-    "--include",
-    "includes",
-    multiple=True,
-    metavar="GLOB",
-    help="File names a folder walk picks up (default: *.html, *.htm).",
-)
-@click.option(
-    "--respect-gitignore/--no-respect-gitignore",
-    default=None,
-    help="Skip what .gitignore ignores when walking folders (default: on).",
-)
-@click.option(
-    "--config",
-    "config_path",
-    metavar="FILE",
-    type=click.Path(dir_okay=False),
-    help="Read settings from FILE (a mailpatch.toml or a pyproject.toml) only.",
-)
+@selection_options
 def lint_command(
     paths: tuple[str, ...],
     output_format: str,
@@ -181,25 +157,12 @@ def lint_command(
     config_path: str | None,
 ) -> int:
     """Check calendar links in emails (PATH: files, folders, or '-' for stdin)."""
-    # the same configuration and file selection as 'patch' (imported here: _cli imports us)
-    from mailpatch._cli import _config
-    from mailpatch._discover import DEFAULT_INCLUDE, Selection, discover
-
     if "-" in paths and len(paths) > 1:
         raise click.UsageError("'-' (stdin) must be the only PATH")
-    config = _config(config_path, paths)
+    config = load(config_path, paths)
     kept = config.keep_qr if keep_qr is None else keep_qr
     skip = _codes(ignored) | ({QR_LEFT} if kept else set())
-    selection = Selection(
-        root=config.root,
-        include=includes or config.include or DEFAULT_INCLUDE,
-        exclude=(*config.exclude, *excludes),
-        respect_gitignore=(
-            config.respect_gitignore if respect_gitignore is None else respect_gitignore
-        )
-        is not False,
-    )
-    files, _ = discover(paths, selection)
+    files, _ = select(paths, config, excludes, includes, respect_gitignore)
     max_size = config.max_size or DEFAULT_MAX_SIZE
     content = _content(calendar_content)
     reports: list[Report] = []
