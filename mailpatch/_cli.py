@@ -14,8 +14,7 @@ from pathlib import Path
 import click
 
 from mailpatch import __version__
-from mailpatch._config import Config, ConfigError, find_config, load_config
-from mailpatch._discover import DEFAULT_INCLUDE, Selection, discover
+from mailpatch._cli_select import common_base, load, select, selection_options
 from mailpatch._errors import MissingOption
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, write_if_changed
 from mailpatch._options import build_options
@@ -38,7 +37,7 @@ def _stdout(data: bytes) -> None:
 
 def _line(outcome: Outcome, verbose: bool) -> str | None:
     """The status line for one file, or None when it is not worth a line at this verbosity."""
-    made = f" ({outcome.buttons} calendar button{'s' if outcome.buttons != 1 else ''})"
+    made = f" ({outcome.changes})"
     if outcome.status in (Status.REFUSED, Status.ERROR):
         return f"error: cannot patch {outcome.where}: {outcome.message}"
     if outcome.status is Status.PATCHED:
@@ -61,6 +60,7 @@ def outcome_json(outcome: Outcome, with_diff: bool) -> dict[str, object]:
         "line": int(line) if line else None,
         "column": int(column) if column else None,
         "buttons": outcome.buttons,
+        "links_fixed": outcome.links_fixed,
     }
     if with_diff:
         item["diff"] = outcome.output.decode("utf-8") if outcome.output else None
@@ -97,25 +97,6 @@ def run_all(
         )
 
 
-def _common_base(paths: Sequence[str]) -> Path:
-    folders = [
-        Path(p).absolute() if Path(p).is_dir() else Path(p).absolute().parent
-        for p in paths
-        if p != "-"
-    ]
-    return Path(os.path.commonpath(folders)) if folders else Path.cwd()
-
-
-def _config(explicit: str | None, paths: Sequence[str]) -> Config:
-    try:
-        if explicit is not None:
-            return load_config(Path(explicit))
-        source, root = find_config(_common_base(paths))
-        return load_config(source, root) if source else Config(root=root)
-    except ConfigError as exc:
-        raise click.UsageError(str(exc)) from None
-
-
 HELP = """Patch exported Dynamics 365 Marketing registration emails so that the "Add to calendar"
 button downloads a personalised .ics from the Events API.
 
@@ -140,6 +121,14 @@ Run `mailpatch patch --help` for every option.
 @click.version_option(__version__, prog_name="mailpatch")
 def cli() -> None:
     pass
+
+
+# Commands that live in their own modules, so each can change without touching this file.
+from mailpatch._cli_ics import ics_command  # noqa: E402
+from mailpatch._cli_lint import lint_command  # noqa: E402
+
+cli.add_command(lint_command)
+cli.add_command(ics_command)
 
 
 @cli.command(
@@ -223,33 +212,6 @@ it is written.""",
     help="Write results into DIR, mirroring the input tree; inputs stay untouched.",
 )
 @click.option(
-    "--exclude",
-    "excludes",
-    multiple=True,
-    metavar="GLOB",
-    help="Skip paths matching GLOB (relative to the project root, or a file name); "
-    "applies to files named on the command line too. Adds to the config's.",
-)
-@click.option(
-    "--include",
-    "includes",
-    multiple=True,
-    metavar="GLOB",
-    help="File names a folder walk picks up (default: *.html, *.htm).",
-)
-@click.option(
-    "--respect-gitignore/--no-respect-gitignore",
-    default=None,
-    help="Skip what .gitignore ignores when walking folders (default: on).",
-)
-@click.option(
-    "--config",
-    "config_path",
-    metavar="FILE",
-    type=click.Path(dir_okay=False),
-    help="Read settings from FILE (a mailpatch.toml or a pyproject.toml) only.",
-)
-@click.option(
     "--format",
     "output_format",
     type=click.Choice(["text", "json"]),
@@ -270,6 +232,7 @@ it is written.""",
     metavar="BYTES",
     help=f"Refuse files larger than this (default {DEFAULT_MAX_SIZE:,}).",
 )
+@selection_options
 @click.option("-q", "--quiet", is_flag=True, help="Only errors; no summary, no progress bar.")
 @click.option(
     "-v", "--verbose", is_flag=True, help="A line for every file, the configuration file used."
@@ -313,7 +276,7 @@ def patch_command(
         raise click.UsageError("--format json cannot be combined with stdout output ('-')")
     if quiet and verbose:
         raise click.UsageError("-q/--quiet and -v/--verbose cannot be combined")
-    config = _config(config_path, paths)
+    config = load(config_path, paths)
     options = build_options(
         endpoint=endpoint or config.endpoint,
         event_id=event_id or config.event_id,
@@ -326,16 +289,7 @@ def patch_command(
         force=force,
         api_version=api_version or config.api_version,
     )
-    selection = Selection(
-        root=config.root,
-        include=includes or config.include or DEFAULT_INCLUDE,
-        exclude=(*config.exclude, *excludes),
-        respect_gitignore=(
-            config.respect_gitignore if respect_gitignore is None else respect_gitignore
-        )
-        is not False,
-    )
-    files, skipped = discover(paths, selection)
+    files, skipped = select(paths, config, excludes, includes, respect_gitignore)
     if output is not None and (len(files) != 1 or Path(paths[0]).is_dir()):
         raise click.UsageError("-o/--output takes exactly one input file")
     capture = output is not None or output_dir is not None or files == ["-"]
@@ -354,7 +308,7 @@ def patch_command(
         echo(f"config: {config.source or 'none'} (project root {config.root})")
         for name in skipped:
             echo(f"excluded {name}")
-    base = _common_base(paths)
+    base = common_base(paths)
     outcomes: list[Outcome] = []
     progress = not quiet and len(files) >= PROGRESS_THRESHOLD and _stderr_is_terminal()
     held: list[str] = []  # status lines wait for the progress bar to finish

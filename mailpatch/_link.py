@@ -73,6 +73,24 @@ def normalize_endpoint(value: str) -> str:
     return host
 
 
+_SLASHLESS = re.compile(r"https:(?!/)([^/?#\s]+)/", re.I)
+
+
+def slashless_host(url: str) -> str | None:
+    """HOST when ``url`` is ``https:HOST/…`` without ``//`` and HOST is a host name, else None.
+
+    Microsoft's sample anchor is written ``https:{endpoint}/…``, so hand-made links copy the
+    missing ``//``. Only when what follows is a valid host is inserting ``//`` certainly the fix.
+    """
+    m = _SLASHLESS.match(url)
+    if m is None:
+        return None
+    try:
+        return normalize_endpoint(m.group(1))
+    except LinkError:
+        return None
+
+
 def _pct(text: str) -> str:
     return urllib.parse.quote(text, safe=_UNRESERVED)
 

@@ -7,6 +7,7 @@ other byte is the input's own.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -18,8 +19,10 @@ from mailpatch._blocks import (
     Document,
     Element,
     LinkKind,
+    MarkerKind,
     QrBlock,
     locate,
+    markers,
     read_button_block,
     read_qr_block,
 )
@@ -31,11 +34,17 @@ from mailpatch._link import (
     CalendarLink,
     DecodeError,
     decode_calendar_url,
+    is_calendar_url,
+    slashless_host,
 )
+
+# "calendar/personal/ics" in any case, found from its '/' (a literal the search runs on)
+_CALENDAR_HINT = re.compile(r"/(?=[pP])(?i:personal/ics)(?<=(?i:calendar/personal/ics))")
 
 
 def _may_apply(text: str) -> bool:
-    """False when the email cannot hold a QR block or a moved loop: most emails stop here.
+    """False when the email cannot hold a QR block, a moved loop or a calendar link (which
+    may need its "//"): most emails stop here.
 
     A loop is recognised by ``this.msevtmgt_eventid`` (case-sensitive, as Handlebars reads
     it); "erqrcode" in any case is found through its rare 'q' with ``str.find`` (C speed; a
@@ -49,7 +58,7 @@ def _may_apply(text: str) -> bool:
             if text[at - 2 : at + 6].lower() == "erqrcode":
                 return True
             at = text.find(q, at + 1)
-    return False
+    return _CALENDAR_HINT.search(text) is not None
 
 
 @dataclass(frozen=True)
@@ -79,7 +88,7 @@ class Edit:
     start: int
     end: int
     replacement: str
-    what: str  # "button" or "qr"
+    what: str  # "button", "qr", or "scheme" (the "//" inserted into a calendar link)
 
 
 @dataclass(frozen=True)
@@ -116,7 +125,8 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
     buttons = [read_button_block(doc, el) for el in doc.blocks_of(BUTTON_TYPE)]
     already = sum(1 for b in buttons if b.loop_guids)
     if not qr_elements:
-        return PatchResult(text, patched_buttons=already)
+        fixes = scheme_fixes(doc, buttons)
+        return PatchResult(apply(text, fixes), tuple(fixes), patched_buttons=already)
     qrs = [read_qr_block(doc, el) for el in qr_elements]
     lines = LineIndex(text)
     for element in qr_elements:
@@ -152,6 +162,8 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
     if not options.keep_qr:
         for qr in qrs:
             edits.append(Edit(qr.element.start, qr.element.end, "", what="qr"))
+    rewritten = {id(button) for _, button in pairs}  # their links are written anew
+    edits += scheme_fixes(doc, [b for b in buttons if id(b) not in rewritten])
     edits.sort(key=lambda e: e.start)
     return PatchResult(apply(text, edits), tuple(edits), tuple(pairings), len(qrs), already)
 
@@ -166,6 +178,41 @@ def apply(text: str, edits: list[Edit]) -> str:
         pos = edit.end
     out.append(text[pos:])
     return "".join(out)
+
+
+def scheme_fixes(doc: Document, buttons: list[ButtonBlock]) -> list[Edit]:
+    """Insert the missing ``//`` into ``https:HOST/…`` calendar links (lint's MP101).
+
+    Microsoft's sample anchor reads ``https:{endpoint}/…`` and hand-patched emails copy it.
+    When HOST is a host name the fix is certain: two characters inside the href, nothing else.
+    Buttons whose loop is malformed are left alone: lint reports them, and safe mode would
+    (rightly) refuse to write a Button it cannot vouch for.
+    """
+    edits: list[Edit] = []
+    for button in buttons:
+        if not _loop_is_sound(doc, button):
+            continue
+        for link in button.links:
+            attr = link.tag.get("href")
+            if attr is None or attr.value is None or not is_calendar_url(link.url):
+                continue
+            if slashless_host(attr.value) is not None:
+                at = attr.value_start + len("https:")
+                edits.append(Edit(at, at, "//", what="scheme"))
+    return edits
+
+
+def _loop_is_sound(doc: Document, button: ButtonBlock) -> bool:
+    """No loop at all, or one well-formed loop with every link inside its ``{{#if}}`` branch."""
+    found = markers(doc, button.element.content_start, button.element.content_end)
+    if not found:
+        return True
+    kinds = [m.kind for m in found]
+    loop = [MarkerKind.EACH, MarkerKind.IF_EVENT, MarkerKind.END_IF, MarkerKind.END_EACH]
+    if kinds not in (loop, [*loop[:2], MarkerKind.ELSE, *loop[2:]]):
+        return False
+    branch_start, branch_end = found[1].end, found[2].start
+    return all(branch_start <= link.tag.token.start < branch_end for link in button.links)
 
 
 def _event_for(qr: QrBlock, qrs: list[QrBlock], options: PatchOptions) -> EventRef:

@@ -33,7 +33,18 @@ class Outcome:
     message: str = ""
     position: str = ""  # line:col of the cause, for refusals
     buttons: int = 0  # calendar buttons made
+    links_fixed: int = 0  # calendar links given their missing "//" (lint MP101)
     output: bytes = b""  # a diff, or the result bytes when Mode.capture (stdout, -o, --output-dir)
+
+    @property
+    def changes(self) -> str:
+        """'1 calendar button', '2 calendar buttons, 1 link fixed', …"""
+        parts = []
+        if self.buttons or not self.links_fixed:
+            parts.append(f"{self.buttons} calendar button{'s' if self.buttons != 1 else ''}")
+        if self.links_fixed:
+            parts.append(f"{self.links_fixed} link{'s' if self.links_fixed != 1 else ''} fixed")
+        return ", ".join(parts)
 
     @property
     def where(self) -> str:
@@ -103,21 +114,24 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
             "written. Please report this with the file.",
             output=echo,
         )
-    buttons = len(result.pairings)
+    made = {
+        "buttons": len(result.pairings),
+        "links_fixed": sum(1 for e in result.edits if e.what == "scheme"),
+    }
     new = email.encode(result.text)
     if mode.diff:
         name = "stdin" if path == "-" else path
         diff = unified_diff(name, email.text, result.text).encode("utf-8")
-        return Outcome(path, Status.WOULD_PATCH, buttons=buttons, output=diff)
+        return Outcome(path, Status.WOULD_PATCH, **made, output=diff)
     if mode.check:
-        return Outcome(path, Status.WOULD_PATCH, buttons=buttons)
+        return Outcome(path, Status.WOULD_PATCH, **made)
     if mode.capture:
-        return Outcome(path, Status.PATCHED, buttons=buttons, output=new)
+        return Outcome(path, Status.PATCHED, **made, output=new)
     try:
         write_atomic(Path(path), new, expect=data)
     except FileProblem as exc:
         return Outcome(path, Status.REFUSED, str(exc))
-    return Outcome(path, Status.PATCHED, buttons=buttons)
+    return Outcome(path, Status.PATCHED, **made)
 
 
 _LABELS = {

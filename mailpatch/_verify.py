@@ -58,6 +58,10 @@ def _block_type(el: Any) -> str:
     return ""
 
 
+def _blocks_of(root: Any, kind: str) -> list[Any]:
+    return [] if root is None else [el for el in _everything(root) if _block_type(el) == kind]
+
+
 def _parse(text: str) -> Any:
     if not text.strip():
         return None
@@ -171,6 +175,8 @@ def _check_link(url: str, intended: Any, where: str) -> None:
 def verify_full(before: str, result: PatchResult, options: PatchOptions) -> None:
     """The reference check: parse input and output whole, compare them outside the blocks,
     patch again. Slow; the tests hold ``verify`` to it."""
+    import lxml.html
+
     if not result.changed:
         return
     after = result.text
@@ -183,22 +189,28 @@ def verify_full(before: str, result: PatchResult, options: PatchOptions) -> None
         raise VerifyError("the output is not the input with the recorded edits")
     before_root, after_root = _parse(before), _parse(after)
     # 2. no QR block left unless asked
-    if after_root is not None and not options.keep_qr:
-        left = [el for el in _everything(after_root) if _block_type(el) == "erqrcode"]
+    if not options.keep_qr:
+        left = _blocks_of(after_root, "erqrcode")
         if left:
             raise VerifyError(f"{len(left)} ERQRCode block(s) left in the output")
     # 3. each Button with a loop: balanced, in order around its links; 4. links decode as meant
     intended = {normal_guid(p.guid): p.link.intended() for p in result.pairings if p.link}
     seen: set[str] = set()
-    buttons = (
-        []
-        if after_root is None
-        else [el for el in _everything(after_root) if _block_type(el) == "button"]
-    )
+    buttons = _blocks_of(after_root, "button")
+    # Only the Buttons this patch changed are held to the rules: a Button the user broke
+    # elsewhere is not ours to judge (lint reports it), and must not look like our bug.
+    untouched = {lxml.html.tostring(b, with_tail=False) for b in _blocks_of(before_root, "button")}
     for index, button in enumerate(buttons, 1):
+        if lxml.html.tostring(button, with_tail=False) in untouched:
+            continue
         seq = _loop_sequence(button)
-        if any(n != "link" for n, _ in seq):
-            seen.add(_check_button(seq, intended, f"Button block #{index}"))
+        where = f"Button block #{index}"
+        if all(n == "link" for n, _ in seq):  # no loop: only a calendar link's "//" was fixed
+            for _, url in seq:
+                if is_calendar_url(url) and not url.startswith("https://"):
+                    raise VerifyError(f"{where}: a calendar link is still not https://HOST/…")
+            continue
+        seen.add(_check_button(seq, intended, where))
     missing = set(intended) - seen
     if missing:
         raise VerifyError(f"no Button carries the loop for event(s) {', '.join(sorted(missing))}")
@@ -229,6 +241,8 @@ def verify_full(before: str, result: PatchResult, options: PatchOptions) -> None
         raise VerifyError("patching the output again would change it (not idempotent)")
 
 
+# "https:" not followed by "/", the link a scheme edit fixes (found from its ':', a literal)
+_SLASHLESS = re.compile(r":(?!/)(?<=[sS]:)(?<=(?i:https:))")
 # libxml2 reading UTF-8 bytes: told the encoding, a <meta charset> in the email cannot switch it
 _PARSER = lxml.etree.HTMLParser(encoding="utf-8")
 # libxml2 lowers attribute names (ASCII, as browsers do), so this finds every block element
@@ -268,17 +282,21 @@ def _sentinel_name(before: str, end: int, edits: Sequence[Edit]) -> str:
     """A comment text that nothing libxml2 reads holds already."""
     name = "mailpatch-verify"
     while before.find(name, 0, end) >= 0 or any(name in e.replacement for e in edits):
-        name += "-"
+        name += "x"
     return name
 
 
 def _marked(before: str, edits: Sequence[Edit], name: str, end: int) -> bytes:
-    """The input up to ``end`` with a comment before and after each edit."""
+    """The input up to ``end`` with a comment before and after each block edit, and a plain
+    marker where a scheme edit inserts its "//" (inside an attribute value: no comment there)."""
     pieces: list[str] = []
     pos = 0
     for i, edit in enumerate(edits):
-        pieces += [before[pos : edit.start], f"<!--{name}:{i}a-->"]
-        pieces += [before[edit.start : edit.end], f"<!--{name}:{i}b-->"]
+        if edit.what == "scheme":
+            pieces += [before[pos : edit.start], f"{name}:{i}s"]
+        else:
+            pieces += [before[pos : edit.start], f"<!--{name}:{i}a-->"]
+            pieces += [before[edit.start : edit.end], f"<!--{name}:{i}b-->"]
         pos = edit.end
     pieces.append(before[pos:end])
     return "".join(pieces).encode("utf-8")
@@ -369,12 +387,63 @@ def _rebuild(element: Any, content: str, name: str, own: bool) -> Any:
     return end
 
 
+def _allowed(before: str, edit: Edit) -> bool:
+    """An edit of a kind mailpatch makes: a QR block removed, a Button's content replaced, or
+    the "//" of a calendar link's ``https:HOST`` (lint MP101) inserted."""
+    if edit.what == "qr":
+        return not edit.replacement
+    if edit.what == "scheme":
+        return (
+            edit.replacement == "//"
+            and edit.start == edit.end
+            and before[edit.start - 6 : edit.start].lower() == "https:"
+            and before[edit.start : edit.start + 1] != "/"
+        )
+    return edit.what == "button"
+
+
+def _check_schemes(root: Any, name: str, edits: Sequence[Edit]) -> None:
+    """Each "//" lands in the href of a link in a Button block, as libxml2 reads it (its
+    marker inside an element's href, or inside a tag's href in a comment there), and every
+    calendar link of that Button is then https://HOST/…"""
+    wanted = {f"{name}:{i}s" for i, e in enumerate(edits) if e.what == "scheme"}
+    if not wanted:
+        return
+    found: dict[str, Any] = {}
+    for node in root.xpath("//@*[contains(., $m)] | //comment()[contains(., $m)]", m=name):
+        attribute = getattr(node, "is_attribute", False)
+        text = str(node) if attribute else (node.text or "")
+        for marker in wanted:
+            if marker not in text:
+                continue
+            owner = node.getparent() if attribute else node
+            if owner is None or marker in found or (attribute and node.attrname != "href"):
+                raise VerifyError("a calendar link's // would land outside a link")
+            found[marker] = owner
+    if set(found) != wanted:
+        raise VerifyError("a calendar link's // would land outside a link")
+    buttons = []
+    for owner in found.values():
+        button = next(
+            (el for el in (owner, *owner.iterancestors()) if _block_type(el) == "button"), None
+        )
+        if button is None:
+            raise VerifyError("a calendar link's // would land outside a Button block")
+        buttons.append(button)
+    for button in buttons:
+        for kind, url in _stream(button):
+            url = re.sub(re.escape(name) + r":\d+s", "//", url)
+            if kind == "href" and is_calendar_url(url) and url[:8].lower() != "https://":
+                raise VerifyError("a calendar link is still not https://HOST/…")
+
+
 def settled(text: str, options: PatchOptions, may_have_qr: bool = True) -> bool:
     """True when patching ``text`` again would change nothing (what a second patch reads).
 
-    ``may_have_qr=False`` says no ERQRCode block can be in ``text`` (no QR_HIT), so, unless the
-    QR blocks were kept, patch() would return it as it is."""
-    if not options.keep_qr and not (may_have_qr and QR_HIT.search(text)):
+    ``may_have_qr=False`` says no ERQRCode block can be in ``text`` (no QR_HIT). Then, unless
+    the QR blocks were kept or some ``https:`` lacks its "//", patch() returns it as it is."""
+    may_fix = _SLASHLESS.search(text) is not None
+    if not options.keep_qr and not may_fix and not (may_have_qr and QR_HIT.search(text)):
         return True
     try:
         return not patch(text, options).changed
@@ -420,23 +489,28 @@ def verify(before: str, result: PatchResult, options: PatchOptions) -> None:
         pos = edit.end
     if not (same and after.startswith(before[pos:], out)):
         raise VerifyError("the output is not the input with the recorded edits")
-    if any(e.what not in ("qr", "button") or (e.what == "qr" and e.replacement) for e in edits):
+    if not all(_allowed(before, e) for e in edits):
         raise VerifyError("content outside the ERQRCode and Button blocks changed")
-    if not all(_clean_cuts(before, e) for e in edits):
+    if not all(e.what == "scheme" or _clean_cuts(before, e) for e in edits):
         raise VerifyError(
             "content outside the ERQRCode and Button blocks changed: an edit cuts a token"
         )
     # 2. libxml2 agrees on every edited span (see the module docstring)
     # past the last edit input and output are the same; read it only if it could hold a QR block
     rest_may_hold_qr, output_may_hold_qr = _qr_hits(before, edits)
-    end = len(before) if rest_may_hold_qr else edits[-1].end
+    # (a scheme edit sits inside a tag, so its tag must be read to its end: all of it then)
+    whole = rest_may_hold_qr or any(e.what == "scheme" for e in edits)
+    end = len(before) if whole else edits[-1].end
     name = _sentinel_name(before, end, edits)
     root = _read(_marked(before, edits, name, end))
     blocks: list[Any] = []
     marks = {} if root is None else _sentinels(root, name, blocks)
     removed: list[Any] = []
     buttons: list[Any] = []  # libxml2's reading of each new Button content
+    _check_schemes(root, name, edits)
     for i, edit in enumerate(edits):
+        if edit.what == "scheme":
+            continue
         a, b = marks.get(f"{i}a"), marks.get(f"{i}b")
         found = None
         if a is not None and b is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -421,3 +422,18 @@ def test_jobs_give_byte_identical_results_and_order(tmp_path: Path, capsys) -> N
         )
     assert len(results["1"][1]) >= 10
     assert results["1"] == results["2"]
+
+
+def test_a_link_fix_alone_is_reported_as_such(tmp_path: Path, capsys) -> None:
+    patched = (FIXTURES / "patch" / "classic-vml-button" / "expected.html").read_text("utf-8")
+    # Microsoft's sample defect, on both of the button's links
+    broken = re.sub(r"https://(?=[^\"]*/calendar/personal/ics)", "https:", patched)
+    assert broken.count("https:") - broken.count("https://") == 2
+    root = tree(tmp_path, {"a.html": broken})
+    assert main(["patch", "--format", "json", str(root)]) == 0
+    (item,) = json.loads(capsys.readouterr().out)["files"]
+    assert (item["status"], item["buttons"], item["links_fixed"]) == ("patched", 0, 2)
+    assert (root / "a.html").read_text("utf-8") == patched
+    (root / "a.html").write_text(broken, "utf-8")
+    main(["patch", str(root)])
+    assert "(2 links fixed)" in capsys.readouterr().err

@@ -60,7 +60,10 @@ def test_edits_are_confined_to_the_two_blocks(case: Case) -> None:
     pos = 0
     for edit in result.edits:
         span = (edit.start, edit.end)
-        assert span in (qr_spans if edit.what == "qr" else button_spans), edit
+        if edit.what == "scheme":  # the "//" inserted into a link inside a Button
+            assert any(lo <= edit.start < hi for lo, hi in button_spans), edit
+        else:
+            assert span in (qr_spans if edit.what == "qr" else button_spans), edit
         kept.append(email.text[pos : edit.start])
         pos = edit.end
     kept.append(email.text[pos:])

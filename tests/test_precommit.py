@@ -114,3 +114,19 @@ def test_checking_hook_fails_and_names_the_template(
     assert "would patch emails/summit.html" in result.stdout
     assert "newsletter" not in result.stdout
     assert (repo / "emails" / "summit.html").read_bytes() == EXAMPLE.read_bytes()
+
+
+def test_lint_hook_reports_a_broken_link_by_position(
+    tmp_path: Path, hook_repo, pre_commit_home
+) -> None:
+    repo = templates_repo(tmp_path, hook_repo, "mailpatch-lint")
+    broken = FIXTURES / "lint" / "mp205-vml-left-at-hash" / "input.html"
+    shutil.copyfile(broken, repo / "emails" / "webinar.html")
+    shutil.copyfile(broken, repo / "emails" / "drafts" / "webinar.html")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "a hand-patched template")
+    result = pre_commit(repo, pre_commit_home)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "emails/webinar.html:18:108: MP205 Outlook's VML link points to '#'" in result.stdout
+    assert "drafts" not in result.stdout  # the exclude in pyproject.toml holds
+    assert "summit.html" not in result.stdout  # not patched yet is not a lint problem

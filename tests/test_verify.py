@@ -110,3 +110,19 @@ def test_link_outside_the_if_branch_is_caught() -> None:
 
     with pytest.raises(VerifyError, match="outside the loop"):
         verify(before, _on_button(move)(before, result), case.options)
+
+
+def test_a_button_broken_elsewhere_is_not_an_internal_error() -> None:
+    """Safe mode judges the Buttons this patch changed, not one the user broke by hand."""
+    case = next(c for c in PATCH if c.name == "newer-editor-button")
+    broken = (
+        '<div data-editorblocktype="Button"><!--{{#each contact.x}}-->'
+        "<!--{{#if (eq this.msevtmgt_eventid '11111111-2222-3333-4444-555555555555')}}-->"
+        '<a href="https://example.com/">Elsewhere</a><!--{{/each}}--></div>\n'
+    )
+    email = decode(case.input.read_bytes())
+    before = email.text.replace("</body>", broken + "</body>")
+    assert before != email.text
+    result = patch(before, case.options)
+    assert result.changed
+    verify(before, result, case.options)

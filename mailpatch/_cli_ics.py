@@ -1,0 +1,167 @@
+"""``mailpatch ics``: write the .ics the Events API would return for one registrant."""
+
+from __future__ import annotations
+
+import html
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from mailpatch._files import FileProblem, write_if_changed
+from mailpatch._link import (
+    PLACEHOLDER,
+    RESERVED_FIELD,
+    DecodeError,
+    decode_calendar_url,
+    is_calendar_url,
+)
+
+
+def _link_data(url: str) -> dict[str, str]:
+    """The ``data`` object of a calendar link as copied from HTML (``&amp;`` and all)."""
+    url = html.unescape(url.strip())
+    if not is_calendar_url(url):
+        raise click.BadParameter(
+            "not a calendar link (…/calendar/personal/ics?…)", param_hint="--link"
+        )
+    try:
+        entries = decode_calendar_url(url).data
+    except (DecodeError, ValueError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--link") from None
+    if not isinstance(entries, list) or len(entries) != 1 or not isinstance(entries[0], dict):
+        raise click.BadParameter(
+            "data must be an array with one event (run 'mailpatch lint' on the email)",
+            param_hint="--link",
+        )
+    data = entries[0].get("data")
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise click.BadParameter("the link has no data object of strings", param_hint="--link")
+    if RESERVED_FIELD in data:
+        raise click.BadParameter(
+            f"the link passes {RESERVED_FIELD} in data, which the API refuses (lint: MP108)",
+            param_hint="--link",
+        )
+    return dict(data)
+
+
+def _pairs(values: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value in values:
+        key, eq, rest = value.partition("=")
+        if not eq or not key.strip():
+            raise click.BadParameter(f"{value!r}: expected KEY=VALUE", param_hint="--data")
+        if key.strip() == RESERVED_FIELD:
+            raise click.BadParameter(
+                f"{RESERVED_FIELD} is not data: give it with --checkin-url", param_hint="--data"
+            )
+        out[key.strip()] = rest
+    return out
+
+
+def _dtstamp(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        stamp = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 date-time", param_hint="--dtstamp"
+        ) from None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
+@click.command(
+    "ics",
+    epilog="""\b
+event.toml (every key can also be given, or overridden, as an option):
+  name = "Contoso Summit 2026"
+  start = "2026-03-14T09:00"          # ISO 8601; local time in `timezone`
+  end = "2026-03-14T17:30"
+  timezone = "Europe/Lisbon"          # IANA
+  location = "Centro de Congressos, Lisboa"
+  organizer = "Contoso Events <events@contoso.com>"
+  content = "calendar-content.html"   # relative to the toml
+\b
+Wildcards {{key}} in the content are filled from the link's data and --data (which wins),
+{{msevtmgt_checkin_url}} from --checkin-url; a wildcard without a value is left as is, with
+a warning. Exit codes: 0 written; 2 usage error (bad or missing event details).""",
+)
+@click.option("--event", "event_file", metavar="FILE", help="event.toml with the event details.")
+@click.option("--name", help="Event name (SUMMARY).")
+@click.option("--start", metavar="ISO", help="Start, e.g. 2026-03-14T09:00.")
+@click.option("--end", metavar="ISO", help="End, e.g. 2026-03-14T17:30.")
+@click.option("--timezone", metavar="IANA", help="Time zone, e.g. Europe/Lisbon.")
+@click.option("--location", help="Location.")
+@click.option("--organizer", metavar="EMAIL", help="Organizer, 'Name <email>' or email.")
+@click.option("--content", metavar="FILE", help="The event's Calendar content HTML.")
+@click.option(
+    "--link", metavar="URL", help="Take the data from this calendar link (as in the HTML)."
+)
+@click.option(
+    "--data", "data", multiple=True, metavar="KEY=VALUE", help="A data value. Repeatable."
+)
+@click.option("--checkin-url", metavar="URL", help="Fills {{msevtmgt_checkin_url}}.")
+@click.option("--uid", help="UID (default: derived from the event and the registrationId).")
+@click.option("--dtstamp", metavar="ISO", help="DTSTAMP (default: now), for reproducible output.")
+@click.option(
+    "-o", "--output", metavar="FILE", default="-", help="Write here ('-': stdout, the default)."
+)
+def ics_command(
+    event_file: str | None,
+    name: str | None,
+    start: str | None,
+    end: str | None,
+    timezone: str | None,
+    location: str | None,
+    organizer: str | None,
+    content: str | None,
+    link: str | None,
+    data: tuple[str, ...],
+    checkin_url: str | None,
+    uid: str | None,
+    dtstamp: str | None,
+    output: str,
+) -> int:
+    """Write the .ics the Events API would return for one registrant (a preview, offline)."""
+    # imported here, not at the top: 'patch' and 'lint' start faster without them
+    from mailpatch._ics import EventError, build_ics, load_event
+
+    given = {
+        "name": name,
+        "start": start,
+        "end": end,
+        "timezone": timezone,
+        "location": location,
+        "organizer": organizer,
+        "content": content,
+    }
+    try:
+        event = load_event(Path(event_file) if event_file else None, given)
+    except EventError as exc:
+        raise click.UsageError(str(exc)) from None
+    values = {**(_link_data(link) if link else {}), **_pairs(data)}
+    ics, missing = build_ics(
+        event, values, checkin_url=checkin_url, uid=uid, dtstamp=_dtstamp(dtstamp)
+    )
+    for key, value in values.items():
+        if PLACEHOLDER.search(value):
+            click.echo(
+                f"warning: {key} is {value!r}, which the platform fills at send time; "
+                f"give --data {key}=…",
+                err=True,
+            )
+    for key in missing:
+        hint = "--checkin-url URL" if key == RESERVED_FIELD else f"--data {key}=…"
+        click.echo(f"warning: {{{{{key}}}}} has no value and is left as is; give {hint}", err=True)
+    if output == "-":
+        sys.stdout.buffer.write(ics)
+        sys.stdout.buffer.flush()
+    else:
+        try:
+            write_if_changed(Path(output), ics)
+        except FileProblem as exc:
+            raise click.FileError(output, hint=str(exc)) from None
+        click.echo(f"wrote {output}", err=True)
+    return 0

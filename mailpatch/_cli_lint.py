@@ -1,0 +1,187 @@
+"""``mailpatch lint``: report problems in calendar links already in emails (nothing is written)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from mailpatch._cli_select import load, select, selection_options
+from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, read_bytes
+from mailpatch._html import LineIndex
+
+if TYPE_CHECKING:  # the lint core is imported when the command runs: start-up time matters
+    from mailpatch._lint import CalendarContent, Problem
+
+EXIT_OK, EXIT_FOUND, EXIT_USAGE, EXIT_UNREADABLE = 0, 1, 2, 123
+QR_LEFT = "MP204"
+
+
+@dataclass(frozen=True)
+class Report:
+    """One problem, placed in its file."""
+
+    path: str
+    line: int
+    column: int
+    problem: Problem
+
+    def text(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.problem.code} {self.problem.message}"
+
+    def as_json(self) -> dict[str, object]:
+        rule = self.problem.rule  # the Problem knows its Rule
+        return {
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "code": rule.code,
+            "name": rule.name,
+            "severity": rule.severity.value,
+            "message": self.problem.message,
+            "hint": rule.hint,
+            "fixable": self.problem.fixable,
+        }
+
+
+def lint_file(path: str, data: bytes, content: CalendarContent | None) -> list[Report]:
+    """Reports for one email's bytes; FileProblem when they are not a UTF-8 text file."""
+    from mailpatch._lint import lint
+
+    text = decode(data).text
+    lines = LineIndex(text)
+    return [Report(path, *lines.position(p.offset), p) for p in lint(text, content)]
+
+
+def _codes(values: tuple[str, ...]) -> frozenset[str]:
+    from mailpatch._lint import RULES
+
+    codes = {c.strip().upper() for value in values for c in value.split(",") if c.strip()}
+    unknown = sorted(codes - set(RULES))
+    if unknown:
+        raise click.BadParameter(
+            f"unknown code(s) {', '.join(unknown)}; known: {', '.join(RULES)}",
+            param_hint="--ignore",
+        )
+    return frozenset(codes)
+
+
+def _content(path: str | None) -> CalendarContent | None:
+    from mailpatch._lint import CalendarContent
+
+    if path is None:
+        return None
+    try:
+        text = decode(read_bytes(Path(path))).text
+    except FileProblem as exc:
+        raise click.BadParameter(f"{path} {exc}", param_hint="--calendar-content") from None
+    return CalendarContent.parse(Path(path).name, text)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def _summary(reports: list[Report], linted: int, unreadable: int) -> str:
+    """'Found 3 problems in 2 of 5 files.' and one fix hint per code found."""
+    from mailpatch._lint import RULES
+
+    skipped = f"; {unreadable} could not be read" if unreadable else ""
+    if not reports:
+        return f"No problems in {_plural(linted, 'file')}{skipped}."
+    paths = len({r.path for r in reports})
+    fixable = sum(1 for r in reports if r.problem.fixable)
+    fixes = f" ({fixable} fixable with 'mailpatch patch')" if fixable else ""
+    lines = [
+        f"Found {_plural(len(reports), 'problem')} in {paths} of {_plural(linted, 'file')}"
+        f"{skipped}{fixes}."
+    ]
+    for code, count in sorted(Counter(r.problem.code for r in reports).items()):
+        rule = RULES[code]
+        lines.append(f"  {code} {rule.name} ({count}): {rule.hint}")
+    return "\n".join(lines)
+
+
+@click.command(
+    "lint",
+    epilog="""\b
+Exit codes: 0 no problems; 1 problems found (warnings too); 2 usage error;
+            123 a file could not be read as UTF-8 text (the others are still linted).
+\b
+Report lines are PATH:LINE:COL: CODE message on stdout; a summary with one fix hint
+per code goes to stderr. --format json prints a JSON array with the hints instead.""",
+)
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "--calendar-content",
+    metavar="FILE",
+    help="The event's Calendar content HTML: every {{wildcard}} in it must be supplied by "
+    "each link's data, and every data key should be used.",
+)
+@click.option(
+    "--keep-qr/--no-keep-qr",
+    default=None,
+    help=f"QR blocks are kept on purpose (as with 'patch --keep-qr', or keep-qr in the "
+    f"config): no {QR_LEFT}.",
+)
+@click.option(
+    "--ignore",
+    "ignored",
+    multiple=True,
+    metavar="CODE[,CODE]",
+    help="Do not report these codes. Repeatable.",
+)
+@selection_options
+def lint_command(
+    paths: tuple[str, ...],
+    output_format: str,
+    calendar_content: str | None,
+    keep_qr: bool | None,
+    ignored: tuple[str, ...],
+    excludes: tuple[str, ...],
+    includes: tuple[str, ...],
+    respect_gitignore: bool | None,
+    config_path: str | None,
+) -> int:
+    """Check calendar links in emails (PATH: files, folders, or '-' for stdin)."""
+    if "-" in paths and len(paths) > 1:
+        raise click.UsageError("'-' (stdin) must be the only PATH")
+    config = load(config_path, paths)
+    kept = config.keep_qr if keep_qr is None else keep_qr
+    skip = _codes(ignored) | ({QR_LEFT} if kept else set())
+    files, _ = select(paths, config, excludes, includes, respect_gitignore)
+    max_size = config.max_size or DEFAULT_MAX_SIZE
+    content = _content(calendar_content)
+    reports: list[Report] = []
+    unreadable = 0
+    for path in files:
+        try:
+            data = sys.stdin.buffer.read() if path == "-" else read_bytes(Path(path), max_size)
+            found = lint_file(path, data, content)
+        except FileProblem as exc:
+            click.echo(f"error: cannot lint {path}: {exc}", err=True)
+            unreadable += 1
+            continue
+        reports += [r for r in found if r.problem.code not in skip]
+    if output_format == "json":
+        click.echo(json.dumps([r.as_json() for r in reports], indent=2, ensure_ascii=False))
+    else:
+        for report in reports:
+            click.echo(report.text())
+        click.echo(_summary(reports, len(files) - unreadable, unreadable), err=True)
+    if unreadable:
+        return EXIT_UNREADABLE
+    return EXIT_FOUND if reports else EXIT_OK

@@ -1,0 +1,580 @@
+"""`mailpatch lint`: every code against its fixture, silence on every patch output, the CLI."""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from test_handlebars import MUTANTS
+
+from mailpatch._cli import main
+from mailpatch._files import decode
+from mailpatch._html import Attr, LineIndex, StartTag, Token, tokenize
+from mailpatch._link import RESERVED_FIELD, CalendarLink, build_fields
+from mailpatch._lint import RULES, CalendarContent, Link, check_link, lint
+from mailpatch._patch import PatchOptions, patch
+
+from fixturecases import FIXTURES, Case, cases
+
+LINT = sorted(p for p in (FIXTURES / "lint").iterdir() if (p / "input.html").exists())
+PATCH = cases("patch")
+HOST = "https://contoso.svc.dynamics.com"
+ICS = "/EvtMgmt/api/v2.0/calendar/personal/ics"
+DATA = (
+    "[{%22readableEventId%22:%22ContosoSummit2026%22,%22data%22:{%22registrationId%22:"
+    "%22{{this.msevtmgt_name}}%22,%22firstname%22:%22{{contact.firstname}}%22}}]"
+)
+GOOD = f"{HOST}{ICS}?api-version=2016-06-30&amp;data={DATA}"
+LOOP = (
+    "<!--{{#each contact.msevtmgt_eventregistration_contact_msevtmgt_contactid }}-->\n"
+    "<!--{{#if (eq this.msevtmgt_eventid '2c7e9a41-5f3b-ef11-a82e-000d3a4b7c91')}}-->\n"
+)
+END = "<!--{{/if}}-->\n<!--{{/each}}-->\n"
+
+
+def lint_args(folder: Path) -> list[str]:
+    """options.json as lint options (the same mapping the patch fixtures use)."""
+    path = folder / "options.json"
+    options = json.loads(path.read_text("utf-8")) if path.exists() else {}
+    out: list[str] = []
+    for key, value in options.items():
+        out += [f"--{key}"] if value is True else [f"--{key}", str(value)]
+    return out
+
+
+def codes(text: str) -> list[str]:
+    return [p.code for p in lint(text)]
+
+
+def button(body: str) -> str:
+    return f'<div data-editorblocktype="Button" align="center">\n{body}</div>\n'
+
+
+def anchor(href: str = GOOD) -> str:
+    return f'<a class="buttonClass" href="{href}">Add to calendar</a>\n'
+
+
+def vml(href: str = GOOD) -> str:
+    return (
+        f'<!--[if mso]><v:roundrect href="{href}"><center>Add</center></v:roundrect><![endif]-->\n'
+    )
+
+
+# --- fixtures ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("folder", LINT, ids=[p.name for p in LINT])
+def test_fixture_report(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(folder)
+    expected = (folder / "expected.txt").read_text("utf-8")
+    assert main(["lint", *lint_args(folder), "input.html"]) == (1 if expected else 0)
+    assert capsys.readouterr().out == expected
+
+
+def test_every_code_has_a_fixture() -> None:
+    reported = {
+        line.split()[1]
+        for p in LINT
+        for line in (p / "expected.txt").read_text("utf-8").splitlines()
+    }
+    assert reported == set(RULES)
+    for folder in LINT:  # a folder named after a code shows that code
+        named = re.match(r"mp\d{3}", folder.name)
+        if named:
+            assert f" {named.group().upper()} " in (folder / "expected.txt").read_text("utf-8")
+
+
+@pytest.mark.parametrize("case", PATCH, ids=[c.name for c in PATCH])
+def test_patch_outputs_are_lint_clean(
+    case: Case, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keep = ["--keep-qr"] if case.options.keep_qr else []  # kept on purpose, as patch was told
+    assert main(["lint", *keep, str(case.expected)]) == 0
+    assert capsys.readouterr().out == ""
+
+
+# The Handlebars harness renders these broken patches and sees the defect; lint must see it
+# without rendering (two independent readings of the same mistake).
+MUTANT_CODES = {
+    "link-outside-loop": "MP201",
+    "dead-outlook-button": "MP205",
+    "loop-without-if": "MP202",
+    "qr-block-left": "MP204",
+}
+
+
+@pytest.mark.parametrize("name", sorted(MUTANT_CODES))
+def test_lint_sees_what_the_handlebars_harness_renders(name: str) -> None:
+    template, _ = MUTANTS[name]
+    assert MUTANT_CODES[name] in codes(template)
+
+
+text_ = st.text(st.characters(exclude_categories=["Cs"]), max_size=20)
+key = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=12).filter(
+    lambda k: k.lower() != RESERVED_FIELD
+)
+value = st.one_of(text_, st.sampled_from(["{{contact.lastname}}", "{{ this.x_y }}", "a{{b.c}}d"]))
+
+
+@given(
+    event_id=text_.filter(str.strip),
+    session=st.none() | text_.filter(bool),
+    fields=st.lists(st.tuples(key, value), max_size=4),
+)
+def test_every_link_mailpatch_writes_lints_clean(
+    event_id: str, session: str | None, fields: list[tuple[str, str]]
+) -> None:
+    link = CalendarLink(
+        "contoso.svc.dynamics.com", event_id, build_fields(fields), session_id=session
+    )
+    found = check_link(_link(link.href()))
+    # a user's key may be one letter off "firstname": that is what MP107 is for
+    assert all(p.code == "MP107" and "did you mean" in p.message for p in found), found
+
+
+def test_rules_are_stable_and_documented() -> None:
+    for code, rule in RULES.items():
+        assert re.fullmatch(r"MP[1-3]\d\d", code) and rule.code == code
+        assert re.fullmatch(r"[a-z0-9-]+", rule.name)
+        assert rule.hint and "\n" not in rule.hint
+    assert len({r.name for r in RULES.values()}) == len(RULES)
+
+
+# --- one link on its own -----------------------------------------------------------------------
+
+
+def _link(href: str) -> Link:
+    source = f'<a href="{href}">x</a>'
+    tok: Token = tokenize(source)[0]
+    tag = StartTag(source, tok)
+    attr = tag.get("href")
+    assert isinstance(attr, Attr) and attr.value is not None
+    return Link(tag, attr, html.unescape(attr.value), in_mso=False)
+
+
+def with_data(data: str, query: str = "api-version=2016-06-30&amp;data=") -> str:
+    return f"{HOST}{ICS}?{query}{data}"
+
+
+@pytest.mark.parametrize(
+    ("href", "expected"),
+    [
+        pytest.param(GOOD, [], id="mailpatch-link"),
+        pytest.param(GOOD.replace("&amp;", "&"), [], id="bare-ampersand"),
+        pytest.param(GOOD.replace("https://", "https:"), ["MP101"], id="no-slashes"),
+        pytest.param(GOOD.replace("https://", "HTTPS:"), ["MP101"], id="no-slashes-upper"),
+        pytest.param(
+            GOOD.replace("https://contoso.svc.dynamics.com", "https:{endpoint}"),
+            ["MP101"],
+            id="ms-sample-endpoint",
+        ),
+        pytest.param(GOOD.replace("https://", "http://"), ["MP102"], id="http"),
+        pytest.param(GOOD.replace(HOST, ""), ["MP102"], id="relative"),
+        pytest.param(GOOD.replace(".com", ".com:8443"), ["MP102"], id="port"),
+        pytest.param(GOOD.replace("https://", "https://u:p@"), ["MP102"], id="credentials"),
+        pytest.param(with_data(DATA, "data="), ["MP103"], id="no-api-version"),
+        pytest.param(with_data(DATA.replace("%22", "&quot;")), ["MP104"], id="quot-entity"),
+        pytest.param(with_data(DATA.replace("%22", "%27")), ["MP105"], id="single-quotes"),
+        pytest.param(with_data(DATA[:-1]), ["MP105"], id="truncated"),
+        pytest.param(with_data("%FF"), ["MP105"], id="not-utf8-escape"),
+        pytest.param(f"{HOST}{ICS}?api-version=2016-06-30", ["MP105"], id="no-data"),
+        pytest.param(with_data("[]"), ["MP105"], id="empty-array"),
+        pytest.param(with_data("{}"), ["MP105"], id="object-not-array"),
+        pytest.param(
+            with_data(DATA.replace("%22ContosoSummit2026%22", "%22%22")), ["MP106"], id="empty-id"
+        ),
+        pytest.param(
+            with_data(DATA.replace("readableEventId", "readableEventID")),
+            ["MP107"],
+            id="readableEventID",
+        ),
+        pytest.param(
+            with_data(DATA.replace("readableEventId", "eventId")),
+            ["MP107", "MP106"],
+            id="unknown-entry-key",
+        ),
+        pytest.param(
+            with_data(DATA.replace("registrationId", "registrationid")),
+            ["MP107"],
+            id="registrationid",
+        ),
+        pytest.param(with_data(DATA.replace("firstname", "firstName")), ["MP107"], id="firstName"),
+        pytest.param(with_data(DATA.replace("%22data%22", "%22Data%22")), ["MP107"], id="Data"),
+        pytest.param(
+            with_data(DATA.replace("firstname", "lastname")), [], id="custom-field-not-a-typo"
+        ),
+        pytest.param(
+            with_data(DATA.replace("firstname", "msevtmgt_checkin_url")),
+            ["MP108"],
+            id="reserved",
+        ),
+        pytest.param(
+            with_data(DATA.replace("registrationId", "firstname2")),
+            ["MP109"],
+            id="no-registration-id",
+        ),
+        pytest.param(
+            with_data(DATA.replace("{{contact.firstname}}", "{{{contact.firstname}}}")),
+            ["MP110"],
+            id="triple-stash",
+        ),
+        pytest.param(
+            with_data(DATA.replace("{{contact.firstname}}", "{{else}}")), ["MP110"], id="else"
+        ),
+        pytest.param(
+            with_data(DATA.replace("{{contact.firstname}}", "{{ contact.firstname }}")),
+            [],
+            id="spaces-in-placeholder",
+        ),
+        pytest.param(
+            with_data(DATA.replace("%22ContosoSummit2026%22", "42")), ["MP106"], id="numeric-id"
+        ),
+        pytest.param(
+            with_data(DATA.replace("%22data%22:", "%22sessionId%22:%225f0c%22,%22data%22:")),
+            [],
+            id="session",
+        ),
+    ],
+)
+def test_check_link(href: str, expected: list[str]) -> None:
+    assert [p.code for p in check_link(_link(href))] == expected
+
+
+@pytest.mark.parametrize(
+    ("content", "keys", "expected"),
+    [
+        pytest.param("<p>{{firstname}}</p>", ("registrationId", "firstname"), [], id="all-used"),
+        pytest.param(
+            "<p>{{firstname}} {{lastname}}</p>",
+            ("registrationId", "firstname"),
+            ["MP301"],
+            id="missing-wildcard",
+        ),
+        pytest.param(
+            "<p>{{firstname}}</p>",
+            ("registrationId", "firstname", "company"),
+            ["MP302"],
+            id="unused-key",
+        ),
+        pytest.param(
+            '<a href="{{msevtmgt_checkin_url}}">Check in</a>',
+            ("registrationId",),
+            [],
+            id="checkin-url-is-the-platforms",
+        ),
+        pytest.param(
+            "<p>{{firstName}}</p>",
+            ("registrationId", "firstname"),
+            ["MP107"],
+            id="content-decides-spelling",
+        ),
+        pytest.param("<p>no wildcards</p>", ("registrationId",), [], id="registration-id-only"),
+    ],
+)
+def test_calendar_content(content: str, keys: tuple[str, ...], expected: list[str]) -> None:
+    fields = ",".join(f"%22{k}%22:%22{{{{contact.{k.lower()}}}}}%22" for k in keys)
+    href = with_data(f"[{{%22readableEventId%22:%22Ev%22,%22data%22:{{{fields}}}}}]")
+    found = check_link(_link(href), CalendarContent.parse("content.html", content))
+    assert [p.code for p in found] == expected
+
+
+def test_calendar_content_positions_name_the_first_use() -> None:
+    content = CalendarContent.parse("c.html", "<p>\r\n{{a}} {{b}}\n{{a}}</p>")
+    assert content.wildcards == {"a": "2:1", "b": "2:7"}
+
+
+# --- where a link sits -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("html_", "expected"),
+    [
+        pytest.param(button(LOOP + anchor() + END), [], id="in-loop"),
+        pytest.param(button(LOOP + vml() + anchor() + END), [], id="classic-in-loop"),
+        pytest.param(button(anchor()), ["MP201"], id="no-loop"),
+        pytest.param(
+            button(anchor()) + button(LOOP + anchor("#") + END), ["MP201"], id="before-loop"
+        ),
+        pytest.param(
+            button(LOOP.splitlines()[0] + "\n" + anchor() + "<!--{{/each}}-->\n"),
+            ["MP202"],
+            id="each-without-event-if",
+        ),
+        pytest.param(
+            button(LOOP + "<!--{{else}}-->\n" + anchor() + END), ["MP202"], id="else-branch"
+        ),
+        pytest.param(
+            button(LOOP.splitlines()[0] + "\n<!--{{else}}-->\n" + anchor() + "<!--{{/each}}-->\n"),
+            ["MP201"],
+            id="each-else-no-registrations",
+        ),
+        pytest.param(
+            button(LOOP + "<!--{{#if contact.firstname}}-->" + anchor() + "<!--{{/if}}-->" + END),
+            [],
+            id="nested-if",
+        ),
+        pytest.param(button(LOOP + anchor() + "<!--{{/if}}-->\n"), ["MP203"], id="each-unclosed"),
+        pytest.param(button(LOOP + anchor() + END + "<!--{{/if}}-->"), ["MP203"], id="stray-close"),
+        pytest.param("<p>{{else}}</p>", ["MP203"], id="stray-else"),
+        pytest.param(
+            button(LOOP + vml("#") + anchor() + END), ["MP205"], id="vml-left-at-placeholder"
+        ),
+        pytest.param(
+            button(LOOP + vml() + anchor("about:blank") + END), ["MP205"], id="anchor-left"
+        ),
+        pytest.param(
+            button(LOOP + vml(GOOD.replace("Summit2026", "Summit2025")) + anchor() + END),
+            ["MP206"],
+            id="links-differ",
+        ),
+        pytest.param(
+            button(LOOP + anchor() + END) + button(anchor("https://www.contoso.com/agenda")),
+            [],
+            id="real-link-in-another-button",
+        ),
+        pytest.param(
+            "<p>{{#if contact.firstname}}Hi {{contact.firstname}}{{/if}}</p>",
+            [],
+            id="other-handlebars-balanced",
+        ),
+        pytest.param(
+            '<!--[if mso]><v:rect href="https://www.contoso.com"></v:rect><![endif]-->',
+            [],
+            id="vml-real-link-no-button",
+        ),
+    ],
+)
+def test_placement(html_: str, expected: list[str]) -> None:
+    assert codes(html_) == expected
+
+
+@pytest.mark.parametrize(
+    ("html_", "fixable"),
+    [
+        pytest.param(button(LOOP + anchor(GOOD.replace("//", "", 1)) + END), True, id="in-loop"),
+        pytest.param(button(anchor(GOOD.replace("//", "", 1))), True, id="button-without-loop"),
+        pytest.param(
+            f'<p><a href="{GOOD.replace("//", "", 1)}">x</a></p>', False, id="outside-a-button"
+        ),
+        pytest.param(
+            button(LOOP + anchor(GOOD.replace("//", "", 1)) + "<!--{{/each}}-->"),
+            False,
+            id="malformed-loop",
+        ),
+    ],
+)
+def test_mp101_is_fixable_exactly_where_patch_fixes_it(html_: str, fixable: bool) -> None:
+    [mp101] = [p for p in lint(html_) if p.code == "MP101"]
+    assert mp101.fixable is fixable
+    assert mp101.message.endswith("(mailpatch patch fixes it)") is fixable
+    fixed = patch(html_, PatchOptions()).text
+    assert ("MP101" in codes(fixed)) is not fixable
+
+
+def test_qr_block_beside_its_patched_button_is_a_warning() -> None:
+    qr = (
+        '<div data-editorblocktype="ERQRCode">\n'
+        + LOOP
+        + '<img src="{{this.msevtmgt_qrcode}}">\n'
+        + END
+        + "</div>\n"
+    )
+    problems = lint(qr + button(LOOP + anchor() + END))
+    assert [(p.code, p.rule.severity.value) for p in problems] == [("MP204", "warning")]
+    other_event = button(LOOP.replace("2c7e9a41", "3d8f0b52") + anchor() + END)
+    assert codes(qr + other_event) == []  # that QR block is for an event not patched yet
+
+
+def test_positions_count_characters_after_bom_and_crlf() -> None:
+    text = "<p>📅 Grüße</p>\n" + button(LOOP + anchor(GOOD.replace("https://", "https:")) + END)
+    data = b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8")
+    email = decode(data).text
+    [problem] = lint(email)
+    assert LineIndex(email).label(problem.offset) == "5:30"
+
+
+# --- the command -------------------------------------------------------------------------------
+
+
+def write(tmp_path: Path, name: str, text: str | bytes) -> str:
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    return str(path)
+
+
+def test_json_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = write(
+        tmp_path, "bad.html", button(LOOP + vml("#") + anchor(GOOD.replace("//", "", 1)) + END)
+    )
+    assert main(["lint", "--format", "json", bad]) == 1
+    out = capsys.readouterr()
+    report = json.loads(out.out)
+    assert [(r["code"], r["line"], r["column"]) for r in report] == [
+        ("MP205", 4, 33),
+        ("MP101", 5, 30),
+    ]
+    first = report[1]
+    assert first["path"] == bad
+    assert first["name"] == "https-without-slashes" and first["severity"] == "error"
+    assert first["hint"] == RULES["MP101"].hint and first["fixable"] is True
+    assert report[0]["fixable"] is False
+    assert out.err == ""
+
+
+def test_json_format_clean_is_an_empty_array(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ok = write(tmp_path, "ok.html", button(LOOP + anchor() + END))
+    assert main(["lint", "--format", "json", ok]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_text_summary_gives_one_hint_per_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    slashless = anchor(GOOD.replace("https://", "https:"))
+    one = write(tmp_path, "one.html", button(LOOP + slashless + slashless + END))
+    two = write(tmp_path, "two.html", button(LOOP + anchor() + END))
+    assert main(["lint", one, two]) == 1
+    out = capsys.readouterr()
+    assert len(out.out.splitlines()) == 2
+    assert out.err.splitlines() == [
+        "Found 2 problems in 1 of 2 files (2 fixable with 'mailpatch patch').",
+        f"  MP101 https-without-slashes (2): {RULES['MP101'].hint}",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "fragment"),
+    [
+        pytest.param(["--ignore", "MP999"], 2, "unknown code(s) MP999", id="unknown-code"),
+        pytest.param(["--format", "xml"], 2, "Invalid value for '--format'", id="bad-format"),
+        pytest.param(
+            ["--calendar-content", "missing.html"], 2, "cannot be read", id="content-missing"
+        ),
+        pytest.param([], 2, "Missing argument", id="no-path"),
+    ],
+)
+def test_usage_errors(
+    args: list[str],
+    code: int,
+    fragment: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    ok = write(tmp_path, "ok.html", "<p>hi</p>")
+    assert main(["lint", *args, *([ok] if args else [])]) == code
+    assert fragment in capsys.readouterr().err
+
+
+def test_folders_and_configuration_as_patch_has_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    qr = (
+        '<div data-editorblocktype="ERQRCode">\n'
+        + LOOP
+        + '<img src="{{this.msevtmgt_qrcode}}">\n'
+        + END
+        + "</div>\n"
+    )
+    (tmp_path / "emails" / "drafts").mkdir(parents=True)
+    (tmp_path / "emails" / ".cache").mkdir()
+    write(tmp_path / "emails", "summit.html", button(anchor()))  # MP201
+    write(tmp_path / "emails", "kept.htm", qr + button(LOOP + anchor() + END))  # MP204
+    write(tmp_path / "emails" / "drafts", "wip.html", button(anchor()))  # excluded
+    write(tmp_path / "emails" / ".cache", "old.html", button(anchor()))  # hidden folder
+    write(tmp_path / "emails", "notes.txt", button(anchor()))  # not an email
+    (tmp_path / "pyproject.toml").write_text('[tool.mailpatch]\nexclude = ["drafts/*"]\n', "utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["lint", "emails"]) == 1
+    out = capsys.readouterr()
+    assert [line.split(": ")[0:2] for line in out.out.splitlines()] == [
+        [
+            "emails/kept.htm:1:1",
+            "MP204 ERQRCode block for event 2c7e9a41-5f3b-ef11-a82e-"
+            "000d3a4b7c91 is still here beside the patched Button at 8:1",
+        ],
+        ["emails/summit.html:2:30", "MP201 calendar link outside the registration loop"],
+    ]
+    assert "in 2 of 2 files" in out.err
+    assert main(["lint", "--exclude", "summit.html", "--keep-qr", "emails"]) == 0
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.mailpatch]\nkeep-qr = true\nexclude = ["drafts/*", "summit.html"]\n', "utf-8"
+    )
+    assert main(["lint", "emails"]) == 0  # keep-qr from the configuration
+    assert main(["lint", "--no-keep-qr", "emails"]) == 1
+
+
+def test_bad_configuration_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "mailpatch.toml").write_text('endpiont = "x"\n', "utf-8")
+    write(tmp_path, "e.html", "<p>hi</p>")
+    monkeypatch.chdir(tmp_path)
+    assert main(["lint", "e.html"]) == 2
+    assert "endpiont" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(b"<p>caf\xe9</p>", id="latin-1"),
+        pytest.param(b"\xff\xfe<\x00p\x00>\x00", id="utf-16"),
+        pytest.param(b"<p>\x00</p>", id="binary"),
+    ],
+)
+def test_unreadable_files_exit_123_and_the_others_are_still_linted(
+    data: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = write(tmp_path, "bad.html", data)
+    found = write(tmp_path, "found.html", button(anchor()))
+    assert main(["lint", bad, found]) == 123
+    out = capsys.readouterr()
+    assert f"error: cannot lint {bad}: " in out.err
+    assert out.out.startswith(f"{found}:2:30: MP201 ")
+
+
+def test_missing_file_exits_123(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint", str(tmp_path / "nope.html")]) == 123
+    assert "cannot be read" in capsys.readouterr().err
+
+
+def test_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    stdin = io.TextIOWrapper(io.BytesIO(button(anchor()).encode("utf-8")))
+    monkeypatch.setattr(sys, "stdin", stdin)
+    assert main(["lint", "-"]) == 1
+    assert capsys.readouterr().out.startswith("-:2:30: MP201 ")
+
+
+def test_ignore_and_keep_qr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    email = write(tmp_path, "e.html", button(anchor()) + button(LOOP + vml("#") + anchor() + END))
+    assert main(["lint", "--ignore", "mp201,MP205", email]) == 0
+    assert main(["lint", "--ignore", "MP201", email]) == 1
+    assert " MP205 " in capsys.readouterr().out
+
+
+def test_calendar_content_that_is_not_utf8_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    content = write(tmp_path, "content.html", b"<p>\xe9</p>")
+    ok = write(tmp_path, "ok.html", "<p>hi</p>")
+    assert main(["lint", "--calendar-content", content, ok]) == 2
+    assert "is not UTF-8" in capsys.readouterr().err
+
+
+def test_nothing_is_written(tmp_path: Path) -> None:
+    path = Path(write(tmp_path, "e.html", button(anchor(GOOD.replace("https://", "https:")))))
+    before = path.read_bytes(), path.stat().st_mtime_ns
+    assert main(["lint", str(path)]) == 1
+    assert (path.read_bytes(), path.stat().st_mtime_ns) == before
