@@ -390,8 +390,13 @@ def make_email(
     markers: str | None = None,
     crlf: bool | None = None,
     bom: bool | None = None,
+    events_at: float | None = None,
 ) -> Email:
-    """One email of about ``size`` bytes with ``events`` ERQRCode blocks (0 = a newsletter)."""
+    """One email of about ``size`` bytes with ``events`` ERQRCode blocks (0 = a newsletter).
+
+    ``events_at`` puts that fraction of the repeated content before the event sections
+    (default: a random share up to a third, as registration emails put the code near the top).
+    """
     editor = editor or rng.choice(("classic", "newer"))
     markers = markers or ("in-p" if rng.random() < 0.15 else "comments")
     crlf = rng.random() < 0.25 if crlf is None else crlf
@@ -417,7 +422,10 @@ def make_email(
         grow.append(piece)
         grown += len(piece)
     # filler goes between the event sections and the footer, some before the first event
-    split = rng.randint(0, len(grow) // 3) if grow else 0
+    if events_at is not None:
+        split = int(len(grow) * events_at)
+    else:
+        split = rng.randint(0, len(grow) // 3) if grow else 0
     ordered = sections[:2] + grow[:split] + sections[2:] + grow[split:] + [footer]
     return Email(name, head + w.body(ordered), events, editor, markers, crlf, bom)
 
