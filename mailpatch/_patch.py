@@ -190,15 +190,18 @@ def scheme_fixes(doc: Document, buttons: list[ButtonBlock]) -> list[Edit]:
     """
     edits: list[Edit] = []
     for button in buttons:
-        if not _loop_is_sound(doc, button):
-            continue
+        fixes = []
         for link in button.links:
+            if not is_calendar_url(link.url):  # cheap tests first: most links are not ours
+                continue
             attr = link.tag.get("href")
-            if attr is None or attr.value is None or not is_calendar_url(link.url):
+            if attr is None or attr.value is None:
                 continue
             if slashless_host(attr.value) is not None:
                 at = attr.value_start + len("https:")
-                edits.append(Edit(at, at, "//", what="scheme"))
+                fixes.append(Edit(at, at, "//", what="scheme"))
+        if fixes and _loop_is_sound(doc, button):
+            edits += fixes
     return edits
 
 
