@@ -56,7 +56,11 @@ def read_bytes(path: Path, max_size: int = DEFAULT_MAX_SIZE) -> bytes:
         raise FileProblem(f"is {info.st_size:,} bytes, over the {max_size:,}-byte limit")
     try:
         with path.open("rb") as handle:
-            data = handle.read(max_size + 1)
+            # read the size stat() gave, then whatever came since (up to the limit): asking
+            # for max_size + 1 at once makes Python allocate that much for every file
+            data = handle.read(info.st_size + 1)
+            if len(data) > info.st_size:
+                data += handle.read(max_size + 1 - len(data))
     except OSError as exc:
         raise FileProblem(f"cannot be read: {exc.strerror}") from None
     if len(data) > max_size:  # grew after stat
