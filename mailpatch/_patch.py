@@ -7,6 +7,7 @@ other byte is the input's own.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -150,7 +151,7 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
         _check_apart(qr, button)
         event = events[normal_guid(qr.guid)]
         assert options.endpoint is not None
-        link = CalendarLink(
+        link = _calendar_link(
             host=options.endpoint,
             readable_event_id=event.readable_id,
             fields=options.fields,
@@ -166,6 +167,11 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
     edits += scheme_fixes(doc, [b for b in buttons if id(b) not in rewritten])
     edits.sort(key=lambda e: e.start)
     return PatchResult(apply(text, edits), tuple(edits), tuple(pairings), len(qrs), already)
+
+
+# A batch writes the same few links into every email: build and encode each once.
+_calendar_link = functools.lru_cache(maxsize=256)(CalendarLink)
+_href = functools.lru_cache(maxsize=256)(CalendarLink.href)
 
 
 def apply(text: str, edits: list[Edit]) -> str:
@@ -396,7 +402,7 @@ def _button_content(
     """The QR block's content with its ``<img>`` replaced by the button's relinked content."""
     source = doc.source
     el = button.element
-    href = link.href()
+    href = _href(link)
     relinked = apply(
         source[el.content_start : el.content_end],
         sorted(
