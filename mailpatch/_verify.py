@@ -503,7 +503,9 @@ def verify(before: str, result: PatchResult, options: PatchOptions) -> None:
     end = len(before) if whole else edits[-1].end
     name = _sentinel_name(before, end, edits)
     root = _read(_marked(before, edits, name, end))
-    marks = {} if root is None else _sentinels(root, name)
+    if root is None:
+        raise VerifyError("libxml2 cannot read the input")
+    marks = _sentinels(root, name)
     removed: list[Any] = []
     buttons: list[Any] = []  # libxml2's reading of each new Button content
     _check_schemes(root, name, edits)
