@@ -16,7 +16,7 @@ from mailpatch._errors import MissingOption, Refusal
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, read_bytes, write_atomic
 from mailpatch._html import LineIndex
 from mailpatch._patch import PatchOptions, patch
-from mailpatch._verify import VerifyError, verify
+from mailpatch._verify import Unverifiable, VerifyError, verify
 
 
 class Status(Enum):
@@ -93,6 +93,9 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
         return Outcome(path, Status.UNCHANGED if applies else Status.NOT_APPLICABLE, output=echo)
     try:
         verify(email.text, result, options)
+    except Unverifiable as exc:  # a limit of the verifier, not a bug: refused like bad input
+        message = f"the patch cannot be verified ({exc}); nothing was written"
+        return Outcome(path, Status.REFUSED, message, output=echo)
     except VerifyError as exc:
         return Outcome(
             path,

@@ -24,11 +24,17 @@ _MARKER = re.compile(
     r"\{\{~?(?:(?P<each>#\s*each\s)|(?P<if>#\s*if\s)|(?P<else>\s*else\s*~?\}\})"
     r"|(?P<endif>/\s*if\s*~?\}\})|(?P<endeach>/\s*each\s*~?\}\}))"
 )
+_HUGE_HINT = re.compile(r",?\s*(?:use|try)\s+XML_PARSE_HUGE.*", re.S)
 _HREF = re.compile(r"""\shref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 
 
 class VerifyError(Exception):
     """The output is not what mailpatch meant to write (an internal error: nothing is written)."""
+
+
+class Unverifiable(VerifyError):
+    """libxml2 cannot read the email whole (e.g. nesting deeper than it allows): the patch
+    cannot be checked, so nothing is written -- a property of the file, not a mailpatch bug."""
 
 
 def _block_type(el: Any) -> str:
@@ -41,12 +47,26 @@ def _block_type(el: Any) -> str:
 
 
 def _parse(text: str) -> Any:
+    """The document as libxml2 reads it, or Unverifiable if libxml2 gives up part of it.
+
+    Bytes with an explicit encoding, so an XHTML ``<?xml … encoding=…?>`` prolog is read too
+    (lxml refuses str input that declares an encoding). ``huge_tree`` lifts libxml2's default
+    limits (nesting depth 256, 10 MB text nodes), which would otherwise cut the tree short
+    *silently*; past the remaining hard limits libxml2 logs a fatal error, and an email the
+    verifier cannot read whole is not written.
+    """
     if not text.strip():
         return None
+    parser = lxml.html.HTMLParser(encoding="utf-8", huge_tree=True)
     try:
-        return lxml.html.document_fromstring(text)
+        root = lxml.html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=parser)
     except (lxml.etree.ParserError, ValueError):
         return None
+    for error in parser.error_log:
+        if error.level == lxml.etree.ErrorLevels.FATAL:
+            message = _HUGE_HINT.sub("", error.message.strip())  # an option users cannot set
+            raise Unverifiable(f"libxml2 cannot read it whole: line {error.line}: {message}")
+    return root
 
 
 def _skeleton(root: Any) -> bytes:
@@ -61,14 +81,31 @@ def _skeleton(root: Any) -> bytes:
             el.text = None
             for child in list(el):
                 el.remove(child)
+    # libxml2 drops whitespace that opens the body; removing a QR block that opened it can
+    # leave its tail's whitespace there in one tree and not in the other: it renders as nothing
+    for el in (root, root.find("head"), root.find("body")):
+        if el is not None and el.text is not None and not el.text.strip():
+            el.text = None
     return lxml.html.tostring(root, encoding="utf-8")
 
 
 def _stream(el: Any) -> Iterator[tuple[str, str]]:
-    """(kind, text) in document order below ``el``: text, comments, and link hrefs."""
+    """(kind, text) in document order below ``el``: text, comments, and link hrefs.
+
+    Iterative (a stack of child iterators), so nesting as deep as libxml2 allows cannot hit
+    Python's recursion limit.
+    """
     if el.text and isinstance(el.tag, str):
         yield "text", el.text
-    for child in el:
+    stack: list[tuple[Any, Iterator[Any]]] = [(None, iter(el))]
+    while stack:
+        parent, children = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            if parent is not None and parent.tail:
+                yield "text", parent.tail
+            continue
         if child.tag is lxml.etree.Comment:
             body = child.text or ""
             yield "text", body
@@ -78,7 +115,10 @@ def _stream(el: Any) -> Iterator[tuple[str, str]]:
         elif isinstance(child.tag, str):
             if child.get("href") is not None:
                 yield "href", child.get("href")
-            yield from _stream(child)
+            if child.text:
+                yield "text", child.text
+            stack.append((child, iter(child)))
+            continue  # its tail follows its content
         if child.tail:
             yield "text", child.tail
 
