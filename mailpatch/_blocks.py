@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import html
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from enum import Enum
+from functools import cached_property
 
 from mailpatch._errors import Refusal
 from mailpatch._html import VOID, Kind, StartTag, Token, comment_body, tokenize
@@ -49,6 +51,19 @@ class Document:
     source: str
     tokens: list[Token]
     blocks: list[Element]  # every element carrying data-editorblocktype, in document order
+
+    @cached_property
+    def _starts(self) -> list[int]:
+        return [t.start for t in self.tokens]
+
+    def tokens_in(self, start: int, end: int) -> list[Token]:
+        """The tokens overlapping ``source[start:end]``, in order, found by bisection.
+
+        Reading each block looks only at its own tokens, so an email with thousands of blocks
+        costs time linear in its size, not in (blocks x tokens).
+        """
+        lo = max(bisect_right(self._starts, start) - 1, 0)
+        return self.tokens[lo : bisect_left(self._starts, end)]
 
     def blocks_of(self, kind: str) -> list[Element]:
         return [b for b in self.blocks if (b.attr(BLOCK_ATTR) or "").strip().lower() == kind]
@@ -139,7 +154,7 @@ def _classify(expr: str) -> tuple[MarkerKind, str] | None:
 def markers(doc: Document, start: int, end: int) -> list[Marker]:
     """Handlebars block markers in text and comments between two offsets, in order."""
     out: list[Marker] = []
-    for tok in doc.tokens:
+    for tok in doc.tokens_in(start, end):
         if tok.end <= start or tok.start >= end:
             continue
         if tok.kind is Kind.TEXT:
@@ -197,7 +212,7 @@ def read_qr_block(doc: Document, element: Element) -> QrBlock:
         raise Refusal(f"{event_if.guid!r} in the {{{{#if (eq …)}}}} marker is not a GUID", where)
     imgs = [
         t
-        for t in doc.tokens
+        for t in doc.tokens_in(event_if.end, branch_end)
         if t.kind is Kind.START and t.name == "img" and event_if.end <= t.start < branch_end
     ]
     if len(imgs) == 1:
@@ -207,7 +222,7 @@ def read_qr_block(doc: Document, element: Element) -> QrBlock:
         if len(qr) == 1:
             return QrBlock(element, each, event_if, qr[0], end_each)
         raise Refusal(f"{len(imgs)} <img> elements inside the loop; which is the QR code?", where)
-    for tok in doc.tokens:
+    for tok in doc.tokens_in(element.content_start, element.content_end):
         if (
             tok.kind is Kind.COMMENT
             and element.content_start <= tok.start < element.content_end
@@ -255,7 +270,7 @@ class ButtonBlock:
 def read_button_block(doc: Document, element: Element) -> ButtonBlock:
     links: list[ButtonLink] = []
     source = doc.source
-    for tok in doc.tokens:
+    for tok in doc.tokens_in(element.content_start, element.content_end):
         if tok.start < element.content_start or tok.start >= element.content_end:
             continue
         if tok.kind is Kind.START and tok.name == "a":

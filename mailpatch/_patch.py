@@ -8,6 +8,7 @@ other byte is the input's own.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -110,7 +111,8 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
 
     done_guids = {g for b in buttons for g in b.loop_guids}
     todo = [q for q in qrs if normal_guid(q.guid) not in done_guids]
-    events = {normal_guid(q.guid): _event_for(q, qrs, options) for q in todo}
+    guids = sorted({normal_guid(q.guid) for q in qrs})
+    events = {normal_guid(q.guid): _event_for(q, guids, options) for q in todo}
     if todo and options.endpoint is None:
         raise MissingOption(
             "--endpoint is needed: the email has an ERQRCode block to patch at "
@@ -154,11 +156,11 @@ def apply(text: str, edits: list[Edit]) -> str:
     return "".join(out)
 
 
-def _event_for(qr: QrBlock, qrs: list[QrBlock], options: PatchOptions) -> EventRef:
+def _event_for(qr: QrBlock, guids: list[str], options: PatchOptions) -> EventRef:
+    """The event for one QR block; ``guids`` are every QR block's, normalised and sorted."""
     guid = normal_guid(qr.guid)
     if guid in options.events:
         return options.events[guid]
-    guids = sorted({normal_guid(q.guid) for q in qrs})
     if options.event is not None and len(guids) == 1:
         return options.event
     if options.event is not None:
@@ -199,24 +201,32 @@ def _check_apart(qr: QrBlock, button: ButtonBlock) -> None:
         raise Refusal("the ERQRCode block and its Button block overlap", q.start)
 
 
-def _candidate(button: ButtonBlock, event: EventRef) -> bool:
+def _served_events(button: ButtonBlock) -> frozenset[str] | None:
+    """The events a Button may be paired with: None for none (no links, or a real link),
+    an empty set for any event (placeholder links only), else the one readable event id its
+    calendar links carry."""
     if not button.links:
-        return False
+        return None
+    ids: set[str] = set()
     for link in button.links:
         kind = link.kind
         if kind is LinkKind.REAL:
-            return False
-        if kind is LinkKind.CALENDAR and not _links_event(link, event):
-            return False
-    return True
+            return None
+        if kind is LinkKind.CALENDAR:
+            readable_id = _linked_event(link)
+            if readable_id is None:
+                return None
+            ids.add(readable_id)
+    return frozenset(ids) if len(ids) <= 1 else None
 
 
-def _links_event(link: ButtonLink, event: EventRef) -> bool:
+def _linked_event(link: ButtonLink) -> str | None:
     try:
         data = decode_calendar_url(link.url).data
-        return bool(data) and data[0].get("readableEventId") == event.readable_id
+        readable_id = data[0].get("readableEventId") if data else None
     except (DecodeError, AttributeError, IndexError, KeyError, TypeError, ValueError):
-        return False
+        return None
+    return readable_id if isinstance(readable_id, str) else None
 
 
 def _pair(
@@ -239,12 +249,23 @@ def _pair(
     def listing(cands: list[ButtonBlock]) -> str:
         return "; ".join(f"{lines.label(b.element.start)} {b.label!r}" for b in cands)
 
-    candidates = {
-        id(q): [b for b in buttons if _candidate(b, events[normal_guid(q.guid)])] for q in qrs
-    }
-    every = {id(b): b for q in qrs for b in candidates[id(q)]}
+    # Candidates grouped once (Buttons that serve any event, and those that serve one), each
+    # group in document order, so the nearest is found by bisection: pairing costs
+    # O((QR blocks + Buttons) log Buttons), not QR blocks x Buttons.
+    any_event: list[ButtonBlock] = []
+    by_event: dict[str, list[ButtonBlock]] = {}
+    for b in buttons:
+        served = _served_events(b)
+        if served is not None:
+            (by_event.setdefault(next(iter(served)), []) if served else any_event).append(b)
+    ranks = {id(group): [rank(b) for b in group] for group in [any_event, *by_event.values()]}
+
+    def groups(q: QrBlock) -> list[list[ButtonBlock]]:
+        own = by_event.get(events[normal_guid(q.guid)].readable_id)
+        return [g for g in (any_event, own) if g]
+
     for q in qrs:
-        if not candidates[id(q)]:
+        if not groups(q):
             real = [b for b in buttons if b.links]
             hint = ""
             if real:
@@ -258,6 +279,9 @@ def _pair(
                 + hint,
                 q.element.start,
             )
+    wanted = {events[normal_guid(q.guid)].readable_id for q in qrs}
+    every = {id(b): b for e in wanted for b in by_event.get(e, [])}
+    every.update((id(b), b) for b in any_event)
     if len(every) > len(qrs):
         raise Refusal(
             f"ambiguous: {len(qrs)} ERQRCode block(s) and {len(every)} candidate Buttons "
@@ -267,9 +291,19 @@ def _pair(
     pairs: list[tuple[QrBlock, ButtonBlock]] = []
     taken: set[int] = set()
     for q in qrs:
-        cands = sorted(candidates[id(q)], key=lambda b, q=q: abs(rank(b) - rank(q)))
-        best = cands[0]
-        tied = [b for b in cands if abs(rank(b) - rank(q)) == abs(rank(best) - rank(q))]
+        at = rank(q)
+        near: list[tuple[int, int, ButtonBlock]] = []  # (distance, rank, button)
+        for group in groups(q):
+            group_ranks = ranks[id(group)]
+            i = bisect_left(group_ranks, at)
+            near += [
+                (abs(group_ranks[j] - at), group_ranks[j], group[j])
+                for j in (i - 1, i)
+                if 0 <= j < len(group)
+            ]
+        near.sort(key=lambda n: n[:2])
+        best = near[0][2]
+        tied = [b for d, _, b in near if d == near[0][0]]
         if len(tied) > 1 or id(best) in taken:
             raise Refusal(
                 "ambiguous: cannot tell which Button belongs to which ERQRCode block "
