@@ -3,14 +3,18 @@ bytes or fully patched, never half, and no temp file is left behind.
 
 Faults are injected with monkeypatch at the system calls mailpatch makes (``os.replace``,
 writes, ``fsync``, ``mkstemp``), between reading and writing (another program saving the
-file), and between files (Ctrl-C).
+file), and between files (Ctrl-C); one test sends a real SIGINT to a running batch.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import signal
 import stat
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -402,6 +406,32 @@ def test_interrupt_inside_a_write(
     code, _ = run(capsysbinary, *files)
     assert code == EXIT_INTERRUPTED
     assert [f.read_bytes() for f in files] == [PATCHED, ORIGINAL, ORIGINAL]
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_sigint_mid_batch(tmp_path: Path, jobs: str) -> None:
+    """A real Ctrl-C (SIGINT to the process group) once the first file is patched."""
+    files = [place(tmp_path, f"e{i:03}.html") for i in range(300)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mailpatch", "patch", "-q", "-j", jobs, *CASE.args, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        if any(f.read_bytes() == PATCHED for f in files):
+            break
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    states = [f.read_bytes() for f in files]
+    assert proc.returncode == EXIT_INTERRUPTED, err.decode()
+    assert b"Traceback" not in err
+    assert all(s in (ORIGINAL, PATCHED) for s in states)
+    assert ORIGINAL in states and PATCHED in states  # it really was cut short
     assert leftovers(tmp_path) == []
 
 
