@@ -14,6 +14,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -432,6 +433,56 @@ def test_sigint_mid_batch(tmp_path: Path, jobs: str) -> None:
     assert b"Traceback" not in err
     assert all(s in (ORIGINAL, PATCHED) for s in states)
     assert ORIGINAL in states and PATCHED in states  # it really was cut short
+    assert leftovers(tmp_path) == []
+
+
+def _signal_once_temp_file_exists(monkeypatch: pytest.MonkeyPatch, signum: int) -> None:
+    """The signal arrives at the worst instant: the temp file exists, mkstemp has not returned."""
+    real_mkstemp = tempfile.mkstemp
+
+    def mkstemp(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        made = real_mkstemp(*args, **kwargs)
+        os.kill(os.getpid(), signum)
+        return made
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signal masks")
+def test_ctrl_c_inside_mkstemp_waits_for_the_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    files = [place(tmp_path, f"e{i}.html") for i in range(2)]
+    _signal_once_temp_file_exists(monkeypatch, signal.SIGINT)
+    code, _ = run(capsysbinary, *files)
+    assert code == EXIT_INTERRUPTED
+    assert [f.read_bytes() for f in files] == [PATCHED, ORIGINAL]  # finished, then stopped
+    assert leftovers(tmp_path) == []
+
+
+SIGTERM_SCRIPT = """
+import os, signal, sys, tempfile
+real = tempfile.mkstemp
+def mkstemp(*args, **kwargs):
+    made = real(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGTERM)  # no Python cleanup runs on SIGTERM
+    return made
+tempfile.mkstemp = mkstemp
+from mailpatch._cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signal masks")
+def test_sigterm_inside_mkstemp_waits_for_the_write(tmp_path: Path) -> None:
+    path = place(tmp_path, "email.html")
+    done = subprocess.run(
+        [sys.executable, "-c", SIGTERM_SCRIPT, "patch", *CASE.args, str(path)],
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == -signal.SIGTERM
+    assert path.read_bytes() == PATCHED
     assert leftovers(tmp_path) == []
 
 
