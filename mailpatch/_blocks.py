@@ -10,7 +10,7 @@ from enum import Enum
 from functools import cached_property
 
 from mailpatch._errors import Refusal
-from mailpatch._html import VOID, Kind, StartTag, Token, comment_body, tokenize
+from mailpatch._html import VOID, Kind, StartTag, Token, comment_body, cut_off, tokenize
 from mailpatch._link import is_calendar_url
 
 BLOCK_ATTR = "data-editorblocktype"
@@ -185,6 +185,14 @@ class QrBlock:
 
 def read_qr_block(doc: Document, element: Element) -> QrBlock:
     """The loop and the QR ``<img>`` of an ERQRCode block, or a Refusal saying what is wrong."""
+    content = doc.tokens_in(element.content_start, element.content_end)
+    if content and content[-1].end == len(doc.source) and cut_off(doc.source, content[-1]):
+        what = "comment" if content[-1].kind is Kind.COMMENT else "tag"
+        raise Refusal(
+            f"the ERQRCode block ends in a {what} that is never closed (it runs to the end of "
+            "the file); moved into the Button block it would swallow what follows",
+            content[-1].start,
+        )
     found = markers(doc, element.content_start, element.content_end)
     kinds = [m.kind for m in found]
     where = element.start

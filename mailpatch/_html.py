@@ -180,6 +180,21 @@ def comment_body(source: str, token: Token) -> tuple[int, int]:
     return body_start, token.end  # unterminated: runs to the end of input
 
 
+def cut_off(source: str, token: Token) -> bool:
+    """A comment or tag that the end of the input cut off (``<!-- …``, ``<p class="x``).
+
+    Harmless where it is; moved before other text, it would swallow that text.
+    """
+    text = token.text(source)
+    if token.kind is Kind.COMMENT:
+        if text in ("<!-->", "<!--->"):  # empty comments, closed by their own '>'
+            return False
+        return not (
+            (text.endswith("-->") and len(text) >= 7) or (text.endswith("--!>") and len(text) >= 8)
+        )
+    return token.kind is Kind.OTHER and not text.endswith(">")
+
+
 class LineIndex:
     """Offsets to 1-based ``line:col`` (CRLF and CR count as one break, like an editor)."""
 
