@@ -24,13 +24,16 @@ class Kind(Enum):
     OTHER = "other"  # doctype, bogus comments such as <![endif]-->, processing instructions
 
 
-_ATTR_SRC = r"""[^\s/>][^\s/>=]*(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]*))?"""
+# A quoted value runs to its closing quote, across '>' and lines, or to the end of the input
+# (WHATWG: the tag is then cut off by the end and dropped); an unquoted value never starts
+# with a quote.
+_ATTR_SRC = r"""[^\s/>][^\s/>=]*(?:\s*=\s*(?:"[^"]*(?:"|\Z)|'[^']*(?:'|\Z)|[^\s>"'][^\s>]*))?"""
 _MARKUP = re.compile(
     r"<(?:"
     r"(?P<comment>!--(?:>|->|.*?(?:--!?>|\Z)))"
     # Atomic attribute groups and `\Z` as an alternative end: a tag always matches in one
     # forward pass, so unterminated tags cost linear time, not quadratic or exponential.
-    r"|(?P<start>[A-Za-z][^\s/>]*)(?:[\s/]*(?>" + _ATTR_SRC + r"))*[\s/]*(?:>|\Z)"
+    r"|(?P<start>[A-Za-z][^\s/>]*)(?:[\s/]*(?>" + _ATTR_SRC + r"))*[\s/]*(?:(?P<gt>>)|\Z)"
     r"|/(?P<end>[A-Za-z][^\s/>]*)[^>]*(?:>|\Z)"
     r"|(?P<other>[!?/][^>]*(?:>|\Z))"
     r")",
@@ -143,7 +146,10 @@ def tokenize(source: str, start: int = 0, end: int | None = None) -> list[Token]
         if m.start() > pos:
             append(Token(Kind.TEXT, pos, m.start()))
         name = m.group("start")
-        cut = m.end() == stop and source[stop - 1] != ">" and m.group("comment") is None
+        if name is not None:  # a start tag is whole only if its own '>' closed it
+            cut = m.group("gt") is None
+        else:
+            cut = m.end() == stop and source[stop - 1] != ">" and m.group("comment") is None
         if cut:
             # a tag cut off by the end of input: the HTML parser drops it, so do we
             append(Token(Kind.OTHER, m.start(), m.end()))
