@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from mailpatch._blocks import (
+    BLOCK_ATTR,
     BUTTON_TYPE,
     QR_TYPE,
     ButtonBlock,
@@ -104,8 +105,9 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
     already = sum(1 for b in buttons if b.loop_guids)
     if not qr_elements:
         return PatchResult(text, patched_buttons=already)
-    qrs = [read_qr_block(doc, el) for el in qr_elements]
     lines = LineIndex(text)
+    _check_not_nested(doc, lines)
+    qrs = [read_qr_block(doc, el) for el in qr_elements]
     for element in qr_elements:
         _check_unlocked(element, "ERQRCode", options, lines)
 
@@ -193,6 +195,30 @@ def _check_unlocked(element: Element, what: str, options: PatchOptions, lines: L
                 f"{lines.label(tag.token.start)}); use --force to patch it",
                 element.start,
             )
+
+
+_BLOCK_NAMES = {QR_TYPE: "ERQRCode", BUTTON_TYPE: "Button"}
+
+
+def _check_not_nested(doc: Document, lines: LineIndex) -> None:
+    """No ERQRCode block inside a Button or ERQRCode block, no Button inside an ERQRCode one.
+
+    Usually a closing tag is missing. Left alone, a Button holding a QR block's loop would
+    count as already patched and the loop would be deleted with the QR block.
+    """
+    for el in doc.blocks:
+        inner = (el.attr(BLOCK_ATTR) or "").strip().lower()
+        if inner not in _BLOCK_NAMES:
+            continue
+        for tag in el.ancestors:
+            attr = tag.get(BLOCK_ATTR)
+            outer = (attr.value or "").strip().lower() if attr is not None else ""
+            if outer == QR_TYPE or (outer == BUTTON_TYPE and inner == QR_TYPE):
+                raise Refusal(
+                    f"the {_BLOCK_NAMES[inner]} block is inside the {_BLOCK_NAMES[outer]} block "
+                    f"that starts at {lines.label(tag.token.start)}; is a closing </div> missing?",
+                    el.start,
+                )
 
 
 def _check_apart(qr: QrBlock, button: ButtonBlock) -> None:

@@ -29,6 +29,16 @@ REFUSED = [
     pytest.param(
         QR + "<p class='x\n" + BUTTON, "no Button block to pair", id="stray-quote-before-the-button"
     ),
+    pytest.param(
+        BUTTON.replace("</div>\n", "") + QR + "</div>",
+        "inside the Button block",
+        id="button-missing-its-end-tag-holds-the-qr-block",
+    ),
+    pytest.param(
+        QR.replace("</div>\n", "") + BUTTON + "</div>",
+        "inside the ERQRCode block",
+        id="qr-block-missing-its-end-tag-holds-the-button",
+    ),
 ]
 
 
