@@ -143,6 +143,7 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
         for qr in qrs:
             edits.append(Edit(qr.element.start, qr.element.end, "", what="qr"))
     edits.sort(key=lambda e: e.start)
+    _check_outside_expressions(text, edits, lines)
     return PatchResult(apply(text, edits), tuple(edits), tuple(pairings), len(qrs), already)
 
 
@@ -198,6 +199,27 @@ def _check_unlocked(element: Element, what: str, options: PatchOptions, lines: L
 
 
 _BLOCK_NAMES = {QR_TYPE: "ERQRCode", BUTTON_TYPE: "Button"}
+# A mustache as Handlebars' lexer reads one: from '{{' to the first '}}', or to the end.
+_MUSTACHE = re.compile(r"\{\{.*?(?:\}\}|\Z)", re.S)
+
+
+def _check_outside_expressions(text: str, edits: list[Edit], lines: LineIndex) -> None:
+    """No edit may start or end inside a ``{{…}}``: with a stray '{{' before a Button block,
+    Handlebars would read the moved loop as part of that expression."""
+    if not edits:
+        return
+    spans = [(m.start(), m.end()) for m in _MUSTACHE.finditer(text)]
+    starts = [lo for lo, _ in spans]
+    for edit in edits:
+        for at in {edit.start, edit.end}:
+            i = bisect_left(starts, at) - 1
+            if i >= 0 and spans[i][0] < at < spans[i][1]:
+                raise Refusal(
+                    f"the handlebars expression opened at {lines.label(spans[i][0])} runs "
+                    f"into the {_BLOCK_NAMES[QR_TYPE if edit.what == 'qr' else BUTTON_TYPE]} "
+                    "block (a stray '{{'?): moving the loop would change what Handlebars reads",
+                    spans[i][0],
+                )
 
 
 def _check_not_nested(doc: Document, lines: LineIndex) -> None:

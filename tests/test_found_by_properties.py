@@ -39,6 +39,16 @@ REFUSED = [
         "inside the ERQRCode block",
         id="qr-block-missing-its-end-tag-holds-the-button",
     ),
+    pytest.param(
+        QR + "{{\n" + BUTTON,
+        "handlebars expression opened at 8:1",
+        id="stray-mustache-before-button",
+    ),
+    pytest.param(
+        "{{!-- " + QR + " --}}" + BUTTON,
+        "handlebars expression opened at 1:1",
+        id="qr-block-in-a-handlebars-comment",
+    ),
 ]
 
 
