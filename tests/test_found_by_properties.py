@@ -8,10 +8,25 @@ import pytest
 
 from mailpatch._errors import Refusal
 from mailpatch._patch import patch
+from mailpatch._verify import verify
 
 from pathological_inputs import BUTTON, ONE_EVENT, qr
 
 QR = qr()
+
+VERIFIED = [
+    pytest.param(QR + "\x1f\n" + BUTTON, id="control-character-after-the-qr-block"),
+    pytest.param(QR + "<!---->\n" + BUTTON, id="comment-after-a-leading-qr-block"),
+    pytest.param(QR + "0\n" + BUTTON, id="text-after-a-leading-qr-block"),
+]
+
+
+@pytest.mark.parametrize("text", VERIFIED)
+def test_patched_and_verified(text: str) -> None:
+    result = patch(text, ONE_EVENT)
+    assert result.changed
+    verify(text, result, ONE_EVENT)
+
 
 NOT_SEEN = [
     pytest.param(BUTTON + "<p class='x\n" + QR.replace("'", '"'), id="stray-quote-before-the-qr"),
