@@ -183,16 +183,22 @@ class QrBlock:
         return self.event_if.guid
 
 
-def read_qr_block(doc: Document, element: Element) -> QrBlock:
-    """The loop and the QR ``<img>`` of an ERQRCode block, or a Refusal saying what is wrong."""
+def check_not_cut_off(doc: Document, element: Element, name: str, moved: str) -> None:
+    """Refuse a block whose content ends in a comment or tag that the end of the file cut off:
+    moved before other text, that comment or tag would swallow it."""
     content = doc.tokens_in(element.content_start, element.content_end)
     if content and content[-1].end == len(doc.source) and cut_off(doc.source, content[-1]):
         what = "comment" if content[-1].kind is Kind.COMMENT else "tag"
         raise Refusal(
-            f"the ERQRCode block ends in a {what} that is never closed (it runs to the end of "
-            "the file); moved into the Button block it would swallow what follows",
+            f"the {name} block ends in a {what} that is never closed (it runs to the end of "
+            f"the file); {moved} it would swallow what follows",
             content[-1].start,
         )
+
+
+def read_qr_block(doc: Document, element: Element) -> QrBlock:
+    """The loop and the QR ``<img>`` of an ERQRCode block, or a Refusal saying what is wrong."""
+    check_not_cut_off(doc, element, "ERQRCode", "moved into the Button block")
     found = markers(doc, element.content_start, element.content_end)
     kinds = [m.kind for m in found]
     where = element.start

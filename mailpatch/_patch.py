@@ -22,6 +22,7 @@ from mailpatch._blocks import (
     Element,
     LinkKind,
     QrBlock,
+    check_not_cut_off,
     read_button_block,
     read_qr_block,
     scan,
@@ -128,6 +129,7 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
     for qr, button in pairs:
         _check_unlocked(button.element, "Button", options, lines)
         _check_apart(qr, button)
+        check_not_cut_off(doc, button.element, "Button", "moved inside the loop,")
         event = events[normal_guid(qr.guid)]
         assert options.endpoint is not None
         link = CalendarLink(

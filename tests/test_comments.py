@@ -52,6 +52,16 @@ REFUSED = [
         "ends in a tag that is never closed",
         id="cut-in-a-tag",
     ),
+    pytest.param(
+        QR + "<p>between</p>\n" + BUTTON.replace("</div>\n", "<!-- a note to the end"),
+        "the Button block ends in a comment that is never closed",
+        id="button-ends-in-an-unclosed-comment",  # it would swallow the loop's {{/if}}
+    ),
+    pytest.param(
+        QR + BUTTON.replace("</a></div>\n", '</a><!--[if mso]><v:rect href="#">'),
+        "the Button block ends in a comment that is never closed",
+        id="button-ends-in-an-unclosed-mso-conditional",  # found by the atheris target
+    ),
 ]
 
 
@@ -71,10 +81,6 @@ PATCHED = [
     pytest.param(BUTTON + QR.replace(END_MARKERS, "{{/if}}{{/each}}<!---->"), id="empty-comment"),
     pytest.param(BUTTON + QR.replace(END_MARKERS, "{{/if}}{{/each}}<!-->"), id="abrupt-comment"),
     pytest.param(BUTTON + QR.replace(END_MARKERS, "{{/if}}{{/each}}"), id="qr-unclosed-div"),
-    pytest.param(
-        QR + "<p>between</p>\n" + BUTTON.replace("</div>\n", "<!-- a note to the end"),
-        id="button-ends-in-an-unclosed-comment",  # it now ends at {{/if}}'s '-->', as harmless
-    ),
     pytest.param(
         QR + BUTTON.replace("Add to calendar", "Add --&gt; <!-- x --> --> to calendar"),
         id="arrows-in-the-label",
