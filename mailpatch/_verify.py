@@ -15,6 +15,7 @@ from typing import Any
 import lxml.etree
 import lxml.html
 
+from mailpatch._html import Kind, LineIndex, tokenize
 from mailpatch._link import PLACEHOLDER, DecodeError, decode_calendar_url, is_calendar_url
 from mailpatch._patch import PatchOptions, PatchResult, normal_guid, patch
 
@@ -228,6 +229,17 @@ def _check_link(url: str, intended: Any, where: str) -> None:
         )
 
 
+def _check_before_html_end(before: str, result: PatchResult) -> None:
+    """libxml2 drops everything after ``</html>``; browsers show it. An edit there cannot be
+    checked, so it is Unverifiable, not a disagreement (the locator is right to see it)."""
+    end = next((t for t in tokenize(before) if t.kind is Kind.END and t.name == "html"), None)
+    if end is not None and result.edits[-1].end > end.start:
+        raise Unverifiable(
+            f"a block comes after the </html> at {LineIndex(before).label(end.start)}, and "
+            "libxml2 drops all that follows </html>"
+        )
+
+
 def verify(before: str, result: PatchResult, options: PatchOptions) -> None:
     """Raise VerifyError unless ``result`` is a confined, balanced, decodable, stable patch."""
     if not result.changed:
@@ -240,6 +252,7 @@ def verify(before: str, result: PatchResult, options: PatchOptions) -> None:
         pos = edit.end
     if "".join([*pieces, before[pos:]]) != after:
         raise VerifyError("the output is not the input with the recorded edits")
+    _check_before_html_end(before, result)
     before_root, after_root = _parse(before), _parse(after)
     # 2. no QR block left unless asked
     if after_root is not None and not options.keep_qr:

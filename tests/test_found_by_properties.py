@@ -8,7 +8,7 @@ import pytest
 
 from mailpatch._errors import Refusal
 from mailpatch._patch import patch
-from mailpatch._verify import verify
+from mailpatch._verify import Unverifiable, verify
 
 from pathological_inputs import BUTTON, ONE_EVENT, qr
 
@@ -65,6 +65,19 @@ REFUSED = [
         id="qr-block-in-a-handlebars-comment",
     ),
 ]
+
+
+UNVERIFIABLE = [
+    pytest.param(QR + "0\n</body></html>\n" + BUTTON, id="button-after-the-html-end-tag"),
+]
+
+
+@pytest.mark.parametrize("text", UNVERIFIABLE)
+def test_unverifiable_not_an_internal_error(text: str) -> None:
+    """libxml2, the verifier, drops what follows </html>; browsers show it."""
+    result = patch(text, ONE_EVENT)
+    with pytest.raises(Unverifiable, match="after the </html> at 9:8"):
+        verify(text, result, ONE_EVENT)
 
 
 @pytest.mark.parametrize(("text", "fragment"), REFUSED)
