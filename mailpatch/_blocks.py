@@ -10,7 +10,16 @@ from enum import Enum
 from functools import cached_property
 
 from mailpatch._errors import Refusal
-from mailpatch._html import VOID, Kind, StartTag, Token, comment_body, cut_off, tokenize
+from mailpatch._html import (
+    RAW_TEXT,
+    VOID,
+    Kind,
+    StartTag,
+    Token,
+    comment_body,
+    cut_off,
+    tokenize,
+)
 from mailpatch._link import is_calendar_url
 
 BLOCK_ATTR = "data-editorblocktype"
@@ -187,17 +196,40 @@ def check_not_cut_off(doc: Document, element: Element, name: str, moved: str) ->
     """Refuse a block whose content ends in a comment or tag that the end of the file cut off:
     moved before other text, that comment or tag would swallow it."""
     content = doc.tokens_in(element.content_start, element.content_end)
-    if content and content[-1].end == len(doc.source) and cut_off(doc.source, content[-1]):
-        what = "comment" if content[-1].kind is Kind.COMMENT else "tag"
+    if not content or content[-1].end != len(doc.source):
+        return
+    last, what = content[-1], ""
+    if cut_off(doc.source, last):
+        what = "comment" if last.kind is Kind.COMMENT else "tag"
+    elif len(content) >= 2 and last.kind is Kind.TEXT:  # the text of a <style> never closed?
+        last = content[-2]
+    if not what and last.kind is Kind.START and last.name in RAW_TEXT:
+        what = f"<{last.name}> element"
+    if what:
         raise Refusal(
             f"the {name} block ends in a {what} that is never closed (it runs to the end of "
             f"the file); {moved} it would swallow what follows",
-            content[-1].start,
+            last.start,
+        )
+
+
+def check_own_end_tag(doc: Document, element: Element, name: str) -> None:
+    """Refuse a block closed by an ancestor's end tag rather than its own: parsers disagree on
+    where such a block ends (a '</div>' inside a <table> closes nothing for HTML5 and
+    libxml2), so what is moved or removed is not certain. Closed by the end of the file is
+    fine: everything up to it."""
+    if element.end == element.content_end and element.end < len(doc.source):
+        closer = doc.source[element.end : doc.source.find(">", element.end) + 1 or None]
+        raise Refusal(
+            f"the {name} block (<{element.tag.token.name}>) has no end tag of its own; "
+            f"{closer[:40]!r} closes it, and parsers disagree on where it ends",
+            element.start,
         )
 
 
 def read_qr_block(doc: Document, element: Element) -> QrBlock:
     """The loop and the QR ``<img>`` of an ERQRCode block, or a Refusal saying what is wrong."""
+    check_own_end_tag(doc, element, "ERQRCode")
     check_not_cut_off(doc, element, "ERQRCode", "moved into the Button block")
     found = markers(doc, element.content_start, element.content_end)
     kinds = [m.kind for m in found]

@@ -43,6 +43,7 @@ _ATTR = re.compile(
     r"""(?P<name>[^\s/>][^\s/>=]*)(?:\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<uq>[^\s>]*)))?"""
 )
 _RAW_TEXT = frozenset({"style", "script", "title", "textarea", "xmp", "iframe", "noembed"})
+RAW_TEXT = _RAW_TEXT  # elements whose content is text up to their own end tag
 _RAW_END: dict[str, re.Pattern[str]] = {
     name: re.compile(rf"</{name}[\s/>]", re.I) for name in _RAW_TEXT
 }

@@ -23,6 +23,7 @@ from mailpatch._blocks import (
     LinkKind,
     QrBlock,
     check_not_cut_off,
+    check_own_end_tag,
     read_button_block,
     read_qr_block,
     scan,
@@ -129,6 +130,7 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
     for qr, button in pairs:
         _check_unlocked(button.element, "Button", options, lines)
         _check_apart(qr, button)
+        check_own_end_tag(doc, button.element, "Button")
         check_not_cut_off(doc, button.element, "Button", "moved inside the loop,")
         event = events[normal_guid(qr.guid)]
         assert options.endpoint is not None

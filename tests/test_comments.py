@@ -53,6 +53,16 @@ REFUSED = [
         id="cut-in-a-tag",
     ),
     pytest.param(
+        BUTTON + QR.replace(END_MARKERS, "{{/if}}{{/each}}<style>p { color: red }"),
+        "ends in a <style> element that is never closed",
+        id="qr-ends-in-an-unclosed-style",  # found by the atheris target
+    ),
+    pytest.param(
+        QR + BUTTON.replace("</div>\n", "<title>"),
+        "the Button block ends in a <title> element that is never closed",
+        id="button-ends-in-an-unclosed-title",
+    ),
+    pytest.param(
         QR + "<p>between</p>\n" + BUTTON.replace("</div>\n", "<!-- a note to the end"),
         "the Button block ends in a comment that is never closed",
         id="button-ends-in-an-unclosed-comment",  # it would swallow the loop's {{/if}}

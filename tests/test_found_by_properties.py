@@ -55,6 +55,16 @@ REFUSED = [
         id="qr-block-missing-its-end-tag-holds-the-button",
     ),
     pytest.param(
+        "<div>" + QR.replace("<div ", "<table ").replace("</div>\n", "") + "</div>\n" + BUTTON,
+        "has no end tag of its own",
+        id="qr-block-closed-by-an-ancestors-end-tag",  # found by the atheris target
+    ),
+    pytest.param(
+        QR + "<table><tr><td>" + BUTTON.replace("</div>\n", "") + "</td></tr></table>",
+        "the Button block \\(<div>\\) has no end tag of its own",
+        id="button-closed-by-an-ancestors-end-tag",
+    ),
+    pytest.param(
         QR + "{{\n" + BUTTON,
         "handlebars expression opened at 8:1",
         id="stray-mustache-before-button",
