@@ -78,20 +78,40 @@ class Document:
         return [b for b in self.blocks if (b.attr(BLOCK_ATTR) or "").strip().lower() == kind]
 
 
+# HTML5 "has an element in scope": an end tag looks down the open elements no further than
+# these; past one, it closes nothing and is ignored ('</div>' inside a <td> of a table that
+# sits in the div). Table-part end tags look through cells, up to a table.
+_SCOPE = frozenset(
+    {"applet", "caption", "html", "marquee", "object", "table", "td", "template", "th"}
+)
+_TABLE_SCOPE = frozenset({"html", "table", "template"})
+_TABLE_PARTS = frozenset({"caption", "table", "tbody", "td", "tfoot", "th", "thead", "tr"})
+
+
 def scan(source: str) -> Document:
     """Tokenize once and match the designer blocks with their end tags.
 
-    End tags are matched with a stack of open elements (an end tag closes everything opened
-    after its match, as the HTML tree builder does; a stray end tag is ignored).
+    End tags are matched with a stack of open elements, as the HTML tree builder does: an end
+    tag closes everything opened after its match; one with no match in scope is ignored.
+    Each end tag costs O(1) plus the elements it closes (per-name and per-boundary depth
+    lists), so thousands of stray end tags in deep nesting stay linear.
     """
     tokens = tokenize(source)
     # stack entries: (tag name, start tag, index into `pending` or -1)
     stack: list[tuple[str, StartTag | None, int]] = []
+    depths: dict[str, list[int]] = {}  # tag name -> stack depths where one is open
+    scopes: list[int] = []  # depths of open _SCOPE elements
+    table_scopes: list[int] = []  # depths of open _TABLE_SCOPE elements
     pending: list[tuple[StartTag, tuple[StartTag, ...]] | None] = []
     found: dict[int, Element] = {}
 
-    def close(entry: tuple[str, StartTag | None, int], content_end: int, end: int) -> None:
-        _, tag, slot = entry
+    def close(content_end: int, end: int) -> None:
+        name, tag, slot = stack.pop()
+        depths[name].pop()
+        if name in _SCOPE:
+            scopes.pop()
+        if name in _TABLE_SCOPE:
+            table_scopes.pop()
         if slot >= 0 and tag is not None:
             info = pending[slot]
             assert info is not None
@@ -108,16 +128,26 @@ def scan(source: str) -> Document:
                 ancestors = tuple(t for _, t, _ in stack if t is not None)
                 slot = len(pending)
                 pending.append((tag, ancestors))
+            depth = len(stack)
+            depths.setdefault(tok.name, []).append(depth)
+            if tok.name in _SCOPE:
+                scopes.append(depth)
+            if tok.name in _TABLE_SCOPE:
+                table_scopes.append(depth)
             stack.append((tok.name, tag, slot))
         elif tok.kind is Kind.END:
-            for depth in range(len(stack) - 1, -1, -1):
-                if stack[depth][0] == tok.name:
-                    while len(stack) > depth + 1:
-                        close(stack.pop(), tok.start, tok.start)
-                    close(stack.pop(), tok.start, tok.end)
-                    break
+            open_at = depths.get(tok.name)
+            if not open_at:
+                continue  # a stray end tag
+            depth = open_at[-1]
+            bounds = table_scopes if tok.name in _TABLE_PARTS else scopes
+            if bounds and bounds[-1] > depth:
+                continue  # not in scope: a boundary was opened after it
+            while len(stack) > depth + 1:
+                close(tok.start, tok.start)
+            close(tok.start, tok.end)
     while stack:
-        close(stack.pop(), len(source), len(source))
+        close(len(source), len(source))
     return Document(source, tokens, [found[i] for i in sorted(found)])
 
 

@@ -112,6 +112,18 @@ def cases(scale: int = 1) -> list[Hostile]:
             "cannot be verified",
         ),
         Hostile(
+            "100k-stray-end-tags-in-100k-nesting",
+            lambda: nested(deep, "</span>" * deep + qr() + BUTTON),
+            "refused",
+            "cannot be verified",  # matching each end tag was O(depth): 10^10 steps
+        ),
+        Hostile(
+            "100k-end-tags-blocked-by-a-table",
+            lambda: "<div><table>" + "<span>" * deep + "</div>" * deep + qr() + BUTTON,
+            "refused",
+            "cannot be verified",  # each '</div>' stopped at the table after 100k spans
+        ),
+        Hostile(
             "nesting-100k-no-blocks",
             lambda: nested(deep, "<p>{{contact.firstname}}</p>"),
             "not applicable",

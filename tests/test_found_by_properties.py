@@ -56,8 +56,16 @@ REFUSED = [
     ),
     pytest.param(
         "<div>" + QR.replace("<div ", "<table ").replace("</div>\n", "") + "</div>\n" + BUTTON,
-        "has no end tag of its own",
-        id="qr-block-closed-by-an-ancestors-end-tag",  # found by the atheris target
+        "the Button block is inside the ERQRCode block",  # '</div>' is ignored in a <table>
+        id="qr-table-block-not-closed-by-a-div-end-tag",  # found by the atheris target
+    ),
+    pytest.param(
+        QR
+        + '<div data-editorblocktype="Button"><a href="#">x</a><table><tr><td>'
+        + '</div><p><a href="https://example.com/agenda">agenda</a></p>'
+        + "</td></tr></table></div>",
+        "no Button block to pair",  # the agenda link is in the Button: HTML5 ignores '</div>'
+        id="div-end-tag-inside-a-table-cell-closes-nothing",  # found by the atheris target
     ),
     pytest.param(
         QR + "<table><tr><td>" + BUTTON.replace("</div>\n", "") + "</td></tr></table>",
