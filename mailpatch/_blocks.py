@@ -174,6 +174,8 @@ def _classify(expr: str) -> tuple[MarkerKind, str] | None:
     Handlebars rejects ``{{ #if}}``, ``{{ /if}}`` and ``{{#if(eq``: only forms it parses count,
     so a near miss ends as a refusal ("no {{#if ...") rather than a broken email.
     """
+    if "{{" in expr:  # an expression run into the next one: Handlebars cannot parse it
+        return None
     body = expr[1:] if expr.startswith("~") else expr
     body = body[:-1] if body.endswith("~") else body
     if _EACH.match(body):

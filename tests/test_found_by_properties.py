@@ -73,6 +73,11 @@ REFUSED = [
         id="button-closed-by-an-ancestors-end-tag",
     ),
     pytest.param(
+        BUTTON + QR.replace("{{#each", "{{#each contact.x: <p>cut</p> <!--{{#each", 1),
+        "no {{#each",
+        id="each-marker-run-into-the-next-one",  # found by the atheris target
+    ),
+    pytest.param(
         QR + "{{\n" + BUTTON,
         "handlebars expression opened at 8:1",
         id="stray-mustache-before-button",
