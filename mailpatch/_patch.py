@@ -21,9 +21,11 @@ from mailpatch._blocks import (
     Document,
     Element,
     LinkKind,
+    MarkerKind,
     QrBlock,
     check_not_cut_off,
     check_own_end_tag,
+    markers,
     read_button_block,
     read_qr_block,
     scan,
@@ -113,6 +115,9 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
     for element in qr_elements:
         _check_unlocked(element, "ERQRCode", options, lines)
 
+    for button in buttons:
+        if button.loop_guids:
+            _check_carried_loop(doc, button)
     done_guids = {g for b in buttons for g in b.loop_guids}
     todo = [q for q in qrs if normal_guid(q.guid) not in done_guids]
     guids = sorted({normal_guid(q.guid) for q in qrs})
@@ -245,6 +250,34 @@ def _check_not_nested(doc: Document, lines: LineIndex) -> None:
                     f"that starts at {lines.label(tag.token.start)}; is a closing </div> missing?",
                     el.start,
                 )
+
+
+_WHOLE_LOOPS = (
+    [MarkerKind.EACH, MarkerKind.IF_EVENT, MarkerKind.END_IF, MarkerKind.END_EACH],
+    [MarkerKind.EACH, MarkerKind.IF_EVENT, MarkerKind.ELSE, MarkerKind.END_IF, MarkerKind.END_EACH],
+)
+
+
+def _check_carried_loop(doc: Document, button: ButtonBlock) -> None:
+    """A Button that counts as already patched -- its QR block is then only removed -- must
+    hold the loop whole, as mailpatch writes it: the markers in order, every link a calendar
+    link inside the {{#if}}. Otherwise removing the QR block would lose the loop."""
+    el = button.element
+    found = markers(doc, el.content_start, el.content_end)
+    kinds = [m.kind for m in found]
+    problem = ""
+    if kinds not in _WHOLE_LOOPS:
+        problem = "its loop markers are " + ", ".join(k.value for k in kinds)
+    elif any(not found[1].end <= link.tag.token.start < found[2].start for link in button.links):
+        problem = "a link sits outside its {{#if}}"
+    elif any(link.kind is not LinkKind.CALENDAR for link in button.links):
+        problem = "a link in its loop is not a calendar link"
+    if problem:
+        raise Refusal(
+            "the Button block holds a loop for event "
+            f"{', '.join(sorted(button.loop_guids))} but not a whole one ({problem})",
+            el.start,
+        )
 
 
 def _check_apart(qr: QrBlock, button: ButtonBlock) -> None:

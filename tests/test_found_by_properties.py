@@ -13,6 +13,7 @@ from mailpatch._verify import Unverifiable, verify
 from pathological_inputs import BUTTON, ONE_EVENT, qr
 
 QR = qr()
+LOOP_OPEN = QR[QR.index("<!--{{#each") : QR.index("<img")]  # {{#each …}} and {{#if (eq …)}}
 
 VERIFIED = [
     pytest.param(QR + "\x1f\n" + BUTTON, id="control-character-after-the-qr-block"),
@@ -76,6 +77,16 @@ REFUSED = [
         BUTTON + QR.replace("{{#each", "{{#each contact.x: <p>cut</p> <!--{{#each", 1),
         "no {{#each",
         id="each-marker-run-into-the-next-one",  # found by the atheris target
+    ),
+    pytest.param(
+        QR + BUTTON.replace("<a ", LOOP_OPEN + "{{/if}}{{/each}}<a ", 1),
+        "holds a loop for event e4b81d2f-0a6c-ee11-9079-6045bd8e1f20 but not a whole one",
+        id="already-patched-button-with-its-link-outside-the-loop",  # found by atheris
+    ),
+    pytest.param(
+        QR + BUTTON.replace("<a ", LOOP_OPEN + "<a ", 1).replace("</a>", "</a>{{/if}}{{/each}}"),
+        "a link in its loop is not a calendar link",
+        id="already-patched-button-with-a-placeholder-link",
     ),
     pytest.param(
         QR + "{{\n" + BUTTON,
