@@ -268,6 +268,8 @@ def _check_carried_loop(doc: Document, button: ButtonBlock) -> None:
     problem = ""
     if kinds not in _WHOLE_LOOPS:
         problem = "its loop markers are " + ", ".join(k.value for k in kinds)
+    elif not button.links:
+        problem = "it has no link"
     elif any(not found[1].end <= link.tag.token.start < found[2].start for link in button.links):
         problem = "a link sits outside its {{#if}}"
     elif any(link.kind is not LinkKind.CALENDAR for link in button.links):

@@ -89,6 +89,11 @@ REFUSED = [
         id="already-patched-button-with-a-placeholder-link",
     ),
     pytest.param(
+        QR + BUTTON.replace("<a ", LOOP_OPEN + "{{/if}}{{/each}}<span ", 1),
+        "it has no link",
+        id="already-patched-button-without-a-link",  # found by atheris
+    ),
+    pytest.param(
         QR + "{{\n" + BUTTON,
         "handlebars expression opened at 8:1",
         id="stray-mustache-before-button",
