@@ -259,9 +259,28 @@ def check_own_end_tag(doc: Document, element: Element, name: str) -> None:
         )
 
 
+_MUSTACHE = re.compile(r"\{\{.*?(?:\}\}|\Z)", re.S)  # as Handlebars lexes: to the first '}}'
+
+
+def check_expressions_closed(doc: Document, element: Element, name: str) -> None:
+    """Refuse a block holding a '{{' that Handlebars would run into the next expression:
+    HTML comments mean nothing to Handlebars, so '<!--{{#each a-->…{{#if …}}' is one broken
+    expression to it, whatever the comments say to the locator."""
+    source = doc.source
+    for m in _MUSTACHE.finditer(source, element.content_start, element.content_end):
+        text = m.group(0)
+        if not text.endswith("}}") or "{{" in text[2:]:
+            raise Refusal(
+                f"the handlebars expression {text[:40]!r}… in the {name} block is never "
+                "closed before the next '{{' (Handlebars cannot read it)",
+                m.start(),
+            )
+
+
 def read_qr_block(doc: Document, element: Element) -> QrBlock:
     """The loop and the QR ``<img>`` of an ERQRCode block, or a Refusal saying what is wrong."""
     check_own_end_tag(doc, element, "ERQRCode")
+    check_expressions_closed(doc, element, "ERQRCode")
     check_not_cut_off(doc, element, "ERQRCode", "moved into the Button block")
     found = markers(doc, element.content_start, element.content_end)
     kinds = [m.kind for m in found]

@@ -23,6 +23,7 @@ from mailpatch._blocks import (
     LinkKind,
     MarkerKind,
     QrBlock,
+    check_expressions_closed,
     check_not_cut_off,
     check_own_end_tag,
     markers,
@@ -136,6 +137,7 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
         _check_unlocked(button.element, "Button", options, lines)
         _check_apart(qr, button)
         check_own_end_tag(doc, button.element, "Button")
+        check_expressions_closed(doc, button.element, "Button")
         check_not_cut_off(doc, button.element, "Button", "moved inside the loop,")
         event = events[normal_guid(qr.guid)]
         assert options.endpoint is not None
@@ -263,6 +265,7 @@ def _check_carried_loop(doc: Document, button: ButtonBlock) -> None:
     hold the loop whole, as mailpatch writes it: the markers in order, every link a calendar
     link inside the {{#if}}. Otherwise removing the QR block would lose the loop."""
     el = button.element
+    check_expressions_closed(doc, el, "Button")
     found = markers(doc, el.content_start, el.content_end)
     kinds = [m.kind for m in found]
     problem = ""

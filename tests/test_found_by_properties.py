@@ -75,7 +75,7 @@ REFUSED = [
     ),
     pytest.param(
         BUTTON + QR.replace("{{#each", "{{#each contact.x: <p>cut</p> <!--{{#each", 1),
-        "no {{#each",
+        "never closed before the next",
         id="each-marker-run-into-the-next-one",  # found by the atheris target
     ),
     pytest.param(
@@ -92,6 +92,11 @@ REFUSED = [
         QR + BUTTON.replace("<a ", LOOP_OPEN + "{{/if}}{{/each}}<span ", 1),
         "it has no link",
         id="already-patched-button-without-a-link",  # found by atheris
+    ),
+    pytest.param(
+        BUTTON + QR.replace("<!--{{#each", "<!--{{#each contact.x -->\n<!--{{#each", 1),
+        "never closed before the next",
+        id="each-marker-unclosed-in-its-comment",  # found by the atheris target
     ),
     pytest.param(
         QR + "{{\n" + BUTTON,
