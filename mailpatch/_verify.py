@@ -269,7 +269,7 @@ def verify(before: str, result: PatchResult, options: PatchOptions) -> None:
     )
     for index, button in enumerate(buttons, 1):
         seq = _loop_sequence(button)
-        if any(n != "link" for n, _ in seq):
+        if any(n == "if" and guid for n, guid in seq):  # an event loop (not any {{#each}})
             seen.add(_check_button(seq, intended, f"Button block #{index}"))
     missing = set(intended) - seen
     if missing:

@@ -16,6 +16,14 @@ QR = qr()
 LOOP_OPEN = QR[QR.index("<!--{{#each") : QR.index("<img")]  # {{#each …}} and {{#if (eq …)}}
 
 VERIFIED = [
+    pytest.param(
+        BUTTON.replace(
+            '<a class="buttonClass" href="#"', '{{#each s}}<a href="https://a.example"'
+        ).replace("</a>", "</a>{{/each}}")
+        + QR
+        + BUTTON,
+        id="another-button-with-its-own-each-loop",  # found by the atheris target
+    ),
     pytest.param(QR + "\x1f\n" + BUTTON, id="control-character-after-the-qr-block"),
     pytest.param(QR + "<!---->\n" + BUTTON, id="comment-after-a-leading-qr-block"),
     pytest.param(QR + "0\n" + BUTTON, id="text-after-a-leading-qr-block"),
