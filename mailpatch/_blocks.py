@@ -85,6 +85,7 @@ _SCOPE = frozenset(
     {"applet", "caption", "html", "marquee", "object", "table", "td", "template", "th"}
 )
 _TABLE_SCOPE = frozenset({"html", "table", "template"})
+_DOCUMENT_PARTS = frozenset({"head", "body", "html"})
 _TABLE_PARTS = frozenset({"caption", "table", "tbody", "td", "tfoot", "th", "thead", "tr"})
 
 
@@ -136,6 +137,8 @@ def scan(source: str) -> Document:
                 table_scopes.append(depth)
             stack.append((tok.name, tag, slot))
         elif tok.kind is Kind.END:
+            if tok.name in _DOCUMENT_PARTS:
+                continue  # in a body, HTML5 ignores '</head>' and pops nothing for the others
             open_at = depths.get(tok.name)
             if not open_at:
                 continue  # a stray end tag

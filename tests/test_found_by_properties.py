@@ -107,6 +107,15 @@ REFUSED = [
         id="each-marker-unclosed-in-its-comment",  # found by the atheris target
     ),
     pytest.param(
+        "<html><head><title>t</title>\n"  # a head never closed: the export starts mid-way
+        + BUTTON.replace('href="#">', 'href="https://a.example">').replace("</div>", "</head>")
+        + QR
+        + BUTTON
+        + "</div></body></html>",
+        "the ERQRCode block is inside the Button block",  # '</head>' in a body closes nothing
+        id="stray-head-end-tag-closes-no-block",  # found by the atheris target
+    ),
+    pytest.param(
         QR + "{{\n" + BUTTON,
         "handlebars expression opened at 8:1",
         id="stray-mustache-before-button",
