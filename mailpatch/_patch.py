@@ -32,7 +32,7 @@ from mailpatch._blocks import (
     scan,
 )
 from mailpatch._errors import MissingOption, Refusal
-from mailpatch._html import LineIndex, StartTag
+from mailpatch._html import Kind, LineIndex, StartTag, comment_body
 from mailpatch._link import (
     DEFAULT_API_VERSION,
     DEFAULT_FIELDS,
@@ -138,6 +138,7 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
         _check_apart(qr, button)
         check_own_end_tag(doc, button.element, "Button")
         check_expressions_closed(doc, button.element, "Button")
+        _check_conditionals(doc, button)
         check_not_cut_off(doc, button.element, "Button", "moved inside the loop,")
         event = events[normal_guid(qr.guid)]
         assert options.endpoint is not None
@@ -252,6 +253,28 @@ def _check_not_nested(doc: Document, lines: LineIndex) -> None:
                     f"that starts at {lines.label(tag.token.start)}; is a closing </div> missing?",
                     el.start,
                 )
+
+
+_CONDITIONAL = re.compile(r"\[if[^\]]*\]>(.*)", re.S)
+
+
+def _check_conditionals(doc: Document, button: ButtonBlock) -> None:
+    """An Outlook conditional in the Button must not hold another '<!--': its links (VML
+    hrefs) are found by reading the conditional as markup, and a nested comment start would
+    hide some of them from the relinking (the downlevel-revealed openers such as
+    '<!--[if !mso]><!-- -->' are whole on their own and fine)."""
+    el = button.element
+    for tok in doc.tokens_in(el.content_start, el.content_end):
+        if tok.kind is not Kind.COMMENT:
+            continue
+        lo, hi = comment_body(doc.source, tok)
+        m = _CONDITIONAL.match(doc.source, lo, hi)
+        if m and m.group(1).strip() not in ("", "<!--", "<!") and "<!--" in m.group(1):
+            raise Refusal(
+                "an Outlook conditional comment in the Button block holds another '<!--' "
+                "(a comment cut short?); its links cannot all be found",
+                tok.start,
+            )
 
 
 _WHOLE_LOOPS = (

@@ -116,6 +116,13 @@ REFUSED = [
         id="stray-head-end-tag-closes-no-block",  # found by the atheris target
     ),
     pytest.param(
+        QR
+        + '<div data-editorblocktype="Button"><!--[if mso]><v:rect href="#" x="cut'
+        + '<!--[if mso]><v:rect href="#"><![endif]--><a href="#">Add</a></div>',
+        "an Outlook conditional comment in the Button block holds another '<!--'",
+        id="vml-conditional-holding-a-second-conditional",  # found by the atheris target
+    ),
+    pytest.param(
         QR + "{{\n" + BUTTON,
         "handlebars expression opened at 8:1",
         id="stray-mustache-before-button",
