@@ -139,6 +139,7 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
         check_own_end_tag(doc, button.element, "Button")
         check_expressions_closed(doc, button.element, "Button")
         _check_conditionals(doc, button)
+        _check_no_blocks_of_its_own(doc, button)
         check_not_cut_off(doc, button.element, "Button", "moved inside the loop,")
         event = events[normal_guid(qr.guid)]
         assert options.endpoint is not None
@@ -275,6 +276,21 @@ def _check_conditionals(doc: Document, button: ButtonBlock) -> None:
                 "(a comment cut short?); its links cannot all be found",
                 tok.start,
             )
+
+
+def _check_no_blocks_of_its_own(doc: Document, button: ButtonBlock) -> None:
+    """The loop is put around the Button's own content, which must hold no handlebars block
+    markers of its own: stray closers would unbalance the loop, and nested blocks are more
+    than the verifier (and the manual procedure) expect."""
+    el = button.element
+    found = markers(doc, el.content_start, el.content_end)
+    if found:
+        raise Refusal(
+            "the Button block holds handlebars blocks of its own "
+            f"({', '.join(m.kind.value for m in found)}); the loop is only put around a "
+            "Button without them",
+            found[0].start,
+        )
 
 
 _WHOLE_LOOPS = (

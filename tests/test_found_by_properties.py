@@ -123,6 +123,16 @@ REFUSED = [
         id="vml-conditional-holding-a-second-conditional",  # found by the atheris target
     ),
     pytest.param(
+        QR + BUTTON.replace("</a>", "</a>{{/if}}{{/each}}"),
+        "the Button block holds handlebars blocks of its own",
+        id="button-with-stray-closing-markers",  # found by the atheris target
+    ),
+    pytest.param(
+        QR + BUTTON.replace("<a ", "{{#if contact.vip}}<a ").replace("</a>", "</a>{{/if}}"),
+        "the Button block holds handlebars blocks of its own",
+        id="button-with-its-own-if",  # the verifier expects the loop alone
+    ),
+    pytest.param(
         QR + "{{\n" + BUTTON,
         "handlebars expression opened at 8:1",
         id="stray-mustache-before-button",
