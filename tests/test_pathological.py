@@ -4,6 +4,8 @@ case passes by finishing with the right outcome (a quadratic locator would not f
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -61,3 +63,16 @@ def test_patched_pairs_each_verify() -> None:
     result = patch(text, case.options)
     assert len(result.pairings) == 2_000
     verify(text, result, case.options)
+
+
+def test_benchmark_script_runs() -> None:
+    """benchmarks/pathological.py prints its figures (one small case; no time is asserted)."""
+    root = Path(__file__).resolve().parent.parent
+    run = subprocess.run(
+        [sys.executable, str(root / "benchmarks" / "pathological.py"), "--only", "nesting-1000"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "nesting-1000-around-blocks" in run.stdout and "patched" in run.stdout
