@@ -14,11 +14,13 @@ from mailpatch._errors import Refusal
 from mailpatch._html import (
     _RAW_END,
     _RAW_TEXT,
+    RAW_TEXT,
     VOID,
     Kind,
     StartTag,
     Token,
     comment_body,
+    cut_off,
     iter_tokens,
     skip,
     tokenize,
@@ -85,14 +87,17 @@ class Document:
     def blocks_of(self, kind: str) -> list[Element]:
         return [b for b in self.blocks if b.block_type == kind]
 
-    def tokens_in(self, start: int, end: int) -> Iterable[Token]:
-        """The tokens that overlap ``source[start:end]``."""
-        i = max(bisect.bisect_right(self._token_starts, start) - 1, 0)
-        tokens = self.tokens
-        while i < len(tokens) and tokens[i].start < end:
-            if tokens[i].end > start:
-                yield tokens[i]
-            i += 1
+    def tokens_in(self, start: int, end: int) -> list[Token]:
+        """The tokens overlapping ``source[start:end]``, in order, found by bisection.
+
+        Reading each block looks only at its own tokens, so an email with thousands of blocks
+        costs time linear in its size, not in (blocks x tokens).
+        """
+        lo = max(bisect.bisect_right(self._token_starts, start) - 1, 0)
+        found = self.tokens[lo : bisect.bisect_left(self._token_starts, end)]
+        if found and found[0].end <= start:  # only the first can end before ``start``
+            found = found[1:]
+        return found
 
     def ranks(self, starts: Iterable[int]) -> dict[int, int]:
         """For blocks starting at ``starts``: how many designer blocks (of any type) start
@@ -106,11 +111,24 @@ class Document:
         return {s: bisect.bisect_left(found, s) - base for s in wanted}
 
 
+# HTML5 "has an element in scope": an end tag looks down the open elements no further than
+# these; past one, it closes nothing and is ignored ('</div>' inside a <td> of a table that
+# sits in the div). Table-part end tags look through cells, up to a table.
+_SCOPE = frozenset(
+    {"applet", "caption", "html", "marquee", "object", "table", "td", "template", "th"}
+)
+_TABLE_SCOPE = frozenset({"html", "table", "template"})
+_DOCUMENT_PARTS = frozenset({"head", "body", "html"})
+_TABLE_PARTS = frozenset({"caption", "table", "tbody", "td", "tfoot", "th", "thead", "tr"})
+
+
 def scan(source: str) -> Document:
     """Tokenize once and match the designer blocks with their end tags.
 
-    End tags are matched with a stack of open elements (an end tag closes everything opened
-    after its match, as the HTML tree builder does; a stray end tag is ignored).
+    End tags are matched with a stack of open elements, as the HTML tree builder does: an end
+    tag closes everything opened after its match; one with no match in scope is ignored.
+    Each end tag costs O(1) plus the elements it closes (per-name and per-boundary depth
+    lists), so thousands of stray end tags in deep nesting stay linear.
     """
     tokens = tokenize(source)
     blocks = _match_blocks(source, tokens, outer=True)
@@ -129,11 +147,19 @@ def _match_blocks(
     """
     # stack entries: (tag name, start tag, index into `pending` or -1)
     stack: list[tuple[str, StartTag | None, int]] = []
+    depths: dict[str, list[int]] = {}  # tag name -> stack depths where one is open
+    scopes: list[int] = []  # depths of open _SCOPE elements
+    table_scopes: list[int] = []  # depths of open _TABLE_SCOPE elements
     pending: list[tuple[StartTag, tuple[StartTag, ...]] | None] = []
     found: dict[int, Element] = {}
 
-    def close(entry: tuple[str, StartTag | None, int], content_end: int, end: int) -> None:
-        _, tag, slot = entry
+    def close(content_end: int, end: int) -> None:
+        name, tag, slot = stack.pop()
+        depths[name].pop()
+        if name in _SCOPE:
+            scopes.pop()
+        if name in _TABLE_SCOPE:
+            table_scopes.pop()
         if slot >= 0 and tag is not None:
             info = pending[slot]
             assert info is not None
@@ -153,21 +179,32 @@ def _match_blocks(
                 ancestors = tuple(t for _, t, _ in stack if t is not None)
                 slot = len(pending)
                 pending.append((tag, ancestors))
+            depth = len(stack)
+            depths.setdefault(tok.name, []).append(depth)
+            if tok.name in _SCOPE:
+                scopes.append(depth)
+            if tok.name in _TABLE_SCOPE:
+                table_scopes.append(depth)
             stack.append((tok.name, tag, slot))
         elif tok.kind is Kind.END:
-            for depth in range(len(stack) - 1, -1, -1):
-                if stack[depth][0] == tok.name:
-                    while len(stack) > depth + 1:
-                        close(stack.pop(), tok.start, tok.start)
-                    close(stack.pop(), tok.start, tok.end)
-                    break
-            else:
+            if tok.name in _DOCUMENT_PARTS:
+                continue  # in a body, HTML5 ignores '</head>' and pops nothing for the others
+            open_at = depths.get(tok.name)
+            if not open_at:
                 if not outer:
-                    return None
+                    return None  # it may close an ancestor: only the whole document knows
+                continue  # a stray end tag
+            depth = open_at[-1]
+            bounds = table_scopes if tok.name in _TABLE_PARTS else scopes
+            if bounds and bounds[-1] > depth:
+                continue  # not in scope: a boundary was opened after it
+            while len(stack) > depth + 1:
+                close(tok.start, tok.start)
+            close(tok.start, tok.end)
             if not outer and not stack:
                 break
     while stack:
-        close(stack.pop(), len(source), len(source))
+        close(len(source), len(source))
     return [found[i] for i in sorted(found)]
 
 
@@ -283,6 +320,8 @@ def _classify(expr: str) -> tuple[MarkerKind, str] | None:
     Handlebars rejects ``{{ #if}}``, ``{{ /if}}`` and ``{{#if(eq``: only forms it parses count,
     so a near miss ends as a refusal ("no {{#if ...") rather than a broken email.
     """
+    if "{{" in expr:  # an expression run into the next one: Handlebars cannot parse it
+        return None
     body = expr[1:] if expr.startswith("~") else expr
     body = body[:-1] if body.endswith("~") else body
     if _EACH.match(body):
@@ -329,8 +368,64 @@ class QrBlock:
         return self.event_if.guid
 
 
+def check_not_cut_off(doc: Document, element: Element, name: str, moved: str) -> None:
+    """Refuse a block whose content ends in a comment or tag that the end of the file cut off:
+    moved before other text, that comment or tag would swallow it."""
+    content = doc.tokens_in(element.content_start, element.content_end)
+    if not content or content[-1].end != len(doc.source):
+        return
+    last, what = content[-1], ""
+    if cut_off(doc.source, last):
+        what = "comment" if last.kind is Kind.COMMENT else "tag"
+    elif len(content) >= 2 and last.kind is Kind.TEXT:  # the text of a <style> never closed?
+        last = content[-2]
+    if not what and last.kind is Kind.START and last.name in RAW_TEXT:
+        what = f"<{last.name}> element"
+    if what:
+        raise Refusal(
+            f"the {name} block ends in a {what} that is never closed (it runs to the end of "
+            f"the file); {moved} it would swallow what follows",
+            last.start,
+        )
+
+
+def check_own_end_tag(doc: Document, element: Element, name: str) -> None:
+    """Refuse a block closed by an ancestor's end tag rather than its own: parsers disagree on
+    where such a block ends (a '</div>' inside a <table> closes nothing for HTML5 and
+    libxml2), so what is moved or removed is not certain. Closed by the end of the file is
+    fine: everything up to it."""
+    if element.end == element.content_end and element.end < len(doc.source):
+        closer = doc.source[element.end : doc.source.find(">", element.end) + 1 or None]
+        raise Refusal(
+            f"the {name} block (<{element.tag.token.name}>) has no end tag of its own; "
+            f"{closer[:40]!r} closes it, and parsers disagree on where it ends",
+            element.start,
+        )
+
+
+_MUSTACHE = re.compile(r"\{\{.*?(?:\}\}|\Z)", re.S)  # as Handlebars lexes: to the first '}}'
+
+
+def check_expressions_closed(doc: Document, element: Element, name: str) -> None:
+    """Refuse a block holding a '{{' that Handlebars would run into the next expression:
+    HTML comments mean nothing to Handlebars, so '<!--{{#each a-->…{{#if …}}' is one broken
+    expression to it, whatever the comments say to the locator."""
+    source = doc.source
+    for m in _MUSTACHE.finditer(source, element.content_start, element.content_end):
+        text = m.group(0)
+        if not text.endswith("}}") or "{{" in text[2:]:
+            raise Refusal(
+                f"the handlebars expression {text[:40]!r}… in the {name} block is never "
+                "closed before the next '{{' (Handlebars cannot read it)",
+                m.start(),
+            )
+
+
 def read_qr_block(doc: Document, element: Element) -> QrBlock:
     """The loop and the QR ``<img>`` of an ERQRCode block, or a Refusal saying what is wrong."""
+    check_own_end_tag(doc, element, "ERQRCode")
+    check_expressions_closed(doc, element, "ERQRCode")
+    check_not_cut_off(doc, element, "ERQRCode", "moved into the Button block")
     found = markers(doc, element.content_start, element.content_end)
     kinds = [m.kind for m in found]
     where = element.start
@@ -417,7 +512,7 @@ def read_button_block(doc: Document, element: Element) -> ButtonBlock:
     links: list[ButtonLink] = []
     source = doc.source
     for tok in doc.tokens_in(element.content_start, element.content_end):
-        if tok.start < element.content_start:
+        if tok.start < element.content_start or tok.start >= element.content_end:
             continue
         if tok.kind is Kind.START and tok.name == "a":
             tag = StartTag(source, tok)

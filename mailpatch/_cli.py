@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -91,10 +92,22 @@ def run_all(
     from concurrent.futures import ProcessPoolExecutor  # 15 ms to import: only for a pool
 
     chunk = max(1, min(16, len(files) // (jobs * 4)))
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    # Ctrl-C reaches the whole process group. Workers ignore it and finish the file in hand
+    # (each write is atomic); the parent stops handing out files. Left to the default, a
+    # worker could die mid-write, or be terminated by the broken pool, leaving a temp file.
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_interrupts)
+    try:
         yield from pool.map(
             partial(_process_one, options=options, mode=mode), files, chunksize=chunk
         )
+    except BaseException:  # KeyboardInterrupt, or the consumer gave up (GeneratorExit)
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 HELP = """Patch exported Dynamics 365 Marketing registration emails so that the "Add to calendar"

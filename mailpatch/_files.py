@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import stat
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,7 +76,33 @@ def write_atomic(path: Path, data: bytes, expect: bytes | None = None) -> None:
 
     A symlink is followed: its target gets the new bytes and the link stays a link. With
     ``expect``, the file must still hold exactly those bytes (nobody edited it meanwhile).
+    Ctrl-C or SIGTERM during the write takes effect once the temp file is renamed or gone.
     """
+    with _signals_held():
+        _replace_content(path, data, expect)
+
+
+_HELD = frozenset({signal.SIGINT, signal.SIGTERM}) if hasattr(signal, "pthread_sigmask") else None
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Block SIGINT and SIGTERM for the block (POSIX, main thread); pending ones arrive after.
+
+    The cleanup of a failed write cannot cover every instant (inside ``mkstemp`` after the
+    file exists, or a SIGTERM, which runs no Python at all); blocking the signals does.
+    """
+    if _HELD is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _replace_content(path: Path, data: bytes, expect: bytes | None) -> None:
     target = Path(os.path.realpath(path))
     try:
         owner: tuple[int, int] | None = None

@@ -27,7 +27,10 @@ class Kind(Enum):
     OTHER = "other"  # doctype, bogus comments such as <![endif]-->, processing instructions
 
 
-_ATTR_SRC = r"""[^\s/>][^\s/>=]*(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]*))?"""
+# A quoted value runs to its closing quote, across '>' and lines, or to the end of the input
+# (WHATWG: the tag is then cut off by the end and dropped); an unquoted value never starts
+# with a quote.
+_ATTR_SRC = r"""[^\s/>][^\s/>=]*(?:\s*=\s*(?:"[^"]*(?:"|\Z)|'[^']*(?:'|\Z)|[^\s>"'][^\s>]*))?"""
 _MARKUP = re.compile(
     r"<(?:"
     r"(?P<comment>!--(?:>|->|.*?(?:--!?>|\Z)))"
@@ -43,6 +46,7 @@ _ATTR = re.compile(
     r"""(?P<name>[^\s/>][^\s/>=]*)(?:\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<uq>[^\s>]*)))?"""
 )
 _RAW_TEXT = frozenset({"style", "script", "title", "textarea", "xmp", "iframe", "noembed"})
+RAW_TEXT = _RAW_TEXT  # elements whose content is text up to their own end tag
 _RAW_END: dict[str, re.Pattern[str]] = {
     name: re.compile(rf"</{name}[\s/>]", re.I) for name in _RAW_TEXT
 }
@@ -152,7 +156,7 @@ def iter_tokens(source: str, start: int = 0, end: int | None = None) -> Iterator
             yield Token(Kind.TEXT, pos, m.start())
         kind = m.lastgroup  # the one named group of the alternative that matched
         begin, pos = m.span()
-        if pos == stop and source[stop - 1] != ">" and kind != "comment":
+        if pos == stop and kind != "comment" and _cut_at_end(source, begin, stop, kind):
             # a tag cut off by the end of input: the HTML parser drops it, so do we
             yield Token(Kind.OTHER, begin, pos)
             break
@@ -213,6 +217,18 @@ def skip(source: str, pos: int, limit: int) -> int:
     return _SKIP.match(source, pos, limit).end()
 
 
+# A start tag closed by its own '>' (a '>' inside a quoted value that runs to the end of the
+# input does not count: WHATWG drops such a tag).
+_WHOLE_START = re.compile(r"<[A-Za-z][^\s/>]*(?:[\s/]*(?>" + _ATTR_SRC + r"))*[\s/]*>")
+
+
+def _cut_at_end(source: str, begin: int, stop: int, kind: str | None) -> bool:
+    """Whether the tag from ``begin`` that reaches the end of input is cut off by it."""
+    if kind == "start":
+        return _WHOLE_START.fullmatch(source, begin, stop) is None
+    return source[stop - 1] != ">"
+
+
 def comment_body(source: str, token: Token) -> tuple[int, int]:
     """The span of a comment's content between ``<!--`` and its closing ``-->``/``--!>``."""
     text = token.text(source)
@@ -221,6 +237,21 @@ def comment_body(source: str, token: Token) -> tuple[int, int]:
         if text.endswith(closer) and len(text) >= 4 + len(closer) - 1:
             return body_start, max(body_start, token.end - len(closer))
     return body_start, token.end  # unterminated: runs to the end of input
+
+
+def cut_off(source: str, token: Token) -> bool:
+    """A comment or tag that the end of the input cut off (``<!-- …``, ``<p class="x``).
+
+    Harmless where it is; moved before other text, it would swallow that text.
+    """
+    text = token.text(source)
+    if token.kind is Kind.COMMENT:
+        if text in ("<!-->", "<!--->"):  # empty comments, closed by their own '>'
+            return False
+        return not (
+            (text.endswith("-->") and len(text) >= 7) or (text.endswith("--!>") and len(text) >= 8)
+        )
+    return token.kind is Kind.OTHER and not text.endswith(">")
 
 
 class LineIndex:

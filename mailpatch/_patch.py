@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import functools
 import re
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from mailpatch._blocks import (
+    BLOCK_ATTR,
     BUTTON_TYPE,
     QR_TYPE,
     ButtonBlock,
@@ -22,13 +24,16 @@ from mailpatch._blocks import (
     LinkKind,
     MarkerKind,
     QrBlock,
+    check_expressions_closed,
+    check_not_cut_off,
+    check_own_end_tag,
     locate,
     markers,
     read_button_block,
     read_qr_block,
 )
 from mailpatch._errors import MissingOption, Refusal
-from mailpatch._html import LineIndex, StartTag
+from mailpatch._html import Kind, LineIndex, StartTag, comment_body
 from mailpatch._link import (
     DEFAULT_API_VERSION,
     DEFAULT_FIELDS,
@@ -128,14 +133,19 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
     if not qr_elements:
         fixes = scheme_fixes(doc, buttons)
         return PatchResult(apply(text, fixes), tuple(fixes), patched_buttons=already)
-    qrs = [read_qr_block(doc, el) for el in qr_elements]
     lines = LineIndex(text)
+    _check_not_nested(doc, lines)
+    qrs = [read_qr_block(doc, el) for el in qr_elements]
     for element in qr_elements:
         _check_unlocked(element, "ERQRCode", options, lines)
 
+    for button in buttons:
+        if button.loop_guids:
+            _check_carried_loop(doc, button)
     done_guids = {g for b in buttons for g in b.loop_guids}
     todo = [q for q in qrs if normal_guid(q.guid) not in done_guids]
-    events = {normal_guid(q.guid): _event_for(q, qrs, options) for q in todo}
+    guids = sorted({normal_guid(q.guid) for q in qrs})
+    events = {normal_guid(q.guid): _event_for(q, guids, options) for q in todo}
     if todo and options.endpoint is None:
         raise MissingOption(
             "--endpoint is needed: the email has an ERQRCode block to patch at "
@@ -149,6 +159,11 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
     for qr, button in pairs:
         _check_unlocked(button.element, "Button", options, lines)
         _check_apart(qr, button)
+        check_own_end_tag(doc, button.element, "Button")
+        check_expressions_closed(doc, button.element, "Button")
+        _check_conditionals(doc, button)
+        _check_no_blocks_of_its_own(doc, button)
+        check_not_cut_off(doc, button.element, "Button", "moved inside the loop,")
         event = events[normal_guid(qr.guid)]
         assert options.endpoint is not None
         link = _calendar_link(
@@ -166,6 +181,7 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
     rewritten = {id(button) for _, button in pairs}  # their links are written anew
     edits += scheme_fixes(doc, [b for b in buttons if id(b) not in rewritten])
     edits.sort(key=lambda e: e.start)
+    _check_outside_expressions(text, edits, lines)
     return PatchResult(apply(text, edits), tuple(edits), tuple(pairings), len(qrs), already)
 
 
@@ -224,11 +240,11 @@ def _loop_is_sound(doc: Document, button: ButtonBlock) -> bool:
     return all(branch_start <= link.tag.token.start < branch_end for link in button.links)
 
 
-def _event_for(qr: QrBlock, qrs: list[QrBlock], options: PatchOptions) -> EventRef:
+def _event_for(qr: QrBlock, guids: list[str], options: PatchOptions) -> EventRef:
+    """The event for one QR block; ``guids`` are every QR block's, normalised and sorted."""
     guid = normal_guid(qr.guid)
     if guid in options.events:
         return options.events[guid]
-    guids = sorted({normal_guid(q.guid) for q in qrs})
     if options.event is not None and len(guids) == 1:
         return options.event
     if options.event is not None:
@@ -263,6 +279,119 @@ def _check_unlocked(element: Element, what: str, options: PatchOptions, lines: L
             )
 
 
+_BLOCK_NAMES = {QR_TYPE: "ERQRCode", BUTTON_TYPE: "Button"}
+# A mustache as Handlebars' lexer reads one: from '{{' to the first '}}', or to the end.
+_MUSTACHE = re.compile(r"\{\{.*?(?:\}\}|\Z)", re.S)
+
+
+def _check_outside_expressions(text: str, edits: list[Edit], lines: LineIndex) -> None:
+    """No edit may start or end inside a ``{{…}}``: with a stray '{{' before a Button block,
+    Handlebars would read the moved loop as part of that expression."""
+    if not edits:
+        return
+    spans = [(m.start(), m.end()) for m in _MUSTACHE.finditer(text)]
+    starts = [lo for lo, _ in spans]
+    for edit in edits:
+        for at in {edit.start, edit.end}:
+            i = bisect_left(starts, at) - 1
+            if i >= 0 and spans[i][0] < at < spans[i][1]:
+                raise Refusal(
+                    f"the handlebars expression opened at {lines.label(spans[i][0])} runs "
+                    f"into the {_BLOCK_NAMES[QR_TYPE if edit.what == 'qr' else BUTTON_TYPE]} "
+                    "block (a stray '{{'?): moving the loop would change what Handlebars reads",
+                    spans[i][0],
+                )
+
+
+def _check_not_nested(doc: Document, lines: LineIndex) -> None:
+    """No ERQRCode block inside a Button or ERQRCode block, no Button inside an ERQRCode one.
+
+    Usually a closing tag is missing. Left alone, a Button holding a QR block's loop would
+    count as already patched and the loop would be deleted with the QR block.
+    """
+    for el in doc.blocks:
+        inner = (el.attr(BLOCK_ATTR) or "").strip().lower()
+        if inner not in _BLOCK_NAMES:
+            continue
+        for tag in el.ancestors:
+            attr = tag.get(BLOCK_ATTR)
+            outer = (attr.value or "").strip().lower() if attr is not None else ""
+            if outer == QR_TYPE or (outer == BUTTON_TYPE and inner == QR_TYPE):
+                raise Refusal(
+                    f"the {_BLOCK_NAMES[inner]} block is inside the {_BLOCK_NAMES[outer]} block "
+                    f"that starts at {lines.label(tag.token.start)}; is a closing </div> missing?",
+                    el.start,
+                )
+
+
+_CONDITIONAL = re.compile(r"\[if[^\]]*\]>(.*)", re.S)
+
+
+def _check_conditionals(doc: Document, button: ButtonBlock) -> None:
+    """An Outlook conditional in the Button must not hold another '<!--': its links (VML
+    hrefs) are found by reading the conditional as markup, and a nested comment start would
+    hide some of them from the relinking (the downlevel-revealed openers such as
+    '<!--[if !mso]><!-- -->' are whole on their own and fine)."""
+    el = button.element
+    for tok in doc.tokens_in(el.content_start, el.content_end):
+        if tok.kind is not Kind.COMMENT:
+            continue
+        lo, hi = comment_body(doc.source, tok)
+        m = _CONDITIONAL.match(doc.source, lo, hi)
+        if m and m.group(1).strip() not in ("", "<!--", "<!") and "<!--" in m.group(1):
+            raise Refusal(
+                "an Outlook conditional comment in the Button block holds another '<!--' "
+                "(a comment cut short?); its links cannot all be found",
+                tok.start,
+            )
+
+
+def _check_no_blocks_of_its_own(doc: Document, button: ButtonBlock) -> None:
+    """The loop is put around the Button's own content, which must hold no handlebars block
+    markers of its own: stray closers would unbalance the loop, and nested blocks are more
+    than the verifier (and the manual procedure) expect."""
+    el = button.element
+    found = markers(doc, el.content_start, el.content_end)
+    if found:
+        raise Refusal(
+            "the Button block holds handlebars blocks of its own "
+            f"({', '.join(m.kind.value for m in found)}); the loop is only put around a "
+            "Button without them",
+            found[0].start,
+        )
+
+
+_WHOLE_LOOPS = (
+    [MarkerKind.EACH, MarkerKind.IF_EVENT, MarkerKind.END_IF, MarkerKind.END_EACH],
+    [MarkerKind.EACH, MarkerKind.IF_EVENT, MarkerKind.ELSE, MarkerKind.END_IF, MarkerKind.END_EACH],
+)
+
+
+def _check_carried_loop(doc: Document, button: ButtonBlock) -> None:
+    """A Button that counts as already patched -- its QR block is then only removed -- must
+    hold the loop whole, as mailpatch writes it: the markers in order, every link a calendar
+    link inside the {{#if}}. Otherwise removing the QR block would lose the loop."""
+    el = button.element
+    check_expressions_closed(doc, el, "Button")
+    found = markers(doc, el.content_start, el.content_end)
+    kinds = [m.kind for m in found]
+    problem = ""
+    if kinds not in _WHOLE_LOOPS:
+        problem = "its loop markers are " + ", ".join(k.value for k in kinds)
+    elif not button.links:
+        problem = "it has no link"
+    elif any(not found[1].end <= link.tag.token.start < found[2].start for link in button.links):
+        problem = "a link sits outside its {{#if}}"
+    elif any(link.kind is not LinkKind.CALENDAR for link in button.links):
+        problem = "a link in its loop is not a calendar link"
+    if problem:
+        raise Refusal(
+            "the Button block holds a loop for event "
+            f"{', '.join(sorted(button.loop_guids))} but not a whole one ({problem})",
+            el.start,
+        )
+
+
 def _check_apart(qr: QrBlock, button: ButtonBlock) -> None:
     q, b = qr.element, button.element
     if q.start < b.end and b.start < q.end:
@@ -270,23 +399,38 @@ def _check_apart(qr: QrBlock, button: ButtonBlock) -> None:
 
 
 def _candidate(button: ButtonBlock, event: EventRef) -> bool:
+    """Whether ``button`` may be paired with ``event``: only placeholder links, or calendar
+    links for that very event."""
+    served = _served_events(button)
+    return served is not None and (not served or served == {event.readable_id})
+
+
+def _served_events(button: ButtonBlock) -> frozenset[str] | None:
+    """The events a Button may be paired with: None for none (no links, or a real link),
+    an empty set for any event (placeholder links only), else the one readable event id its
+    calendar links carry."""
     if not button.links:
-        return False
+        return None
+    ids: set[str] = set()
     for link in button.links:
         kind = link.kind
         if kind is LinkKind.REAL:
-            return False
-        if kind is LinkKind.CALENDAR and not _links_event(link, event):
-            return False
-    return True
+            return None
+        if kind is LinkKind.CALENDAR:
+            readable_id = _linked_event(link)
+            if readable_id is None:
+                return None
+            ids.add(readable_id)
+    return frozenset(ids) if len(ids) <= 1 else None
 
 
-def _links_event(link: ButtonLink, event: EventRef) -> bool:
+def _linked_event(link: ButtonLink) -> str | None:
     try:
         data = decode_calendar_url(link.url).data
-        return bool(data) and data[0].get("readableEventId") == event.readable_id
+        readable_id = data[0].get("readableEventId") if data else None
     except (DecodeError, AttributeError, IndexError, KeyError, TypeError, ValueError):
-        return False
+        return None
+    return readable_id if isinstance(readable_id, str) else None
 
 
 def _pair(

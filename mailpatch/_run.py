@@ -102,10 +102,13 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
     if not result.changed:
         applies = result.qr_blocks or result.patched_buttons
         return Outcome(path, Status.UNCHANGED if applies else Status.NOT_APPLICABLE, output=echo)
-    from mailpatch._verify import VerifyError, verify  # lxml: loaded once a file changes
+    from mailpatch._verify import Unverifiable, VerifyError, verify  # lxml: once a file changes
 
     try:
         verify(email.text, result, options)
+    except Unverifiable as exc:  # a limit of the verifier, not a bug: refused like bad input
+        message = f"the patch cannot be verified ({exc}); nothing was written"
+        return Outcome(path, Status.REFUSED, message, output=echo)
     except VerifyError as exc:
         return Outcome(
             path,

@@ -45,8 +45,17 @@ _MARKER = re.compile(
 _HREF = re.compile(r"""\shref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 
 
+_HUGE_HINT = re.compile(r",?\s*(?:use|try)\s+XML_PARSE_HUGE.*", re.S)
+
+
 class VerifyError(Exception):
     """The output is not what mailpatch meant to write (an internal error: nothing is written)."""
+
+
+class Unverifiable(VerifyError):
+    """libxml2 cannot read the email whole (e.g. nesting deeper than it allows, or a block after
+    ``</html>``, which it drops): the patch cannot be checked, so nothing is written -- a
+    property of the file, not a mailpatch bug."""
 
 
 def _block_type(el: Any) -> str:
@@ -63,14 +72,28 @@ def _blocks_of(root: Any, kind: str) -> list[Any]:
 
 
 def _parse(text: str) -> Any:
+    """The document as libxml2 reads it, or Unverifiable if libxml2 gives up part of it.
+
+    Bytes with an explicit encoding, so an XHTML ``<?xml … encoding=…?>`` prolog is read too
+    (lxml refuses str input that declares an encoding). ``huge_tree`` lifts libxml2's default
+    limits (nesting depth 256, 10 MB text nodes), which would otherwise cut the tree short
+    *silently*; past the remaining hard limits libxml2 logs a fatal error, and an email the
+    verifier cannot read whole is not written.
+    """
     if not text.strip():
         return None
-    try:
-        import lxml.html  # only the reference check uses it
+    import lxml.html  # only the reference check parses whole documents
 
-        return lxml.html.document_fromstring(text)
+    parser = lxml.html.HTMLParser(encoding="utf-8", huge_tree=True)
+    try:
+        root = lxml.html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=parser)
     except (lxml.etree.ParserError, ValueError):
         return None
+    for error in parser.error_log:
+        if error.level == lxml.etree.ErrorLevels.FATAL:
+            message = _HUGE_HINT.sub("", error.message.strip())  # an option users cannot set
+            raise Unverifiable(f"libxml2 cannot read it whole: line {error.line}: {message}")
+    return root
 
 
 def _everything(root: Any) -> list[Any]:
@@ -78,29 +101,91 @@ def _everything(root: Any) -> list[Any]:
     return [el for top in (root, *root.itersiblings()) for el in top.iter()]
 
 
-def _skeleton(root: Any) -> bytes:
-    """The document with every ERQRCode block dropped and every Button block emptied."""
-    if root is None:
-        return b""
-    for el in _everything(root):
-        kind = _block_type(el)
-        if kind == "erqrcode":
-            el.drop_tree()  # keeps the tail text
-        elif kind == "button":
-            el.text = None
-            for child in list(el):
-                el.remove(child)
-    tops = (root, *root.itersiblings())
-    import lxml.html
+_DOCUMENT = frozenset({"html", "head", "body"})
+_EDGE_SPACE = " \t\n\r\f"
 
-    return b"".join(lxml.html.tostring(top, encoding="utf-8") for top in tops)
+
+def _skeleton(root: Any) -> list[tuple[Any, ...]]:
+    """The document as events, every ERQRCode block dropped and every Button block emptied.
+
+    Built by walking the tree (iteratively), never by editing it: lxml refuses to set text
+    holding control characters that libxml2 itself read. Compared loosely where libxml2's
+    reading depends on context a removed QR block can change: html/head/body are not
+    positions (an implied body opens at the first content, and comments before it move
+    outside <html>), and the whitespace at the edges of a text run is not compared (libxml2
+    drops it at the start of a document). Those bytes are the input's anyway: step 1 checked
+    every byte outside the edits.
+    """
+    if root is None:
+        return []
+    top = []
+    node = root.getprevious()
+    while node is not None:
+        top.append(node)
+        node = node.getprevious()
+    top.reverse()
+    node = root
+    while node is not None:
+        top.append(node)
+        node = node.getnext()
+    events: list[tuple[Any, ...]] = []
+    pending: list[str] = []
+
+    def emit(event: tuple[Any, ...]) -> None:
+        text = "".join(pending).strip(_EDGE_SPACE)
+        pending.clear()
+        if text:
+            events.append(("text", text))
+        events.append(event)
+
+    work: list[Any] = list(reversed(top))  # elements to visit, and ("end", element) markers
+    while work:
+        item = work.pop()
+        if isinstance(item, tuple):
+            if item[1].tag not in _DOCUMENT:
+                emit(("end", item[1].tag))
+            pending.append(item[1].tail or "")
+            continue
+        el = item
+        if not isinstance(el.tag, str):  # a comment or processing instruction
+            kind = "comment" if el.tag is lxml.etree.Comment else "pi"
+            emit((kind, el.text or "", str(el) if kind == "pi" else ""))
+            pending.append(el.tail or "")
+            continue
+        block = _block_type(el)
+        if block == "erqrcode":
+            pending.append(el.tail or "")  # the block goes, the text after it stays
+            continue
+        attrs = tuple(el.attrib.items())
+        if el.tag not in _DOCUMENT:
+            emit(("start", el.tag, attrs))
+        elif attrs:
+            emit(("attrs", el.tag, attrs))
+        work.append(("end", el))
+        if block != "button":  # a Button's content is the patch's to change
+            pending.append(el.text or "")
+            work.extend(reversed(list(el)))
+    emit(("end-of-document",))
+    return events
 
 
 def _stream(el: Any) -> Iterator[tuple[str, str]]:
-    """(kind, text) in document order below ``el``: text, comments, and link hrefs."""
+    """(kind, text) in document order below ``el``: text, comments, and link hrefs.
+
+    Iterative (a stack of child iterators), so nesting as deep as libxml2 allows cannot hit
+    Python's recursion limit.
+    """
     if el.text and isinstance(el.tag, str):
         yield "text", el.text
-    for child in el:
+    stack: list[tuple[Any, Iterator[Any]]] = [(None, iter(el))]
+    while stack:
+        parent, children = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            if parent is not None and parent.tail:
+                yield "text", parent.tail
+            continue
         if child.tag is lxml.etree.Comment:
             body = child.text or ""
             yield "text", body
@@ -110,7 +195,10 @@ def _stream(el: Any) -> Iterator[tuple[str, str]]:
         elif isinstance(child.tag, str):
             if child.get("href") is not None:
                 yield "href", child.get("href")
-            yield from _stream(child)
+            if child.text:
+                yield "text", child.text
+            stack.append((child, iter(child)))
+            continue  # its tail follows its content
         if child.tail:
             yield "text", child.tail
 
@@ -174,8 +262,7 @@ def _check_link(url: str, intended: Any, where: str) -> None:
 
 def verify_full(before: str, result: PatchResult, options: PatchOptions) -> None:
     """The reference check: parse input and output whole, compare them outside the blocks,
-    patch again. Slow; the tests hold ``verify`` to it."""
-    import lxml.html
+    patch again. Slower; ``verify`` falls back to it where its sentinel proof cannot be made."""
 
     if not result.changed:
         return
@@ -187,30 +274,25 @@ def verify_full(before: str, result: PatchResult, options: PatchOptions) -> None
         pos = edit.end
     if "".join([*pieces, before[pos:]]) != after:
         raise VerifyError("the output is not the input with the recorded edits")
+    _check_before_html_end(before, result)
     before_root, after_root = _parse(before), _parse(after)
     # 2. no QR block left unless asked
-    if not options.keep_qr:
-        left = _blocks_of(after_root, "erqrcode")
+    if after_root is not None and not options.keep_qr:
+        left = [el for el in after_root.iter() if _block_type(el) == "erqrcode"]
         if left:
             raise VerifyError(f"{len(left)} ERQRCode block(s) left in the output")
     # 3. each Button with a loop: balanced, in order around its links; 4. links decode as meant
     intended = {normal_guid(p.guid): p.link.intended() for p in result.pairings if p.link}
     seen: set[str] = set()
-    buttons = _blocks_of(after_root, "button")
-    # Only the Buttons this patch changed are held to the rules: a Button the user broke
-    # elsewhere is not ours to judge (lint reports it), and must not look like our bug.
-    untouched = {lxml.html.tostring(b, with_tail=False) for b in _blocks_of(before_root, "button")}
+    buttons = (
+        []
+        if after_root is None
+        else [el for el in after_root.iter() if _block_type(el) == "button"]
+    )
     for index, button in enumerate(buttons, 1):
-        if lxml.html.tostring(button, with_tail=False) in untouched:
-            continue
         seq = _loop_sequence(button)
-        where = f"Button block #{index}"
-        if all(n == "link" for n, _ in seq):  # no loop: only a calendar link's "//" was fixed
-            for _, url in seq:
-                if is_calendar_url(url) and not url.startswith("https://"):
-                    raise VerifyError(f"{where}: a calendar link is still not https://HOST/…")
-            continue
-        seen.add(_check_button(seq, intended, where))
+        if any(n == "if" and guid for n, guid in seq):  # an event loop (not any {{#each}})
+            seen.add(_check_button(seq, intended, f"Button block #{index}"))
     missing = set(intended) - seen
     if missing:
         raise VerifyError(f"no Button carries the loop for event(s) {', '.join(sorted(missing))}")
@@ -221,7 +303,7 @@ def verify_full(before: str, result: PatchResult, options: PatchOptions) -> None
         if before_root is None
         else {
             expr
-            for block in _everything(before_root)
+            for block in before_root.iter()
             if _block_type(block) == "erqrcode"
             for img in block.iter("img")
             for value in img.attrib.values()
@@ -233,7 +315,7 @@ def verify_full(before: str, result: PatchResult, options: PatchOptions) -> None
         raise VerifyError(f"handlebars expressions appeared: {sorted(has - had - added)}")
     if not had - has <= qr_img:
         raise VerifyError(f"handlebars expressions disappeared: {sorted(had - has)}")
-    # 6. read by libxml2, nothing outside the QR and Button blocks differs (mutates the trees)
+    # 6. read by libxml2, nothing outside the QR and Button blocks differs
     if _skeleton(before_root) != _skeleton(after_root):
         raise VerifyError("content outside the ERQRCode and Button blocks changed")
     # 7. a second patch is a no-op
@@ -244,7 +326,9 @@ def verify_full(before: str, result: PatchResult, options: PatchOptions) -> None
 # "https:" not followed by "/", the link a scheme edit fixes (found from its ':', a literal)
 _SLASHLESS = re.compile(r":(?!/)(?<=[sS]:)(?<=(?i:https:))")
 # libxml2 reading UTF-8 bytes: told the encoding, a <meta charset> in the email cannot switch it
-_PARSER = lxml.etree.HTMLParser(encoding="utf-8")
+# huge_tree lifts libxml2's default limits (nesting depth 256, 10 MB text nodes), which would
+# otherwise cut the tree short silently; past the hard limits it logs a fatal error (_read).
+_PARSER = lxml.etree.HTMLParser(encoding="utf-8", huge_tree=True)
 # libxml2 lowers attribute names (ASCII, as browsers do), so this finds every block element
 _BLOCKS = "//*[@data-editorblocktype]"
 # Where an ERQRCode block could be, to the locator (a block-type value "erqrcode", group qr)
@@ -286,10 +370,18 @@ def _sentinel_name(before: str, end: int, edits: Sequence[Edit]) -> str:
     return name
 
 
+_ELEMENT_START = re.compile(r"<[A-Za-z]")
+
+
 def _marked(before: str, edits: Sequence[Edit], name: str, end: int) -> bytes:
     """The input up to ``end`` with a comment before and after each block edit, and a plain
     marker where a scheme edit inserts its "//" (inside an attribute value: no comment there)."""
     pieces: list[str] = []
+    first = next((e for e in edits if e.what != "scheme"), None)
+    if first is not None and not _ELEMENT_START.search(before, 0, first.start):
+        # libxml2 puts a comment that comes before every element outside <html>, away from
+        # the block it marks: open the body with an empty element first
+        pieces.append(f"<{name}-body></{name}-body>")
     pos = 0
     for i, edit in enumerate(edits):
         if edit.what == "scheme":
@@ -304,9 +396,33 @@ def _marked(before: str, edits: Sequence[Edit], name: str, end: int) -> bytes:
 
 def _read(data: bytes) -> Any:
     try:
-        return lxml.etree.fromstring(data, _PARSER)
+        root = lxml.etree.fromstring(data, _PARSER)
     except (lxml.etree.ParserError, lxml.etree.XMLSyntaxError, ValueError):
         return None
+    for error in _PARSER.error_log:
+        if error.level == lxml.etree.ErrorLevels.FATAL:
+            message = _HUGE_HINT.sub("", error.message.strip())  # an option users cannot set
+            raise Unverifiable(f"libxml2 cannot read it whole: line {error.line}: {message}")
+    return root
+
+
+_HTML_END = re.compile(r"</html[\s/>]", re.I)
+
+
+def _check_before_html_end(before: str, result: PatchResult) -> None:
+    """libxml2 drops everything after ``</html>``; browsers show it. An edit there cannot be
+    checked, so it is Unverifiable, not a disagreement (the locator is right to see it)."""
+    first = _HTML_END.search(before)
+    if first is None or first.start() >= result.edits[-1].end:  # the common case: no tokenizing
+        return
+    from mailpatch._html import Kind, LineIndex, tokenize
+
+    end = next((t for t in tokenize(before) if t.kind is Kind.END and t.name == "html"), None)
+    if end is not None and result.edits[-1].end > end.start:
+        raise Unverifiable(
+            f"a block comes after the </html> at {LineIndex(before).label(end.start)}, and "
+            "libxml2 drops all that follows </html>"
+        )
 
 
 def _sentinels(root: Any, name: str) -> dict[str, Any]:
@@ -473,6 +589,19 @@ def _qr_hits(before: str, edits: Sequence[Edit]) -> tuple[bool, bool]:
 
 def verify(before: str, result: PatchResult, options: PatchOptions) -> None:
     """Raise VerifyError unless ``result`` is a confined, balanced, decodable, stable patch."""
+    try:
+        _verify_fast(before, result, options)
+    except Unverifiable:
+        raise
+    except VerifyError:
+        # Where libxml2 and the HTML5 tokenizer read a block's edge differently (an abrupt
+        # '<!-->' comment, say), the sentinel proof cannot be made: compare the two whole
+        # readings instead, which judges the same bytes by the same parser on both sides.
+        verify_full(before, result, options)
+
+
+def _verify_fast(before: str, result: PatchResult, options: PatchOptions) -> None:
+    """One partial libxml2 parse with sentinels (see the module docstring)."""
     if not result.changed:
         return
     after = result.text
@@ -495,6 +624,7 @@ def verify(before: str, result: PatchResult, options: PatchOptions) -> None:
         raise VerifyError(
             "content outside the ERQRCode and Button blocks changed: an edit cuts a token"
         )
+    _check_before_html_end(before, result)
     # 2. libxml2 agrees on every edited span (see the module docstring)
     # past the last edit input and output are the same; read it only if it could hold a QR block
     rest_may_hold_qr, output_may_hold_qr = _qr_hits(before, edits)

@@ -60,6 +60,17 @@ def kinds(source: str) -> list[tuple[str, str]]:
         ),
         pytest.param("x<a b", [("text", "x"), ("other", "<a b")], id="unterminated-tag-dropped"),
         pytest.param("x</a", [("text", "x"), ("other", "</a")], id="unterminated-end-tag"),
+        pytest.param(
+            '<p class=\'x\n<div a="b">',
+            [("other", '<p class=\'x\n<div a="b">')],
+            id="quote-never-closed-runs-to-the-end",  # even when the input ends in '>'
+        ),
+        pytest.param('<a b="c>', [("other", '<a b="c>')], id="double-quote-never-closed"),
+        pytest.param(
+            "<a b='c' d=\"e\">f",
+            [("start", "<a b='c' d=\"e\">"), ("text", "f")],
+            id="quotes-closed",
+        ),
     ],
 )
 def test_tokens(source: str, expected: list[tuple[str, str]]) -> None:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
+from mailpatch._errors import Refusal
 from mailpatch._files import decode
-from mailpatch._patch import Edit, PatchResult, apply, patch
-from mailpatch._verify import VerifyError, verify
+from mailpatch._patch import Edit, EventRef, PatchOptions, PatchResult, apply, patch
+from mailpatch._run import Mode, Status, process
+from mailpatch._verify import Unverifiable, VerifyError, verify
 
 from fixturecases import Case, cases
 
@@ -113,7 +116,7 @@ def test_link_outside_the_if_branch_is_caught() -> None:
 
 
 def test_a_button_broken_elsewhere_is_not_an_internal_error() -> None:
-    """Safe mode judges the Buttons this patch changed, not one the user broke by hand."""
+    """A Button the user broke by hand is refused by name, never reported as mailpatch's bug."""
     case = next(c for c in PATCH if c.name == "newer-editor-button")
     broken = (
         '<div data-editorblocktype="Button"><!--{{#each contact.x}}-->'
@@ -123,6 +126,72 @@ def test_a_button_broken_elsewhere_is_not_an_internal_error() -> None:
     email = decode(case.input.read_bytes())
     before = email.text.replace("</body>", broken + "</body>")
     assert before != email.text
-    result = patch(before, case.options)
-    assert result.changed
-    verify(before, result, case.options)
+    with pytest.raises(Refusal, match="not a whole one"):
+        patch(before, case.options)
+
+
+def _one_event(text: str) -> tuple[str, PatchResult, PatchOptions]:
+    options = PatchOptions(endpoint="contoso.svc.dynamics.com", event=EventRef("ev-1"))
+    return text, patch(text, options), options
+
+
+_QR = (
+    '<div data-editorblocktype="ERQRCode">\n'
+    "<!--{{#each contact.msevtmgt_eventregistration_contact_msevtmgt_contactid }}-->\n"
+    "<!--{{#if (eq this.msevtmgt_eventid 'e4b81d2f-0a6c-ee11-9079-6045bd8e1f20')}}-->\n"
+    '<img id="base64image" src="{{this.msevtmgt_qrcode}}" alt="QR">\n'
+    "<!--{{/if}}-->\n<!--{{/each}}-->\n</div>\n"
+)
+_BUTTON = '<div data-editorblocktype="Button"><a class="buttonClass" href="#">Add</a></div>\n'
+
+
+def _button(depth: int) -> str:
+    return (
+        '<div data-editorblocktype="Button">'
+        + "<div>" * depth
+        + '<a class="buttonClass" href="#">Add</a>'
+        + "</div>" * depth
+        + "</div>\n"
+    )
+
+
+VERIFIES = [
+    pytest.param(
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        + decode(next(c for c in PATCH if c.name == "classic-vml-button").input.read_bytes()).text,
+        id="xhtml-xml-prolog",  # lxml refuses str input that declares an encoding
+    ),
+    pytest.param(_QR + _BUTTON, id="fragment-opening-with-the-qr-block"),
+    pytest.param("<div>" * 1000 + _QR + _BUTTON + "</div>" * 1000, id="nesting-1000"),
+    pytest.param(_QR + _button(2000), id="nesting-2000-in-button"),
+    pytest.param("<!--" + "c" * 11_000_000 + "-->\n" + _QR + _BUTTON, id="11mb-comment"),
+]
+
+
+@pytest.mark.parametrize("text", VERIFIES)
+def test_verifier_reads_the_whole_email(text: str) -> None:
+    """Each of these once failed as an INTERNAL ERROR: libxml2 read less than the email."""
+    verify(*_one_event(text))
+
+
+UNVERIFIABLE = [
+    pytest.param("<div>" * 100_000 + _QR + _BUTTON, id="nesting-100k-around"),
+    pytest.param(_QR + _button(100_000), id="nesting-100k-in-button"),
+]
+
+
+@pytest.mark.parametrize("text", UNVERIFIABLE)
+def test_past_libxml2_limits_is_unverifiable_not_an_internal_error(text: str) -> None:
+    with pytest.raises(Unverifiable, match="Excessive depth"):
+        verify(*_one_event(text))
+
+
+def test_unverifiable_email_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "deep.html"
+    path.write_text("<div>" * 100_000 + _QR + _BUTTON, "utf-8")
+    before = path.read_bytes()
+    options = PatchOptions(endpoint="contoso.svc.dynamics.com", event=EventRef("ev-1"))
+    outcome = process(str(path), options, Mode())
+    assert outcome.status is Status.REFUSED
+    assert outcome.message.startswith("the patch cannot be verified (libxml2 cannot read it whole")
+    assert path.read_bytes() == before

@@ -1,0 +1,214 @@
+"""Hostile emails built to size: deep nesting, thousands of blocks, endless values.
+
+Shared by tests/test_pathological.py (which asserts outcomes, never timings) and
+benchmarks/pathological.py (which prints timings).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from mailpatch._patch import EventRef, PatchOptions
+
+ENDPOINT = "contoso.svc.dynamics.com"
+GUID = "e4b81d2f-0a6c-ee11-9079-6045bd8e1f20"
+IMG = '<img id="base64image" src="{{this.msevtmgt_qrcode}}" alt="Event registration QR code">'
+BUTTON = (
+    '<div data-editorblocktype="Button" align="center" class="buttonWrapper">'
+    '<a class="buttonClass" href="#"><span>Add to calendar</span></a></div>\n'
+)
+TEXT = '<div data-editorblocktype="Text"><p>Text</p></div>\n'
+ONE_EVENT = PatchOptions(endpoint=ENDPOINT, event=EventRef("ev-1"))
+
+
+def guid(n: int) -> str:
+    return f"{n:08x}" + GUID[8:]
+
+
+def qr(event: str = GUID, img: str = IMG) -> str:
+    return (
+        '<div data-editorblocktype="ERQRCode">\n'
+        "<!--{{#each contact.msevtmgt_eventregistration_contact_msevtmgt_contactid }}-->\n"
+        f"<!--{{{{#if (eq this.msevtmgt_eventid '{event}')}}}}-->\n"
+        f"{img}\n"
+        "<!--{{/if}}-->\n"
+        "<!--{{/each}}-->\n"
+        "</div>\n"
+    )
+
+
+def nested(depth: int, inner: str, close: bool = True) -> str:
+    return "<div>" * depth + inner + ("</div>" * depth if close else "")
+
+
+def button_around(depth: int) -> str:
+    """A Button whose link sits ``depth`` elements down."""
+    return (
+        '<div data-editorblocktype="Button">'
+        + nested(depth, '<a class="buttonClass" href="#">Add</a>')
+        + "</div>\n"
+    )
+
+
+def events_for(n: int) -> PatchOptions:
+    return PatchOptions(endpoint=ENDPOINT, events={guid(i): EventRef(f"ev-{i}") for i in range(n)})
+
+
+@dataclass(frozen=True)
+class Hostile:
+    """An email that must end as ``outcome`` ("patched", "refused" or "not applicable")."""
+
+    name: str
+    build: Callable[[], str]
+    outcome: str
+    why: str  # the refusal message fragment, or what the case shows
+    options: PatchOptions = field(default=ONE_EVENT)
+
+
+def cases(scale: int = 1) -> list[Hostile]:
+    """The table; ``scale`` multiplies the block counts (the benchmark runs bigger ones)."""
+    deep = 100_000
+    blocks = 20_000 * scale
+    pairs = 2_000 * scale
+    mb11 = 11 * 1024 * 1024
+    return [
+        Hostile(
+            "nesting-1000-around-blocks",
+            lambda: nested(1000, qr() + BUTTON),
+            "patched",
+            "deeper than libxml2's default 256 levels: the verifier must read it whole",
+        ),
+        Hostile(
+            "nesting-2000-inside-button",
+            lambda: qr() + button_around(2000),
+            "patched",
+            "deeper than Python's recursion limit, within libxml2's huge-tree limit",
+        ),
+        Hostile(
+            "nesting-100k-around-blocks",
+            lambda: nested(deep, qr() + BUTTON),
+            "refused",
+            "cannot be verified",
+        ),
+        Hostile(
+            "nesting-100k-unclosed",
+            lambda: nested(deep, qr() + BUTTON, close=False),
+            "refused",
+            "cannot be verified",
+        ),
+        Hostile(
+            "nesting-100k-inside-qr",
+            lambda: qr(img=nested(deep, IMG)) + BUTTON,
+            "refused",
+            "cannot be verified",
+        ),
+        Hostile(
+            "nesting-100k-inside-button",
+            lambda: qr() + button_around(deep),
+            "refused",
+            "cannot be verified",
+        ),
+        Hostile(
+            "100k-stray-end-tags-in-100k-nesting",
+            lambda: nested(deep, "</span>" * deep + qr() + BUTTON),
+            "refused",
+            "cannot be verified",  # matching each end tag was O(depth): 10^10 steps
+        ),
+        Hostile(
+            "100k-end-tags-blocked-by-a-table",
+            lambda: "<div><table>" + "<span>" * deep + "</div>" * deep + qr() + BUTTON,
+            "refused",
+            "cannot be verified",  # each '</div>' stopped at the table after 100k spans
+        ),
+        Hostile(
+            "nesting-100k-no-blocks",
+            lambda: nested(deep, "<p>{{contact.firstname}}</p>"),
+            "not applicable",
+            "no QR block: never parsed deeper than a regex",
+        ),
+        Hostile(
+            f"{blocks}-qr-blocks-one-button",
+            lambda: qr() * blocks + BUTTON,
+            "refused",
+            "ambiguous",
+        ),
+        Hostile(
+            f"one-qr-block-{blocks}-buttons",
+            lambda: qr() + BUTTON * blocks,
+            "refused",
+            "ambiguous",
+        ),
+        Hostile(
+            f"{blocks}-qr-blocks-no-button",
+            lambda: qr() * blocks,
+            "refused",
+            "no Button block to pair",
+        ),
+        Hostile(
+            f"{pairs}-pairs-one-event",
+            lambda: (qr() + BUTTON + TEXT) * pairs,
+            "patched",
+            "every QR block paired with the Button after it",
+        ),
+        Hostile(
+            f"{pairs}-pairs-{pairs}-events",
+            lambda: "".join(qr(guid(i)) + BUTTON + TEXT for i in range(pairs)),
+            "patched",
+            "one event per pair, each mapped",
+            events_for(pairs),
+        ),
+        Hostile(
+            f"{pairs}-qr-blocks-unmapped",
+            lambda: "".join(qr(guid(i)) + BUTTON + TEXT for i in range(pairs)),
+            "refused",
+            "no readable event id for event",
+        ),
+        Hostile(
+            "11mb-attribute-in-button",
+            lambda: (
+                qr()
+                + '<div data-editorblocktype="Button"><a title="'
+                + "x" * mb11
+                + '" href="#">Add</a></div>'
+            ),
+            "patched",
+            "over libxml2's default 10 MB text limit: read whole, not cut short",
+        ),
+        Hostile(
+            "11mb-comment-before-blocks",
+            lambda: "<!--" + "c" * mb11 + "-->" + qr() + BUTTON,
+            "patched",
+            "over libxml2's default 10 MB text limit: read whole, not cut short",
+        ),
+        Hostile(
+            "unterminated-comment-after-blocks",
+            lambda: qr() + BUTTON + "<!--" + "x" * 1_000_000,
+            "patched",
+            "the comment runs to the end of the file, after the blocks",
+        ),
+        Hostile(
+            "unterminated-comment-before-blocks",
+            lambda: "<!--" + "x" * 1_000_000 + qr() + BUTTON,
+            "not applicable",
+            "the blocks are inside the comment: there is no QR block",
+        ),
+        Hostile(
+            "unterminated-tag-200k-attributes",
+            lambda: qr() + BUTTON + "<div " + 'a="b" ' * 200_000,
+            "patched",
+            "a start tag cut off by the end of the file",
+        ),
+        Hostile(
+            "unterminated-attribute-value",
+            lambda: qr() + BUTTON + '<div title="' + "x" * 1_000_000,
+            "patched",
+            "an attribute value cut off by the end of the file",
+        ),
+        Hostile(
+            "1m-unclosed-tags",
+            lambda: qr() + BUTTON + "<p" * 1_000_000,
+            "patched",
+            "a million '<p' with no '>'",
+        ),
+    ]

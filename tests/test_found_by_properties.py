@@ -1,0 +1,164 @@
+"""Each email here is one that tests/test_properties.py found mishandled, shrunk by hypothesis
+(and tidied); the id says what was wrong. Before the fix each ended as an INTERNAL ERROR (the
+verifier disagreed with the locator) or a crash; now each is verified or cleanly refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailpatch._errors import Refusal
+from mailpatch._patch import patch
+from mailpatch._verify import Unverifiable, verify
+
+from pathological_inputs import BUTTON, ONE_EVENT, qr
+
+QR = qr()
+LOOP_OPEN = QR[QR.index("<!--{{#each") : QR.index("<img")]  # {{#each …}} and {{#if (eq …)}}
+
+VERIFIED = [
+    pytest.param(
+        BUTTON.replace(
+            '<a class="buttonClass" href="#"', '{{#each s}}<a href="https://a.example"'
+        ).replace("</a>", "</a>{{/each}}")
+        + QR
+        + BUTTON,
+        id="another-button-with-its-own-each-loop",  # found by the atheris target
+    ),
+    pytest.param(QR + "\x1f\n" + BUTTON, id="control-character-after-the-qr-block"),
+    pytest.param(QR + "<!---->\n" + BUTTON, id="comment-after-a-leading-qr-block"),
+    pytest.param(QR + "0\n" + BUTTON, id="text-after-a-leading-qr-block"),
+]
+
+
+@pytest.mark.parametrize("text", VERIFIED)
+def test_patched_and_verified(text: str) -> None:
+    result = patch(text, ONE_EVENT)
+    assert result.changed
+    verify(text, result, ONE_EVENT)
+
+
+NOT_SEEN = [
+    pytest.param(BUTTON + "<p class='x\n" + QR.replace("'", '"'), id="stray-quote-before-the-qr"),
+]
+
+
+@pytest.mark.parametrize("text", NOT_SEEN)
+def test_blocks_inside_a_tag_cut_off_by_the_end_are_not_blocks(text: str) -> None:
+    """A quote never closed runs to the end of the file: browsers drop the tag and all after."""
+    result = patch(text, ONE_EVENT)
+    assert not result.changed and result.qr_blocks == 0
+
+
+REFUSED = [
+    pytest.param(
+        QR + "<p class='x\n" + BUTTON, "no Button block to pair", id="stray-quote-before-the-button"
+    ),
+    pytest.param(
+        BUTTON.replace("</div>\n", "") + QR + "</div>",
+        "inside the Button block",
+        id="button-missing-its-end-tag-holds-the-qr-block",
+    ),
+    pytest.param(
+        QR.replace("</div>\n", "") + BUTTON + "</div>",
+        "inside the ERQRCode block",
+        id="qr-block-missing-its-end-tag-holds-the-button",
+    ),
+    pytest.param(
+        "<div>" + QR.replace("<div ", "<table ").replace("</div>\n", "") + "</div>\n" + BUTTON,
+        "the Button block is inside the ERQRCode block",  # '</div>' is ignored in a <table>
+        id="qr-table-block-not-closed-by-a-div-end-tag",  # found by the atheris target
+    ),
+    pytest.param(
+        QR
+        + '<div data-editorblocktype="Button"><a href="#">x</a><table><tr><td>'
+        + '</div><p><a href="https://example.com/agenda">agenda</a></p>'
+        + "</td></tr></table></div>",
+        "no Button block to pair",  # the agenda link is in the Button: HTML5 ignores '</div>'
+        id="div-end-tag-inside-a-table-cell-closes-nothing",  # found by the atheris target
+    ),
+    pytest.param(
+        QR + "<table><tr><td>" + BUTTON.replace("</div>\n", "") + "</td></tr></table>",
+        "the Button block \\(<div>\\) has no end tag of its own",
+        id="button-closed-by-an-ancestors-end-tag",
+    ),
+    pytest.param(
+        BUTTON + QR.replace("{{#each", "{{#each contact.x: <p>cut</p> <!--{{#each", 1),
+        "never closed before the next",
+        id="each-marker-run-into-the-next-one",  # found by the atheris target
+    ),
+    pytest.param(
+        QR + BUTTON.replace("<a ", LOOP_OPEN + "{{/if}}{{/each}}<a ", 1),
+        "holds a loop for event e4b81d2f-0a6c-ee11-9079-6045bd8e1f20 but not a whole one",
+        id="already-patched-button-with-its-link-outside-the-loop",  # found by atheris
+    ),
+    pytest.param(
+        QR + BUTTON.replace("<a ", LOOP_OPEN + "<a ", 1).replace("</a>", "</a>{{/if}}{{/each}}"),
+        "a link in its loop is not a calendar link",
+        id="already-patched-button-with-a-placeholder-link",
+    ),
+    pytest.param(
+        QR + BUTTON.replace("<a ", LOOP_OPEN + "{{/if}}{{/each}}<span ", 1),
+        "it has no link",
+        id="already-patched-button-without-a-link",  # found by atheris
+    ),
+    pytest.param(
+        BUTTON + QR.replace("<!--{{#each", "<!--{{#each contact.x -->\n<!--{{#each", 1),
+        "never closed before the next",
+        id="each-marker-unclosed-in-its-comment",  # found by the atheris target
+    ),
+    pytest.param(
+        "<html><head><title>t</title>\n"  # a head never closed: the export starts mid-way
+        + BUTTON.replace('href="#">', 'href="https://a.example">').replace("</div>", "</head>")
+        + QR
+        + BUTTON
+        + "</div></body></html>",
+        "the ERQRCode block is inside the Button block",  # '</head>' in a body closes nothing
+        id="stray-head-end-tag-closes-no-block",  # found by the atheris target
+    ),
+    pytest.param(
+        QR
+        + '<div data-editorblocktype="Button"><!--[if mso]><v:rect href="#" x="cut'
+        + '<!--[if mso]><v:rect href="#"><![endif]--><a href="#">Add</a></div>',
+        "an Outlook conditional comment in the Button block holds another '<!--'",
+        id="vml-conditional-holding-a-second-conditional",  # found by the atheris target
+    ),
+    pytest.param(
+        QR + BUTTON.replace("</a>", "</a>{{/if}}{{/each}}"),
+        "the Button block holds handlebars blocks of its own",
+        id="button-with-stray-closing-markers",  # found by the atheris target
+    ),
+    pytest.param(
+        QR + BUTTON.replace("<a ", "{{#if contact.vip}}<a ").replace("</a>", "</a>{{/if}}"),
+        "the Button block holds handlebars blocks of its own",
+        id="button-with-its-own-if",  # the verifier expects the loop alone
+    ),
+    pytest.param(
+        QR + "{{\n" + BUTTON,
+        "handlebars expression opened at 8:1",
+        id="stray-mustache-before-button",
+    ),
+    pytest.param(
+        "{{!-- " + QR + " --}}" + BUTTON,
+        "handlebars expression opened at 1:1",
+        id="qr-block-in-a-handlebars-comment",
+    ),
+]
+
+
+UNVERIFIABLE = [
+    pytest.param(QR + "0\n</body></html>\n" + BUTTON, id="button-after-the-html-end-tag"),
+]
+
+
+@pytest.mark.parametrize("text", UNVERIFIABLE)
+def test_unverifiable_not_an_internal_error(text: str) -> None:
+    """libxml2, the verifier, drops what follows </html>; browsers show it."""
+    result = patch(text, ONE_EVENT)
+    with pytest.raises(Unverifiable, match="after the </html> at 9:8"):
+        verify(text, result, ONE_EVENT)
+
+
+@pytest.mark.parametrize(("text", "fragment"), REFUSED)
+def test_refused(text: str, fragment: str) -> None:
+    with pytest.raises(Refusal, match=fragment):
+        patch(text, ONE_EVENT)

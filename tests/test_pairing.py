@@ -1,0 +1,97 @@
+"""Which Button a QR block is paired with: candidates by their links, nearest in document order."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailpatch._errors import Refusal
+from mailpatch._link import CalendarLink
+from mailpatch._patch import EventRef, PatchOptions, patch
+
+from pathological_inputs import ENDPOINT, TEXT, guid, qr
+
+OPTIONS = PatchOptions(endpoint=ENDPOINT, event=EventRef("ev-1"))
+SAME = CalendarLink(ENDPOINT, "ev-1").href()
+OTHER = CalendarLink(ENDPOINT, "ev-2").href()
+BROKEN = "https://contoso.svc.dynamics.com/EvtMgmt/api/v2.0/calendar/personal/ics?data=[{"
+
+
+def button(label: str, *hrefs: str) -> str:
+    links = "".join(f'<a class="buttonClass" href="{h}">{label}</a>' for h in hrefs)
+    return f'<div data-editorblocktype="Button">{links}</div>\n'
+
+
+PAIRED = [
+    pytest.param([button("A", "#")], "A", id="placeholder"),
+    pytest.param([button("A", SAME)], "A", id="calendar-link-same-event"),
+    pytest.param([button("A", "#", SAME)], "A", id="placeholder-and-same-event"),
+    pytest.param([button("A", OTHER), button("B", "#")], "B", id="other-event-skipped"),
+    pytest.param([button("A", BROKEN), button("B", "about:blank")], "B", id="broken-link-skipped"),
+    pytest.param([button("A", SAME, OTHER), button("B", "")], "B", id="two-events-skipped"),
+    pytest.param(
+        [button("A", "https://example.com/"), button("B", "#")], "B", id="real-link-skipped"
+    ),
+]
+
+
+@pytest.mark.parametrize(("after", "label"), PAIRED)
+def test_pairs_with(after: list[str], label: str) -> None:
+    text = qr() + "".join(after)
+    (pairing,) = patch(text, OPTIONS).pairings
+    assert text[text.index("</a>", pairing.button_offset) - 1] == label
+
+
+TWO_EVENTS = PatchOptions(
+    endpoint=ENDPOINT,
+    events={guid(0): EventRef("ev-1"), guid(1): EventRef("ev-2")},
+)
+NEAREST = [
+    pytest.param(
+        [button("A", "#"), "QR", TEXT, TEXT, "QR", button("B", "#")],
+        OPTIONS,
+        ["A", "B"],
+        id="each-to-its-nearest",
+    ),
+    pytest.param(
+        [button("A", "#"), "QR", TEXT, button("B", "#"), "QR"],
+        OPTIONS,
+        ["A", "B"],
+        id="nearer-before-then-after",
+    ),
+    pytest.param(
+        [button("A", OTHER), TEXT, "QR0", "QR1", TEXT, button("B", SAME)],
+        TWO_EVENTS,
+        ["B", "A"],
+        id="calendar-links-by-event-not-distance",
+    ),
+]
+
+
+def email(blocks: list[str]) -> str:
+    qrs = {"QR": qr(), "QR0": qr(guid(0)), "QR1": qr(guid(1))}
+    return "".join(qrs.get(b, b) for b in blocks)
+
+
+@pytest.mark.parametrize(("blocks", "options", "labels"), NEAREST)
+def test_nearest_candidate(blocks: list[str], options: PatchOptions, labels: list[str]) -> None:
+    text = email(blocks)
+    paired = [text[text.index("</a>", p.button_offset) - 1] for p in patch(text, options).pairings]
+    assert paired == labels
+
+
+REFUSED = [
+    pytest.param(["QR", button("A", OTHER)], "no Button block to pair", id="only-other-event"),
+    pytest.param(["QR", button("A", "#"), button("B", SAME)], "ambiguous: 1", id="two-for-one"),
+    pytest.param([button("A", "#"), "QR", button("B", "#"), TEXT, "QR"], "cannot tell", id="tie"),
+    pytest.param(
+        ["QR", button("A", "#"), "QR", TEXT, button("B", "#")],
+        "cannot tell",
+        id="nearest-already-taken",
+    ),
+]
+
+
+@pytest.mark.parametrize(("blocks", "fragment"), REFUSED)
+def test_refused(blocks: list[str], fragment: str) -> None:
+    with pytest.raises(Refusal, match=fragment):
+        patch(email(blocks), OPTIONS)
