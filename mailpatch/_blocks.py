@@ -54,6 +54,7 @@ class Element:
     content_end: int
     end: int
     ancestors: tuple[StartTag, ...]
+    open_paragraph: int = -1  # start of a <p> left open before it, which its tag closes
 
     def attr(self, name: str) -> str | None:
         a = self.tag.get(name)
@@ -150,12 +151,15 @@ def _match_blocks(
     depths: dict[str, list[int]] = {}  # tag name -> stack depths where one is open
     scopes: list[int] = []  # depths of open _SCOPE elements
     table_scopes: list[int] = []  # depths of open _TABLE_SCOPE elements
-    pending: list[tuple[StartTag, tuple[StartTag, ...]] | None] = []
+    pending: list[tuple[StartTag, tuple[StartTag, ...], int] | None] = []
+    paragraphs: list[int] = []  # start offsets of the open <p> elements, as depths["p"]
     found: dict[int, Element] = {}
 
     def close(content_end: int, end: int) -> None:
         name, tag, slot = stack.pop()
         depths[name].pop()
+        if name == "p":
+            paragraphs.pop()
         if name in _SCOPE:
             scopes.pop()
         if name in _TABLE_SCOPE:
@@ -163,7 +167,9 @@ def _match_blocks(
         if slot >= 0 and tag is not None:
             info = pending[slot]
             assert info is not None
-            found[slot] = Element(tag, tag.token.start, tag.token.end, content_end, end, info[1])
+            found[slot] = Element(
+                tag, tag.token.start, tag.token.end, content_end, end, info[1], info[2]
+            )
 
     record = seen.append if seen is not None else None
     for tok in tokens:
@@ -178,9 +184,14 @@ def _match_blocks(
             if tag is not None and tag.get(BLOCK_ATTR) is not None:
                 ancestors = tuple(t for _, t, _ in stack if t is not None)
                 slot = len(pending)
-                pending.append((tag, ancestors))
+                # HTML5: a block-level start tag closes a <p> open in scope
+                p_open = depths.get("p")
+                in_scope = p_open and (not scopes or scopes[-1] < p_open[-1])
+                pending.append((tag, ancestors, paragraphs[-1] if in_scope else -1))
             depth = len(stack)
             depths.setdefault(tok.name, []).append(depth)
+            if tok.name == "p":
+                paragraphs.append(tok.start)
             if tok.name in _SCOPE:
                 scopes.append(depth)
             if tok.name in _TABLE_SCOPE:

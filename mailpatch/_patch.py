@@ -177,6 +177,13 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
         pairings.append(Pairing(qr.element.start, button.element.start, qr.guid, link))
     if not options.keep_qr:
         for qr in qrs:
+            if qr.element.open_paragraph >= 0:
+                raise Refusal(
+                    "the ERQRCode block closes the paragraph opened at "
+                    f"{lines.label(qr.element.open_paragraph)} (it has no </p>): removed, it "
+                    "would let the text after it into that paragraph (or use --keep-qr)",
+                    qr.element.start,
+                )
             edits.append(Edit(qr.element.start, qr.element.end, "", what="qr"))
     rewritten = {id(button) for _, button in pairs}  # their links are written anew
     edits += scheme_fixes(doc, [b for b in buttons if id(b) not in rewritten])

@@ -133,6 +133,11 @@ REFUSED = [
         id="button-with-its-own-if",  # the verifier expects the loop alone
     ),
     pytest.param(
+        BUTTON + "<p>\n" + QR + "0",
+        "the ERQRCode block closes the paragraph opened at 2:1",
+        id="qr-block-closing-an-open-paragraph",  # found by the property tests
+    ),
+    pytest.param(
         QR + "{{\n" + BUTTON,
         "handlebars expression opened at 8:1",
         id="stray-mustache-before-button",
