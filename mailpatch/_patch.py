@@ -31,6 +31,7 @@ from mailpatch._blocks import (
     markers,
     read_button_block,
     read_qr_block,
+    scan,
 )
 from mailpatch._errors import MissingOption, Refusal
 from mailpatch._html import Kind, LineIndex, StartTag, comment_body
@@ -176,11 +177,13 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
         edits.append(Edit(*_button_content(doc, qr, button, link), what="button"))
         pairings.append(Pairing(qr.element.start, button.element.start, qr.guid, link))
     if not options.keep_qr:
+        open_paragraphs = _open_paragraphs(text, qrs)
         for qr in qrs:
-            if qr.element.open_paragraph >= 0:
+            opened = open_paragraphs.get(qr.element.start, -1)
+            if opened >= 0:
                 raise Refusal(
                     "the ERQRCode block closes the paragraph opened at "
-                    f"{lines.label(qr.element.open_paragraph)} (it has no </p>): removed, it "
+                    f"{lines.label(opened)} (it has no </p>): removed, it "
                     "would let the text after it into that paragraph (or use --keep-qr)",
                     qr.element.start,
                 )
@@ -195,6 +198,26 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
 # A batch writes the same few links into every email: build and encode each once.
 _calendar_link = functools.lru_cache(maxsize=256)(CalendarLink)
 _href = functools.lru_cache(maxsize=256)(CalendarLink.href)
+
+
+_P_OPEN = re.compile(r"<p[\s/>]", re.I)
+_P_CLOSE = re.compile(r"</p[\s/>]", re.I)
+
+
+def _open_paragraphs(text: str, qrs: list[QrBlock]) -> dict[int, int]:
+    """For each QR block start: where a <p> left open before it begins (its tag closes it).
+
+    ``locate`` reads only the blocks, so it cannot know; a cheap look back (the last '<p' after
+    the last '</p') says when the whole document must be scanned to find out.
+    """
+    found = {q.element.start: q.element.open_paragraph for q in qrs}
+    for start in found:
+        last_open = max((m.start() for m in _P_OPEN.finditer(text, 0, start)), default=-1)
+        last_close = max((m.start() for m in _P_CLOSE.finditer(text, 0, start)), default=-1)
+        if last_open > last_close:
+            full = scan(text)
+            return {e.start: e.open_paragraph for e in full.blocks_of(QR_TYPE)}
+    return found
 
 
 def apply(text: str, edits: list[Edit]) -> str:
