@@ -247,6 +247,23 @@ def _check_button(seq: list[tuple[str, str]], intended: dict[str, Any], where: s
     return guid
 
 
+def _check_expressions(before: str, after: str, options: PatchOptions, qrs: list[Any]) -> None:
+    """Handlebars: nothing lost but the QR images' own, nothing added but link placeholders."""
+    added = {"{{" + m.group(1) + "}}" for f in options.fields for m in PLACEHOLDER.finditer(f[1])}
+    qr_img = {
+        expr
+        for block in qrs
+        for img in block.iter("img")
+        for value in img.attrib.values()
+        for expr in _EXPRESSION.findall(value)
+    }
+    had, has = set(_EXPRESSION.findall(before)), set(_EXPRESSION.findall(after))
+    if not has - had <= added:
+        raise VerifyError(f"handlebars expressions appeared: {sorted(has - had - added)}")
+    if not had - has <= qr_img:
+        raise VerifyError(f"handlebars expressions disappeared: {sorted(had - has)}")
+
+
 def _check_link(url: str, intended: Any, where: str) -> None:
     if not is_calendar_url(url):
         raise VerifyError(f"{where}: a link in the loop is not the calendar link: {url[:80]!r}")
@@ -297,24 +314,7 @@ def verify_full(before: str, result: PatchResult, options: PatchOptions) -> None
     if missing:
         raise VerifyError(f"no Button carries the loop for event(s) {', '.join(sorted(missing))}")
     # 5. handlebars: nothing lost but the QR image's own, nothing added but link placeholders
-    added = {"{{" + m.group(1) + "}}" for f in options.fields for m in PLACEHOLDER.finditer(f[1])}
-    qr_img = (
-        set()
-        if before_root is None
-        else {
-            expr
-            for block in before_root.iter()
-            if _block_type(block) == "erqrcode"
-            for img in block.iter("img")
-            for value in img.attrib.values()
-            for expr in _EXPRESSION.findall(value)
-        }
-    )
-    had, has = set(_EXPRESSION.findall(before)), set(_EXPRESSION.findall(after))
-    if not has - had <= added:
-        raise VerifyError(f"handlebars expressions appeared: {sorted(has - had - added)}")
-    if not had - has <= qr_img:
-        raise VerifyError(f"handlebars expressions disappeared: {sorted(had - has)}")
+    _check_expressions(before, after, options, _blocks_of(before_root, "erqrcode"))
     # 6. read by libxml2, nothing outside the QR and Button blocks differs
     if _skeleton(before_root) != _skeleton(after_root):
         raise VerifyError("content outside the ERQRCode and Button blocks changed")
@@ -682,19 +682,7 @@ def _verify_fast(before: str, result: PatchResult, options: PatchOptions) -> Non
     if missing:
         raise VerifyError(f"no Button carries the loop for event(s) {', '.join(sorted(missing))}")
     # 5. handlebars: nothing lost but the QR image's own, nothing added but link placeholders
-    added = {"{{" + m.group(1) + "}}" for f in options.fields for m in PLACEHOLDER.finditer(f[1])}
-    qr_img = {
-        expr
-        for block in qrs
-        for img in block.iter("img")
-        for value in img.attrib.values()
-        for expr in _EXPRESSION.findall(value)
-    }
-    had, has = set(_EXPRESSION.findall(before)), set(_EXPRESSION.findall(after))
-    if not has - had <= added:
-        raise VerifyError(f"handlebars expressions appeared: {sorted(has - had - added)}")
-    if not had - has <= qr_img:
-        raise VerifyError(f"handlebars expressions disappeared: {sorted(had - has)}")
+    _check_expressions(before, after, options, qrs)
     # 6. a second patch is a no-op
     if not settled(after, options, output_may_hold_qr):
         raise VerifyError("patching the output again would change it (not idempotent)")
