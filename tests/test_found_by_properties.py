@@ -167,3 +167,23 @@ def test_unverifiable_not_an_internal_error(text: str) -> None:
 def test_refused(text: str, fragment: str) -> None:
     with pytest.raises(Refusal, match=fragment):
         patch(text, ONE_EVENT)
+
+
+def test_qr_img_with_a_repeated_src_is_patched_and_verified() -> None:
+    """libxml2 keeps the first of two src attributes: the second's expression leaves with the
+    removed QR block, which is no reason for an internal error (found by the long profile)."""
+    from mailpatch._patch import EventRef, PatchOptions, patch
+    from mailpatch._verify import verify
+
+    text = (
+        '<div data-editorblocktype="ERQRCode">\n'
+        "<!--{{#each contact.msevtmgt_eventregistration_contact_msevtmgt_contactid }}-->\n"
+        "<!--{{#if (eq this.msevtmgt_eventid 'e4b81d2f-0a6c-ee11-9079-6045bd8e1f20')}}-->\n"
+        '<img id="base64image" src="{{this.msevtmgt_qrcode}}" src="{{this.other}}" alt="QR">\n'
+        "<!--{{/if}}-->\n<!--{{/each}}-->\n</div>\n"
+        '<div data-editorblocktype="Button"><a class="buttonClass" href="#">Add</a></div>\n'
+    )
+    options = PatchOptions(endpoint="contoso.svc.dynamics.com", event=EventRef("ev-1"))
+    result = patch(text, options)
+    assert result.changed
+    verify(text, result, options)
