@@ -317,6 +317,13 @@ class MarkerKind(Enum):
     END_EACH = "{{/each}}"
 
 
+# The loop as Microsoft's procedure writes it, optionally with an {{else}} inside the {{#if}}.
+WHOLE_LOOPS = (
+    [MarkerKind.EACH, MarkerKind.IF_EVENT, MarkerKind.END_IF, MarkerKind.END_EACH],
+    [MarkerKind.EACH, MarkerKind.IF_EVENT, MarkerKind.ELSE, MarkerKind.END_IF, MarkerKind.END_EACH],
+)
+
+
 @dataclass(frozen=True)
 class Marker:
     kind: MarkerKind
@@ -414,7 +421,7 @@ def check_own_end_tag(doc: Document, element: Element, name: str) -> None:
         )
 
 
-_MUSTACHE = re.compile(r"\{\{.*?(?:\}\}|\Z)", re.S)  # as Handlebars lexes: to the first '}}'
+MUSTACHE = re.compile(r"\{\{.*?(?:\}\}|\Z)", re.S)  # as Handlebars lexes: to the first '}}'
 
 
 def check_expressions_closed(doc: Document, element: Element, name: str) -> None:
@@ -422,7 +429,7 @@ def check_expressions_closed(doc: Document, element: Element, name: str) -> None
     HTML comments mean nothing to Handlebars, so '<!--{{#each a-->…{{#if …}}' is one broken
     expression to it, whatever the comments say to the locator."""
     source = doc.source
-    for m in _MUSTACHE.finditer(source, element.content_start, element.content_end):
+    for m in MUSTACHE.finditer(source, element.content_start, element.content_end):
         text = m.group(0)
         if not text.endswith("}}") or "{{" in text[2:]:
             raise Refusal(
@@ -449,9 +456,7 @@ def read_qr_block(doc: Document, element: Element) -> QrBlock:
             "no {{#if (eq this.msevtmgt_eventid 'GUID')}} marker in the ERQRCode block" + hint,
             where,
         )
-    expected = [MarkerKind.EACH, MarkerKind.IF_EVENT, MarkerKind.END_IF, MarkerKind.END_EACH]
-    with_else = [*expected[:2], MarkerKind.ELSE, *expected[2:]]
-    if kinds not in (expected, with_else):
+    if kinds not in WHOLE_LOOPS:
         shown = ", ".join(k.value for k in kinds)
         raise Refusal(
             f"unbalanced loop markers in the ERQRCode block: found {shown}; expected "

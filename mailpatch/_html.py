@@ -132,10 +132,6 @@ class StartTag:
                 return attr
         return None
 
-    @property
-    def self_closing(self) -> bool:
-        return self.source[self.token.end - 2] == "/"
-
 
 def tokenize(source: str, start: int = 0, end: int | None = None) -> list[Token]:
     """Tokens covering ``source[start:end]`` exactly, in order."""

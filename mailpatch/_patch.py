@@ -16,13 +16,15 @@ from dataclasses import dataclass, field
 from mailpatch._blocks import (
     BLOCK_ATTR,
     BUTTON_TYPE,
+    MUSTACHE,
     QR_TYPE,
+    WHOLE_LOOPS,
     ButtonBlock,
     ButtonLink,
     Document,
     Element,
     LinkKind,
-    MarkerKind,
+    Marker,
     QrBlock,
     check_expressions_closed,
     check_not_cut_off,
@@ -211,10 +213,12 @@ def _open_paragraphs(text: str, qrs: list[QrBlock]) -> dict[int, int]:
     the last '</p') says when the whole document must be scanned to find out.
     """
     found = {q.element.start: q.element.open_paragraph for q in qrs}
+    opens = [m.start() for m in _P_OPEN.finditer(text)]  # each found once, for every block
+    closes = [m.start() for m in _P_CLOSE.finditer(text)]
     for start in found:
-        last_open = max((m.start() for m in _P_OPEN.finditer(text, 0, start)), default=-1)
-        last_close = max((m.start() for m in _P_CLOSE.finditer(text, 0, start)), default=-1)
-        if last_open > last_close:
+        last_open = bisect_left(opens, start) - 1
+        last_close = bisect_left(closes, start) - 1
+        if last_open >= 0 and (last_close < 0 or opens[last_open] > closes[last_close]):
             full = scan(text)
             return {e.start: e.open_paragraph for e in full.blocks_of(QR_TYPE)}
     return found
@@ -262,12 +266,12 @@ def _loop_is_sound(doc: Document, button: ButtonBlock) -> bool:
     found = markers(doc, button.element.content_start, button.element.content_end)
     if not found:
         return True
-    kinds = [m.kind for m in found]
-    loop = [MarkerKind.EACH, MarkerKind.IF_EVENT, MarkerKind.END_IF, MarkerKind.END_EACH]
-    if kinds not in (loop, [*loop[:2], MarkerKind.ELSE, *loop[2:]]):
-        return False
-    branch_start, branch_end = found[1].end, found[2].start
-    return all(branch_start <= link.tag.token.start < branch_end for link in button.links)
+    return [m.kind for m in found] in WHOLE_LOOPS and _links_in_branch(found, button)
+
+
+def _links_in_branch(found: list[Marker], button: ButtonBlock) -> bool:
+    """Every link of ``button`` inside the {{#if}} branch of the whole loop ``found``."""
+    return all(found[1].end <= link.tag.token.start < found[2].start for link in button.links)
 
 
 def _event_for(qr: QrBlock, guids: list[str], options: PatchOptions) -> EventRef:
@@ -310,8 +314,6 @@ def _check_unlocked(element: Element, what: str, options: PatchOptions, lines: L
 
 
 _BLOCK_NAMES = {QR_TYPE: "ERQRCode", BUTTON_TYPE: "Button"}
-# A mustache as Handlebars' lexer reads one: from '{{' to the first '}}', or to the end.
-_MUSTACHE = re.compile(r"\{\{.*?(?:\}\}|\Z)", re.S)
 
 
 def _check_outside_expressions(text: str, edits: list[Edit], lines: LineIndex) -> None:
@@ -319,7 +321,7 @@ def _check_outside_expressions(text: str, edits: list[Edit], lines: LineIndex) -
     Handlebars would read the moved loop as part of that expression."""
     if not edits:
         return
-    spans = [(m.start(), m.end()) for m in _MUSTACHE.finditer(text)]
+    spans = [(m.start(), m.end()) for m in MUSTACHE.finditer(text)]
     starts = [lo for lo, _ in spans]
     for edit in edits:
         for at in {edit.start, edit.end}:
@@ -391,12 +393,6 @@ def _check_no_blocks_of_its_own(doc: Document, button: ButtonBlock) -> None:
         )
 
 
-_WHOLE_LOOPS = (
-    [MarkerKind.EACH, MarkerKind.IF_EVENT, MarkerKind.END_IF, MarkerKind.END_EACH],
-    [MarkerKind.EACH, MarkerKind.IF_EVENT, MarkerKind.ELSE, MarkerKind.END_IF, MarkerKind.END_EACH],
-)
-
-
 def _check_carried_loop(doc: Document, button: ButtonBlock) -> None:
     """A Button that counts as already patched -- its QR block is then only removed -- must
     hold the loop whole, as mailpatch writes it: the markers in order, every link a calendar
@@ -406,11 +402,11 @@ def _check_carried_loop(doc: Document, button: ButtonBlock) -> None:
     found = markers(doc, el.content_start, el.content_end)
     kinds = [m.kind for m in found]
     problem = ""
-    if kinds not in _WHOLE_LOOPS:
+    if kinds not in WHOLE_LOOPS:
         problem = "its loop markers are " + ", ".join(k.value for k in kinds)
     elif not button.links:
         problem = "it has no link"
-    elif any(not found[1].end <= link.tag.token.start < found[2].start for link in button.links):
+    elif not _links_in_branch(found, button):
         problem = "a link sits outside its {{#if}}"
     elif any(link.kind is not LinkKind.CALENDAR for link in button.links):
         problem = "a link in its loop is not a calendar link"

@@ -247,6 +247,42 @@ def _check_button(seq: list[tuple[str, str]], intended: dict[str, Any], where: s
     return guid
 
 
+def _check_splice(before: str, after: str, edits: Sequence[Edit]) -> None:
+    """The output really is the input with the recorded edits, in order, not overlapping
+    (compared piece by piece, without building a copy)."""
+    pos = out = 0
+    same = len(after) == len(before) + sum(len(e.replacement) - e.end + e.start for e in edits)
+    for edit in edits:
+        if edit.start < pos:
+            raise VerifyError("the recorded edits overlap")
+        for piece in (before[pos : edit.start], edit.replacement):
+            same = same and after.startswith(piece, out)
+            out += len(piece)
+        pos = edit.end
+    if not (same and after.startswith(before[pos:], out)):
+        raise VerifyError("the output is not the input with the recorded edits")
+
+
+def _check_loops(buttons: list[Any], result: PatchResult, event_loops_only: bool) -> None:
+    """Each Button's loop balanced and in order around its links, every link decoding to its
+    pairing's object, and a loop for every event patched. ``event_loops_only`` judges only
+    Buttons whose ``{{#if}}`` tests an event (a whole document holds Buttons the patch did
+    not write); otherwise any marker makes a Button a loop to judge."""
+    intended = {normal_guid(p.guid): p.link.intended() for p in result.pairings if p.link}
+    seen: set[str] = set()
+    for index, button in enumerate(buttons, 1):
+        seq = _loop_sequence(button)
+        if event_loops_only:
+            judged = any(n == "if" and guid for n, guid in seq)
+        else:
+            judged = any(n != "link" for n, _ in seq)
+        if judged:
+            seen.add(_check_button(seq, intended, f"Button block #{index}"))
+    missing = set(intended) - seen
+    if missing:
+        raise VerifyError(f"no Button carries the loop for event(s) {', '.join(sorted(missing))}")
+
+
 def _check_expressions(
     before: str, after: str, options: PatchOptions, qrs: list[Any], edits: Sequence[Edit]
 ) -> None:
@@ -291,35 +327,16 @@ def verify_full(before: str, result: PatchResult, options: PatchOptions) -> None
     if not result.changed:
         return
     after = result.text
-    # 1. the splice really is the input with the recorded edits
-    pos, pieces = 0, []
-    for edit in result.edits:
-        pieces += [before[pos : edit.start], edit.replacement]
-        pos = edit.end
-    if "".join([*pieces, before[pos:]]) != after:
-        raise VerifyError("the output is not the input with the recorded edits")
+    _check_splice(before, after, result.edits)
     _check_before_html_end(before, result)
     before_root, after_root = _parse(before), _parse(after)
     # 2. no QR block left unless asked
-    if after_root is not None and not options.keep_qr:
-        left = [el for el in after_root.iter() if _block_type(el) == "erqrcode"]
+    if not options.keep_qr:
+        left = _blocks_of(after_root, "erqrcode")
         if left:
             raise VerifyError(f"{len(left)} ERQRCode block(s) left in the output")
-    # 3. each Button with a loop: balanced, in order around its links; 4. links decode as meant
-    intended = {normal_guid(p.guid): p.link.intended() for p in result.pairings if p.link}
-    seen: set[str] = set()
-    buttons = (
-        []
-        if after_root is None
-        else [el for el in after_root.iter() if _block_type(el) == "button"]
-    )
-    for index, button in enumerate(buttons, 1):
-        seq = _loop_sequence(button)
-        if any(n == "if" and guid for n, guid in seq):  # an event loop (not any {{#each}})
-            seen.add(_check_button(seq, intended, f"Button block #{index}"))
-    missing = set(intended) - seen
-    if missing:
-        raise VerifyError(f"no Button carries the loop for event(s) {', '.join(sorted(missing))}")
+    # 3. each Button with an event loop: balanced, in order around its links, decoding as meant
+    _check_loops(_blocks_of(after_root, "button"), result, event_loops_only=True)
     # 5. handlebars: nothing lost but the QR image's own, nothing added but link placeholders
     _check_expressions(before, after, options, _blocks_of(before_root, "erqrcode"), result.edits)
     # 6. read by libxml2, nothing outside the QR and Button blocks differs
@@ -613,18 +630,7 @@ def _verify_fast(before: str, result: PatchResult, options: PatchOptions) -> Non
         return
     after = result.text
     edits = result.edits
-    # 1. the splice really is the input with the recorded edits, in order, not overlapping
-    pos = out = 0
-    same = len(after) == len(before) + sum(len(e.replacement) - e.end + e.start for e in edits)
-    for edit in edits:
-        if edit.start < pos:
-            raise VerifyError("the recorded edits overlap")
-        for piece in (before[pos : edit.start], edit.replacement):
-            same = same and after.startswith(piece, out)
-            out += len(piece)
-        pos = edit.end
-    if not (same and after.startswith(before[pos:], out)):
-        raise VerifyError("the output is not the input with the recorded edits")
+    _check_splice(before, after, edits)
     if not all(_allowed(before, e) for e in edits):
         raise VerifyError("content outside the ERQRCode and Button blocks changed")
     if not all(e.what == "scheme" or _clean_cuts(before, e) for e in edits):
@@ -679,15 +685,7 @@ def _verify_fast(before: str, result: PatchResult, options: PatchOptions) -> Non
         if left:
             raise VerifyError(f"{len(left)} ERQRCode block(s) left in the output")
     # 4. each new Button content: balanced loop around its links, links decode as meant
-    intended = {normal_guid(p.guid): p.link.intended() for p in result.pairings if p.link}
-    seen: set[str] = set()
-    for index, button in enumerate(buttons, 1):
-        seq = _loop_sequence(button)
-        if any(n != "link" for n, _ in seq):
-            seen.add(_check_button(seq, intended, f"Button block #{index}"))
-    missing = set(intended) - seen
-    if missing:
-        raise VerifyError(f"no Button carries the loop for event(s) {', '.join(sorted(missing))}")
+    _check_loops(buttons, result, event_loops_only=False)
     # 5. handlebars: nothing lost but the QR image's own, nothing added but link placeholders
     _check_expressions(before, after, options, qrs, edits)
     # 6. a second patch is a no-op
