@@ -202,25 +202,42 @@ _calendar_link = functools.lru_cache(maxsize=256)(CalendarLink)
 _href = functools.lru_cache(maxsize=256)(CalendarLink.href)
 
 
-_P_OPEN = re.compile(r"<p[\s/>]", re.I)
-_P_CLOSE = re.compile(r"</p[\s/>]", re.I)
+def _last_tag(text: str, lo: int, hi: int, opener: str) -> int:
+    """Start of the last ``opener`` + (space, '/' or '>') in ``text[lo:hi]``, ``opener``'s
+    last letter in either case; -1 if none. ``str.rfind`` reads backwards from ``hi`` and
+    stops at the first: a whole-text regular expression would read every byte."""
+    best = -1
+    for last in (opener[-1].lower(), opener[-1].upper()):
+        needle, end = opener[:-1] + last, hi
+        while True:
+            at = text.rfind(needle, max(lo, best + 1), end)
+            if at < 0:
+                break
+            after = text[at + len(needle) : at + len(needle) + 1]
+            if after in ("/", ">") or after.isspace():  # as the tokenizer ends a tag name
+                best = at
+                break
+            end = at + len(needle) - 1  # an earlier one may still follow ``best``
+    return best
 
 
 def _open_paragraphs(text: str, qrs: list[QrBlock]) -> dict[int, int]:
     """For each QR block start: where a <p> left open before it begins (its tag closes it).
 
     ``locate`` reads only the blocks, so it cannot know; a cheap look back (the last '<p' after
-    the last '</p') says when the whole document must be scanned to find out.
+    the last '</p') says when the whole document must be scanned to find out. The look back
+    from each block stops at the previous block: what lies before that is carried over.
     """
     found = {q.element.start: q.element.open_paragraph for q in qrs}
-    opens = [m.start() for m in _P_OPEN.finditer(text)]  # each found once, for every block
-    closes = [m.start() for m in _P_CLOSE.finditer(text)]
-    for start in found:
-        last_open = bisect_left(opens, start) - 1
-        last_close = bisect_left(closes, start) - 1
-        if last_open >= 0 and (last_close < 0 or opens[last_open] > closes[last_close]):
+    last_open = last_close = -1
+    lo = 0
+    for start in sorted(found):
+        last_open = max(last_open, _last_tag(text, lo, start, "<p"))
+        last_close = max(last_close, _last_tag(text, lo, start, "</p"))
+        if last_open > last_close:
             full = scan(text)
             return {e.start: e.open_paragraph for e in full.blocks_of(QR_TYPE)}
+        lo = start
     return found
 
 
