@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from mailpatch._blocks import (
     BLOCK_ATTR,
     BUTTON_TYPE,
-    MUSTACHE,
     QR_TYPE,
     WHOLE_LOOPS,
     ButtonBlock,
@@ -46,6 +45,7 @@ from mailpatch._link import (
     is_calendar_url,
     slashless_host,
 )
+from mailpatch._survey import Survey
 
 # "calendar/personal/ics" in any case, found from its '/' (a literal the search runs on)
 _CALENDAR_HINT = re.compile(r"/(?=[pP])(?i:personal/ics)(?<=(?i:calendar/personal/ics))")
@@ -115,6 +115,8 @@ class PatchResult:
     pairings: tuple[Pairing, ...] = ()
     qr_blocks: int = 0  # ERQRCode blocks found
     patched_buttons: int = 0  # Button blocks that already carried an event loop
+    # the input's whole-text passes, for verify() to reuse (only for that very input text)
+    survey: Survey | None = field(default=None, compare=False, repr=False)
 
     @property
     def changed(self) -> bool:
@@ -129,13 +131,14 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
     """Patch every ERQRCode block; raise Refusal or MissingOption rather than guess."""
     if not _may_apply(text):
         return PatchResult(text)
-    doc = locate(text)
+    survey = Survey(text)  # the whole-text passes, shared with verify() through the result
+    doc = locate(text, survey)
     qr_elements = doc.blocks_of(QR_TYPE)
     buttons = [read_button_block(doc, el) for el in doc.blocks_of(BUTTON_TYPE)]
     already = sum(1 for b in buttons if b.loop_guids)
     if not qr_elements:
         fixes = scheme_fixes(doc, buttons)
-        return PatchResult(apply(text, fixes), tuple(fixes), patched_buttons=already)
+        return PatchResult(apply(text, fixes), tuple(fixes), patched_buttons=already, survey=survey)
     lines = LineIndex(text)
     _check_not_nested(doc, lines)
     qrs = [read_qr_block(doc, el) for el in qr_elements]
@@ -193,8 +196,8 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
     rewritten = {id(button) for _, button in pairs}  # their links are written anew
     edits += scheme_fixes(doc, [b for b in buttons if id(b) not in rewritten])
     edits.sort(key=lambda e: e.start)
-    _check_outside_expressions(text, edits, lines)
-    return PatchResult(apply(text, edits), tuple(edits), tuple(pairings), len(qrs), already)
+    _check_outside_expressions(survey, edits, lines)
+    return PatchResult(apply(text, edits), tuple(edits), tuple(pairings), len(qrs), already, survey)
 
 
 # A batch writes the same few links into every email: build and encode each once.
@@ -333,12 +336,12 @@ def _check_unlocked(element: Element, what: str, options: PatchOptions, lines: L
 _BLOCK_NAMES = {QR_TYPE: "ERQRCode", BUTTON_TYPE: "Button"}
 
 
-def _check_outside_expressions(text: str, edits: list[Edit], lines: LineIndex) -> None:
+def _check_outside_expressions(survey: Survey, edits: list[Edit], lines: LineIndex) -> None:
     """No edit may start or end inside a ``{{…}}``: with a stray '{{' before a Button block,
     Handlebars would read the moved loop as part of that expression."""
     if not edits:
         return
-    spans = [(m.start(), m.end()) for m in MUSTACHE.finditer(text)]
+    spans = survey.mustaches
     starts = [lo for lo, _ in spans]
     for edit in edits:
         for at in {edit.start, edit.end}:

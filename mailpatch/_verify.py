@@ -27,6 +27,7 @@ import bisect
 import html
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import lxml.etree
@@ -35,6 +36,7 @@ from mailpatch._blocks import QR_HIT
 from mailpatch._errors import MissingOption, Refusal
 from mailpatch._link import PLACEHOLDER, DecodeError, decode_calendar_url, is_calendar_url
 from mailpatch._patch import Edit, PatchOptions, PatchResult, normal_guid, patch
+from mailpatch._survey import HitKind, Survey, survey_of
 
 _EXPRESSION = re.compile(r"\{\{.*?\}\}", re.S)
 _EVENT_IF = re.compile(r"\{\{~?#\s*if\s+\(\s*eq\s+this\.msevtmgt_eventid\s+['\"]([^'\"]*)['\"]")
@@ -284,23 +286,21 @@ def _check_loops(buttons: list[Any], result: PatchResult, event_loops_only: bool
 
 
 def _check_expressions(
-    before: str, after: str, options: PatchOptions, qrs: list[Any], edits: Sequence[Edit]
+    had: set[str], after: str, options: PatchOptions, before: str, edits: Sequence[Edit]
 ) -> None:
-    """Handlebars: nothing lost but the QR images' own, nothing added but link placeholders."""
+    """Handlebars: nothing lost but a removed QR block's own, nothing added but link
+    placeholders. ``had`` holds the input's expressions."""
     added = {"{{" + m.group(1) + "}}" for f in options.fields for m in PLACEHOLDER.finditer(f[1])}
+    # the QR image's expressions go with the removed block (all of them: libxml2 keeps only the
+    # first of two same-named attributes, so its tree cannot say which); the rest of the
+    # block's content moves into the Button and stays
     qr_img = {
         expr
-        for block in qrs
-        for img in block.iter("img")
-        for value in img.attrib.values()
-        for expr in _EXPRESSION.findall(value)
+        for edit in edits
+        if edit.what == "qr"
+        for expr in _EXPRESSION.findall(before, edit.start, edit.end)
     }
-    # libxml2 keeps the first of two same-named attributes; the bytes of a removed QR block
-    # hold them all (the rest of its content moves into the Button and stays)
-    for edit in edits:
-        if edit.what == "qr":
-            qr_img.update(_EXPRESSION.findall(before, edit.start, edit.end))
-    had, has = set(_EXPRESSION.findall(before)), set(_EXPRESSION.findall(after))
+    has = set(_EXPRESSION.findall(after))
     if not has - had <= added:
         raise VerifyError(f"handlebars expressions appeared: {sorted(has - had - added)}")
     if not had - has <= qr_img:
@@ -338,7 +338,8 @@ def verify_full(before: str, result: PatchResult, options: PatchOptions) -> None
     # 3. each Button with an event loop: balanced, in order around its links, decoding as meant
     _check_loops(_blocks_of(after_root, "button"), result, event_loops_only=True)
     # 5. handlebars: nothing lost but the QR image's own, nothing added but link placeholders
-    _check_expressions(before, after, options, _blocks_of(before_root, "erqrcode"), result.edits)
+    had = survey_of(before, result.survey).expressions()
+    _check_expressions(had, after, options, before, result.edits)
     # 6. read by libxml2, nothing outside the QR and Button blocks differs
     if _skeleton(before_root) != _skeleton(after_root):
         raise VerifyError("content outside the ERQRCode and Button blocks changed")
@@ -355,12 +356,6 @@ _SLASHLESS = re.compile(r":(?!/)(?<=[sS]:)(?<=(?i:https:))")
 _PARSER = lxml.etree.HTMLParser(encoding="utf-8", huge_tree=True)
 # libxml2 lowers attribute names (ASCII, as browsers do), so this finds every block element
 _BLOCKS = "//*[@data-editorblocktype]"
-# Where an ERQRCode block could be, to the locator (a block-type value "erqrcode", group qr)
-# or to libxml2 (which decodes entities: any value with a '&'). A superset, found at C speed.
-_MAY_BE_QR = re.compile(
-    r"-(?<=[dD][aA][tT][aA]-)(?i:editorblocktype)\s*=\s*[\"']?\s*"
-    r"(?:(?P<qr>(?i:erqrcode))|[^\s\"'>&-]*&)"
-)
 
 
 def _joins(left: str, right: str) -> bool:
@@ -591,24 +586,32 @@ def settled(text: str, options: PatchOptions, may_have_qr: bool = True) -> bool:
         return False
 
 
-def _qr_hits(before: str, edits: Sequence[Edit]) -> tuple[bool, bool]:
-    """(whether the rest after the last edit could hold an ERQRCode block, whether the output
-    can hold a QR_HIT at all) from one pass over the input: a hit outside every edited span
-    stays, hits in new content are new. (A hit cannot form across a junction inside a tag:
-    _clean_cuts and the sentinels see to that; one in text is no block to the locator.)"""
+@dataclass(frozen=True)
+class _QrHits:
+    """Where the input's hits say an ERQRCode block could be, as the edits leave it."""
+
+    rest: bool  # after the last edit (to the locator, or to libxml2 through an entity)
+    kept: bool  # anywhere outside the edited spans, to either reader
+    output: bool  # a QR_HIT in the output: outside the edited spans, or in new content
+
+
+def _qr_hits(survey: Survey, edits: Sequence[Edit]) -> _QrHits:
+    """From the survey's hits: a hit outside every edited span stays, hits in new content are
+    new. (A hit cannot form across a junction inside a tag: _clean_cuts and the sentinels
+    see to that; one in text is no block to the locator.)"""
     last = edits[-1].end
-    rest = output = False
+    rest = kept = output = False
     spans = [(e.start, e.end) for e in edits]
-    for m in _MAY_BE_QR.finditer(before):
-        at = m.start()
+    for at, kind in survey.hits:
+        if kind is not HitKind.QR and kind is not HitKind.ENTITY:
+            continue
         rest = rest or at >= last
-        if m.group("qr") and not output:
-            i = bisect.bisect_right(spans, (at, len(before))) - 1
-            output = i < 0 or not spans[i][0] <= at < spans[i][1]
-        if rest and output:
-            break
+        i = bisect.bisect_right(spans, (at, len(survey.text))) - 1
+        if i < 0 or not spans[i][0] <= at < spans[i][1]:
+            kept = True
+            output = output or kind is HitKind.QR
     output = output or any(QR_HIT.search(e.replacement) for e in edits)
-    return rest, output
+    return _QrHits(rest, kept, output)
 
 
 def verify(before: str, result: PatchResult, options: PatchOptions) -> None:
@@ -637,12 +640,13 @@ def _verify_fast(before: str, result: PatchResult, options: PatchOptions) -> Non
         raise VerifyError(
             "content outside the ERQRCode and Button blocks changed: an edit cuts a token"
         )
-    _check_before_html_end(before, result)
+    # (a block after '</html>', which libxml2 drops, fails below: verify_full says why)
     # 2. libxml2 agrees on every edited span (see the module docstring)
     # past the last edit input and output are the same; read it only if it could hold a QR block
-    rest_may_hold_qr, output_may_hold_qr = _qr_hits(before, edits)
+    survey = survey_of(before, result.survey)
+    qr_hits = _qr_hits(survey, edits)
     # (a scheme edit sits inside a tag, so its tag must be read to its end: all of it then)
-    whole = rest_may_hold_qr or any(e.what == "scheme" for e in edits)
+    whole = qr_hits.rest or any(e.what == "scheme" for e in edits)
     end = len(before) if whole else edits[-1].end
     name = _sentinel_name(before, end, edits)
     root = _read(_marked(before, edits, name, end))
@@ -677,9 +681,9 @@ def _verify_fast(before: str, result: PatchResult, options: PatchOptions) -> Non
             if end is None or end.getparent()[-1] is not end:
                 raise VerifyError("the new Button content does not close inside its Button block")
             buttons.append(end.getparent())
-    # 3. no QR block left unless asked
-    qrs = [el for el in root.xpath(_BLOCKS) if _block_type(el) == "erqrcode"]
-    if not options.keep_qr:
+    # 3. no QR block left unless asked (none can be where the input has no hit)
+    if not options.keep_qr and qr_hits.kept:
+        qrs = [el for el in root.xpath(_BLOCKS) if _block_type(el) == "erqrcode"]
         gone = set(removed)
         left = [el for el in qrs if not gone & {el, *el.iterancestors()}]
         if left:
@@ -687,7 +691,7 @@ def _verify_fast(before: str, result: PatchResult, options: PatchOptions) -> Non
     # 4. each new Button content: balanced loop around its links, links decode as meant
     _check_loops(buttons, result, event_loops_only=False)
     # 5. handlebars: nothing lost but the QR image's own, nothing added but link placeholders
-    _check_expressions(before, after, options, qrs, edits)
+    _check_expressions(survey.expressions(), after, options, before, edits)
     # 6. a second patch is a no-op
-    if not settled(after, options, output_may_hold_qr):
+    if not settled(after, options, qr_hits.output):
         raise VerifyError("patching the output again would change it (not idempotent)")

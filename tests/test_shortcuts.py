@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from mailpatch._blocks import QR_TYPE, locate, read_qr_block, scan
 from mailpatch._patch import _last_tag, _open_paragraphs
+from mailpatch._survey import HitKind, Survey, survey_of
 
 from pathological_inputs import qr
 
@@ -94,3 +95,68 @@ def test_last_tag_stays_in_its_window() -> None:
     text = "<p>abc<p>"
     assert _last_tag(text, 1, len(text), "<p") == 6
     assert _last_tag(text, 1, 6, "<p") == -1
+
+
+# -- the survey: one pass each, standing in for the separate passes it replaced ---------------
+_EXPRESSION = re.compile(r"\{\{.*?\}\}", re.S)  # the verifier's own reading, before the survey
+_PATCH_HIT = re.compile(
+    r"-(?<=[dD][aA][tT][aA]-)(?i:(?P<locked>locked)|editorblocktype\s*=\s*[\"']?\s*(?:erqrcode|button))"
+)
+_BLOCK_HIT = re.compile(r"-(?<=[dD][aA][tT][aA]-)(?i:editorblocktype)")
+_MAY_BE_QR = re.compile(
+    r"-(?<=[dD][aA][tT][aA]-)(?i:editorblocktype)\s*=\s*[\"']?\s*"
+    r"(?:(?P<qr>(?i:erqrcode))|[^\s\"'>&-]*&)"
+)
+
+# attributes as an export (or a hand) writes them, glued together at random
+_ATTRIBUTE = st.tuples(
+    st.sampled_from(["data-", "DATA-", "Data-", "x-", ""]),
+    st.sampled_from(["editorblocktype", "EditorBlockType", "locked", "editor"]),
+    st.sampled_from(["", "=", " = ", "=\n"]),
+    st.sampled_from(["", '"', "'"]),
+    st.sampled_from(["", " "]),
+    st.sampled_from(
+        ["erqrcode", "ERQRCode", "button", "Button", "&#101;rqrcode", "x&", "-&", "text"]
+    ),
+    st.sampled_from(["", " ", ">", '"', "data-", "-"]),
+).map("".join)
+
+
+@given(st.lists(_ATTRIBUTE, max_size=8))
+def test_survey_hits_are_the_hits_of_each_former_pass(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    hits = Survey(text).hits
+    kinds = dict(hits)
+    assert [at for at, _ in hits] == sorted(kinds)
+    # the locator's: blocks it reads, and data-locked
+    patch_hits = [m.start() for m in _PATCH_HIT.finditer(text)]
+    wanted = (HitKind.QR, HitKind.BUTTON, HitKind.LOCKED)
+    assert [at for at, kind in hits if kind in wanted] == patch_hits
+    # the ranking's: every block start
+    block_hits = [m.start() for m in _BLOCK_HIT.finditer(text)]
+    assert [at for at, kind in hits if kind is not HitKind.LOCKED] == block_hits
+    # the verifier's: where libxml2 or the locator may see an ERQRCode block
+    qr_hits = {m.start(): bool(m.group("qr")) for m in _MAY_BE_QR.finditer(text)}
+    survey_qr = {
+        at: kind is HitKind.QR for at, kind in hits if kind in (HitKind.QR, HitKind.ENTITY)
+    }
+    assert set(qr_hits) - set(survey_qr) == set()  # the survey misses none
+    assert {at for at, qr in qr_hits.items() if qr} == {at for at, qr in survey_qr.items() if qr}
+
+
+@given(
+    st.lists(st.sampled_from(["{{", "}}", "{", "}", "a", "{{{", "}}}", "\n", "{{~"]), max_size=14)
+)
+def test_survey_expressions_are_the_verifiers(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert Survey(text).expressions() == set(_EXPRESSION.findall(text))
+
+
+def test_a_survey_serves_only_its_own_text() -> None:
+    text = "".join(["{{a}}", "b"])  # built at run time: a distinct object from its copy below
+    copy = "".join(["{{a}}", "b"])
+    assert copy == text and copy is not text
+    known = Survey(text)
+    assert survey_of(text, known) is known
+    assert survey_of(copy, known) is not known
+    assert survey_of(text, None).text is text
