@@ -238,7 +238,7 @@ def _token_at(source: str, pos: int, hit: int) -> tuple[Token, int]:
             resume = len(source) if close is None else close.start()
             if tok.end <= hit < resume:
                 return Token(Kind.TEXT, tok.end, resume), resume
-        if resume <= hit:  # only after a raw-text element; skip() stops at any other token
+        if resume <= hit:  # skip() stopped early (see there): go on from this token's end
             pos = resume
             continue
         return tok, (hit if tok.kind is Kind.TEXT else resume)
@@ -260,14 +260,14 @@ def locate(source: str, survey: Survey | None = None) -> Document:
     back to ``scan``.
     """
     hits = survey_of(source, survey).hits
-    if any(kind is HitKind.LOCKED for _, kind in hits):
-        return scan(source)  # data-locked: only the whole document knows the ancestors
     tokens: list[Token] = []
     elements: list[Element] = []
     windows: list[tuple[int, int]] = []  # the spans tokenized, one per block read
     pos = 0
     for at, kind in hits:
         if kind is not HitKind.QR and kind is not HitKind.BUTTON:
+            if kind is HitKind.LOCKED:  # only the whole document knows the ancestors
+                return scan(source)
             continue
         if at < pos:
             continue  # inside a block already read, or a comment already passed
@@ -533,8 +533,8 @@ def read_button_block(doc: Document, element: Element) -> ButtonBlock:
             links.append(ButtonLink(tag, html.unescape(href.value or "") if href else ""))
         elif tok.kind is Kind.COMMENT:
             lo, hi = comment_body(source, tok)
-            if not source.startswith("[if", lo):
-                continue
+            if not source.startswith("[if", lo) or "href" not in source[lo:hi].lower():
+                continue  # ('<!--[if !mso]><!-- -->' and the like hold no link)
             for inner in tokenize(source, lo, hi):
                 if inner.kind is Kind.START:
                     tag = StartTag(source, inner)

@@ -97,23 +97,18 @@ class StartTag:
     source: str
     token: Token
 
+    def _matches(self) -> Iterator[re.Match[str]]:
+        tok = self.token
+        return _ATTR.finditer(self.source, tok.start + 1 + len(tok.name), tok.end - 1)
+
     def _scan(self) -> Iterator[Attr]:
-        src, tok = self.source, self.token
         seen: set[str] = set()
-        for m in _ATTR.finditer(src, tok.start + 1 + len(tok.name), tok.end - 1):
+        for m in self._matches():
             name = m.group("name").lower()
             if name in seen:  # the HTML parser ignores a repeated attribute
                 continue
             seen.add(name)
-            dq, sq, uq = m.group("dq", "sq", "uq")
-            if dq is not None:
-                yield Attr(name, dq, m.start(), m.start("dq"), m.end("dq"), '"')
-            elif sq is not None:
-                yield Attr(name, sq, m.start(), m.start("sq"), m.end("sq"), "'")
-            elif uq is not None:
-                yield Attr(name, uq, m.start(), m.start("uq"), m.end("uq"), "")
-            else:
-                yield Attr(name, None, m.start(), m.end(), m.end(), "")
+            yield _attr(name, m)
 
     @cached_property
     def attrs(self) -> tuple[Attr, ...]:
@@ -121,16 +116,37 @@ class StartTag:
 
     def get(self, name: str) -> Attr | None:
         """The attribute ``name`` (lower case); the first one wins, so reading stops there."""
-        attrs = self.__dict__.get("attrs")
+        memo = self.__dict__
+        attrs = memo.get("attrs")
         if attrs is None:
+            # block readers ask a tag the same thing again
+            got: dict[str, Attr | None] = memo.setdefault("_got", {})
+            if name in got:
+                return got[name]
+            found = None
             tok = self.token
-            if name not in self.source[tok.start : tok.end].lower():  # most tags: no parse
-                return None
-            attrs = self._scan()
+            if name in self.source[tok.start : tok.end].lower():  # most tags: no parse
+                for m in self._matches():  # the first of that name wins; no other Attr made
+                    if m.group("name").lower() == name:
+                        found = _attr(name, m)
+                        break
+            got[name] = found
+            return found
         for attr in attrs:
             if attr.name == name:
                 return attr
         return None
+
+
+def _attr(name: str, m: re.Match[str]) -> Attr:
+    dq, sq, uq = m.group("dq", "sq", "uq")
+    if dq is not None:
+        return Attr(name, dq, m.start(), m.start("dq"), m.end("dq"), '"')
+    if sq is not None:
+        return Attr(name, sq, m.start(), m.start("sq"), m.end("sq"), "'")
+    if uq is not None:
+        return Attr(name, uq, m.start(), m.start("uq"), m.end("uq"), "")
+    return Attr(name, None, m.start(), m.end(), m.end(), "")
 
 
 def tokenize(source: str, start: int = 0, end: int | None = None) -> list[Token]:
@@ -187,7 +203,10 @@ _SKIP = re.compile(
     r"(?:[^<]++"
     r"|<(?:"
     # start tags first, the commonest token; raw-text ones need their own alternative
-    rf"(?!(?ai:{_RAW_NAMES})(?:[\s/>]|\Z))[A-Za-z][^\s/>]*+(?:[\s/]*+(?>{_SKIP_ATTR}))*+[\s/]*+>"
+    # (the raw-name test looks past the first letter only for the five such names start with;
+    # a name it takes for raw by mistake, '<sitle>', stops the skip early, which is safe)
+    r"(?![iInNsStTxX](?ai:cript|tyle|extarea|itle|frame|oembed|mp)(?:[\s/>]|\Z))"
+    rf"[A-Za-z][^\s/>]*+(?:[\s/]*+(?>{_SKIP_ATTR}))*+[\s/]*+>"
     r"|/[A-Za-z][^>]*+>"
     # str.lower() decides a raw-text start tag (ASCII case); re.I finds its end, as above
     + "".join(
@@ -207,8 +226,10 @@ def skip(source: str, pos: int, limit: int) -> int:
     """Where tokenizing ``source`` from ``pos`` stops being certain before ``limit``.
 
     ``pos`` must be where a token starts. The result is ``limit`` when ``limit`` falls in
-    text, else the start of the token that reaches ``limit`` or beyond (read it exactly with
-    ``iter_tokens``). Everything in between is tokens nobody needs to see -- at C speed.
+    text, else the start of a token that starts at or before ``limit``: the one that reaches
+    it, or (rarely: a raw-text element, a name like '<sitle>') an earlier one. Read it exactly
+    with ``iter_tokens`` and go on from its end. Everything skipped is tokens nobody needs to
+    see -- at C speed.
     """
     return _SKIP.match(source, pos, limit).end()
 

@@ -117,10 +117,40 @@ class PatchResult:
     patched_buttons: int = 0  # Button blocks that already carried an event loop
     # the input's whole-text passes, for verify() to reuse (only for that very input text)
     survey: Survey | None = field(default=None, compare=False, repr=False)
+    # (input, edits, text) as patch() made them: ``text`` is ``apply(input, edits)``
+    origin: tuple[str, tuple[Edit, ...], str] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     @property
     def changed(self) -> bool:
         return bool(self.edits)
+
+    def spliced_from(self, before: str) -> bool:
+        """True when ``text`` is, by construction, ``before`` with ``edits`` applied: the very
+        objects patch() built it from (strings and tuples cannot change; a result rebuilt with
+        another text or other edits is a different object and says False)."""
+        origin = self.origin
+        return (
+            origin is not None
+            and origin[0] is before
+            and origin[1] is self.edits
+            and origin[2] is self.text
+        )
+
+
+def _result(
+    text: str,
+    edits: list[Edit],
+    survey: Survey,
+    pairings: tuple[Pairing, ...] = (),
+    qr_blocks: int = 0,
+    patched_buttons: int = 0,
+) -> PatchResult:
+    """The result of applying ``edits`` (sorted) to ``text``, its origin recorded."""
+    done = tuple(edits)
+    out = apply(text, edits)
+    return PatchResult(out, done, pairings, qr_blocks, patched_buttons, survey, (text, done, out))
 
 
 def normal_guid(guid: str) -> str:
@@ -138,7 +168,7 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
     already = sum(1 for b in buttons if b.loop_guids)
     if not qr_elements:
         fixes = scheme_fixes(doc, buttons)
-        return PatchResult(apply(text, fixes), tuple(fixes), patched_buttons=already, survey=survey)
+        return _result(text, fixes, survey, patched_buttons=already)
     lines = LineIndex(text)
     _check_not_nested(doc, lines)
     qrs = [read_qr_block(doc, el) for el in qr_elements]
@@ -197,7 +227,7 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
     edits += scheme_fixes(doc, [b for b in buttons if id(b) not in rewritten])
     edits.sort(key=lambda e: e.start)
     _check_outside_expressions(survey, edits, lines)
-    return PatchResult(apply(text, edits), tuple(edits), tuple(pairings), len(qrs), already, survey)
+    return _result(text, edits, survey, tuple(pairings), len(qrs), already)
 
 
 # A batch writes the same few links into every email: build and encode each once.

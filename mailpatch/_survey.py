@@ -60,7 +60,7 @@ class Survey:
     @cached_property
     def mustaches(self) -> tuple[tuple[int, int], ...]:
         """(start, end) of every Handlebars expression, closed or not, in order."""
-        return tuple(m.span() for m in MUSTACHE.finditer(self.text))
+        return tuple([m.span() for m in MUSTACHE.finditer(self.text)])
 
     def expressions(self) -> set[str]:
         """The text of every closed expression ('{{…}}')."""

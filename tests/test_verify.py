@@ -195,3 +195,21 @@ def test_unverifiable_email_is_refused_untouched(tmp_path: Path) -> None:
     assert outcome.status is Status.REFUSED
     assert outcome.message.startswith("the patch cannot be verified (libxml2 cannot read it whole")
     assert path.read_bytes() == before
+
+
+def test_only_patch_own_results_skip_the_splice_comparison() -> None:
+    """The fast check compares text with input + edits unless patch() built that very text
+    from that very input and those very edits; a result rebuilt in any part is compared."""
+    case = next(c for c in PATCH if c.name == "newer-editor-button")
+    before, result = _result(case)
+    assert result.spliced_from(before)
+    assert not result.spliced_from("".join([before[:1], before[1:]]))  # equal, not the same
+    retexted = dataclasses.replace(result, text="".join([result.text[:1], result.text[1:]]))
+    assert not retexted.spliced_from(before)
+    reedited = dataclasses.replace(result, edits=tuple(list(result.edits)))
+    assert not reedited.spliced_from(before)
+    assert not PatchResult(result.text, result.edits).spliced_from(before)
+    # and a rebuilt text that differs is caught, even with the same length
+    swapped = result.text.replace("</body>", "</BODY>")
+    with pytest.raises(VerifyError, match="recorded edits"):
+        verify(before, dataclasses.replace(result, text=swapped), case.options)
