@@ -20,7 +20,7 @@ from mailpatch._errors import MissingOption
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, write_if_changed
 from mailpatch._options import build_options
 from mailpatch._patch import PatchOptions
-from mailpatch._run import Mode, Outcome, Status, process, summarize
+from mailpatch._run import Mode, Outcome, Status, keep_freed_memory, process, summarize
 
 EXIT_OK, EXIT_CHANGES, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 123
 JSON_SCHEMA_VERSION = 1
@@ -84,6 +84,8 @@ def run_all(
     files: Sequence[str], options: PatchOptions, mode: Mode, jobs: int
 ) -> Iterator[Outcome]:
     """Outcomes in the order of ``files``, from one process or a pool of ``jobs``."""
+    if len(files) >= 2:
+        keep_freed_memory()
     if jobs <= 1 or len(files) < 2 or "-" in files:
         for path in files:
             data = sys.stdin.buffer.read() if path == "-" else None
@@ -95,7 +97,7 @@ def run_all(
     # Ctrl-C reaches the whole process group. Workers ignore it and finish the file in hand
     # (each write is atomic); the parent stops handing out files. Left to the default, a
     # worker could die mid-write, or be terminated by the broken pool, leaving a temp file.
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_interrupts)
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker)
     try:
         yield from pool.map(
             partial(_process_one, options=options, mode=mode), files, chunksize=chunk
@@ -106,8 +108,9 @@ def run_all(
     pool.shutdown(wait=True)
 
 
-def _ignore_interrupts() -> None:
+def _start_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    keep_freed_memory()
 
 
 HELP = """Patch exported Dynamics 365 Marketing registration emails so that the "Add to calendar"

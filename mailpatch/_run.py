@@ -7,6 +7,7 @@ emit outcomes in input order, whichever worker produced them.
 from __future__ import annotations
 
 import io
+import sys
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -135,6 +136,32 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
     except FileProblem as exc:
         return Outcome(path, Status.REFUSED, str(exc))
     return Outcome(path, Status.PATCHED, **made)
+
+
+# glibc's mallopt(M_TOP_PAD): how much freed memory at the top of the heap it keeps
+_M_TOP_PAD = -2
+_KEPT_HEAP = 32 * 1024 * 1024
+
+
+def keep_freed_memory() -> None:
+    """Ask glibc to keep 32 MiB of freed heap between files instead of handing it back.
+
+    Every email becomes a few strings of up to four bytes a character (the input, the output,
+    the verifier's copy), made and freed per file. By default glibc returns the freed top of
+    the heap to the system, and the next file page-faults it in again: about 30,000 faults
+    and a seventh of the CPU time over the benchmark's corpus. Only the command line's batches
+    ask (a library must not change its host's allocator); where there is no glibc, nothing
+    happens.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes  # 2 ms to import: batches only
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # a libc without mallopt
+        return
+    mallopt(_M_TOP_PAD, _KEPT_HEAP)
 
 
 _LABELS = {

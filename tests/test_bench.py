@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import platform
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,3 +43,44 @@ def test_bench_quick_runs(tmp_path: Path) -> None:
         assert heading in run.stdout
     figures = json.loads(out.read_text("utf-8"))
     assert set(figures["batch_seconds"]) >= {"mailpatch (process per file, verified)"}
+
+
+_FAULTS = """
+import resource, sys, tempfile
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+import corpus
+from mailpatch._options import build_options
+from mailpatch._run import Mode, keep_freed_memory, process
+if sys.argv[1] == "keep":
+    keep_freed_memory()
+events = [a for i, a in enumerate(corpus.ARGS) if i and corpus.ARGS[i - 1] == "--event"]
+options = build_options(endpoint=corpus.ENDPOINT, events=events)
+folder = Path(tempfile.mkdtemp())
+emails = corpus.corpus(30, 7, max_kb=200)
+corpus.write(folder, emails)
+for _ in range(2):  # the second round counts: the heap has grown to what a file needs
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for email in emails:
+        assert process(str(folder / email.name), options, Mode(check=True)).status.value
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="a glibc allocator setting")
+def test_batches_keep_freed_memory_instead_of_faulting_it_back() -> None:
+    """What the CLI asks of glibc for a batch: the second pass over 30 emails page-faults
+    (nearly) nothing, where the default hands memory back and faults it in per file."""
+
+    def faults(how: str) -> int:
+        run = subprocess.run(
+            [sys.executable, "-c", _FAULTS, how, str(ROOT / "benchmarks")],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return int(run.stdout)
+
+    default, kept = faults("default"), faults("keep")
+    assert default > 500
+    assert kept * 20 < default
