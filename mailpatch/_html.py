@@ -158,35 +158,36 @@ def iter_tokens(source: str, start: int = 0, end: int | None = None) -> Iterator
     """``tokenize`` one token at a time, for callers that stop early (a block's end)."""
     stop = len(source) if end is None else end
     search = _MARKUP.search
+    new = tuple.__new__  # a third faster than Token(...), which runs a Python __new__
     pos = start
     while pos < stop:
         m = search(source, pos, stop)
         if m is None:
-            yield Token(Kind.TEXT, pos, stop)
+            yield new(Token, (Kind.TEXT, pos, stop, ""))
             break
         if m.start() > pos:
-            yield Token(Kind.TEXT, pos, m.start())
+            yield new(Token, (Kind.TEXT, pos, m.start(), ""))
         kind = m.lastgroup  # the one named group of the alternative that matched
         begin, pos = m.span()
         if pos == stop and kind != "comment" and _cut_at_end(source, begin, stop, kind):
             # a tag cut off by the end of input: the HTML parser drops it, so do we
-            yield Token(Kind.OTHER, begin, pos)
+            yield new(Token, (Kind.OTHER, begin, pos, ""))
             break
         if kind == "start":
             lname = m.group("start").lower()
-            yield Token(Kind.START, begin, pos, lname)
+            yield new(Token, (Kind.START, begin, pos, lname))
             if lname in _RAW_TEXT:
                 close = _RAW_END[lname].search(source, pos, stop)
                 raw_end = stop if close is None else close.start()
                 if raw_end > pos:
-                    yield Token(Kind.TEXT, pos, raw_end)
+                    yield new(Token, (Kind.TEXT, pos, raw_end, ""))
                 pos = raw_end
         elif kind == "end":
-            yield Token(Kind.END, begin, pos, m.group("end").lower())
+            yield new(Token, (Kind.END, begin, pos, m.group("end").lower()))
         elif kind == "comment":
-            yield Token(Kind.COMMENT, begin, pos)
+            yield new(Token, (Kind.COMMENT, begin, pos, ""))
         else:
-            yield Token(Kind.OTHER, begin, pos)
+            yield new(Token, (Kind.OTHER, begin, pos, ""))
 
 
 # The tokenizer's grammar again, as one regular expression that consumes whole tokens in C:

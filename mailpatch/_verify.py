@@ -25,6 +25,7 @@ block. The loop and links are read from libxml2's tree of the new content.
 from __future__ import annotations
 
 import bisect
+import functools
 import html
 import re
 from collections.abc import Iterator, Sequence
@@ -308,11 +309,16 @@ def _check_expressions(
         raise VerifyError(f"handlebars expressions disappeared: {sorted(had - has)}")
 
 
+# A batch writes the same few links into every email: decode each once (only read, never
+# changed: the result is compared with the intended object and dropped)
+_decoded = functools.lru_cache(maxsize=256)(decode_calendar_url)
+
+
 def _check_link(url: str, intended: Any, where: str) -> None:
     if not is_calendar_url(url):
         raise VerifyError(f"{where}: a link in the loop is not the calendar link: {url[:80]!r}")
     try:
-        decoded = decode_calendar_url(url)
+        decoded = _decoded(url)
     except (DecodeError, ValueError) as exc:
         raise VerifyError(f"{where}: the calendar link does not decode: {exc}") from None
     if decoded.data != intended:
