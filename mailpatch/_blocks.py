@@ -8,7 +8,6 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
-from functools import cached_property
 
 from mailpatch._errors import Refusal
 from mailpatch._html import (
@@ -56,14 +55,11 @@ class Element:
     end: int
     ancestors: tuple[StartTag, ...]
     open_paragraph: int = -1  # start of a <p> left open before it, which its tag closes
+    block_type: str = ""  # data-editorblocktype, stripped and in lower case
 
     def attr(self, name: str) -> str | None:
         a = self.tag.get(name)
         return None if a is None else (a.value or "")
-
-    @cached_property
-    def block_type(self) -> str:
-        return (self.attr(BLOCK_ATTR) or "").strip().lower()
 
 
 class Document:
@@ -152,7 +148,7 @@ def _match_blocks(
     depths: dict[str, list[int]] = {}  # tag name -> stack depths where one is open
     scopes: list[int] = []  # depths of open _SCOPE elements
     table_scopes: list[int] = []  # depths of open _TABLE_SCOPE elements
-    pending: list[tuple[StartTag, tuple[StartTag, ...], int] | None] = []
+    pending: list[tuple[StartTag, tuple[StartTag, ...], int, str] | None] = []
     paragraphs: list[int] = []  # start offsets of the open <p> elements, as depths["p"]
     found: dict[int, Element] = {}
 
@@ -169,7 +165,7 @@ def _match_blocks(
             info = pending[slot]
             assert info is not None
             found[slot] = Element(
-                tag, tag.token.start, tag.token.end, content_end, end, info[1], info[2]
+                tag, tag.token.start, tag.token.end, content_end, end, info[1], info[2], info[3]
             )
 
     record = seen.append if seen is not None else None
@@ -182,13 +178,15 @@ def _match_blocks(
             interesting = _INTERESTING.search(source, tok.start, tok.end)
             tag = StartTag(source, tok) if interesting else None
             slot = -1
-            if tag is not None and tag.get(BLOCK_ATTR) is not None:
+            block = None if tag is None else tag.get(BLOCK_ATTR)
+            if block is not None:
                 ancestors = tuple(t for _, t, _ in stack if t is not None)
                 slot = len(pending)
                 # HTML5: a block-level start tag closes a <p> open in scope
                 p_open = depths.get("p")
                 in_scope = p_open and (not scopes or scopes[-1] < p_open[-1])
-                pending.append((tag, ancestors, paragraphs[-1] if in_scope else -1))
+                kind = (block.value or "").strip().lower()
+                pending.append((tag, ancestors, paragraphs[-1] if in_scope else -1, kind))
             depth = len(stack)
             depths.setdefault(tok.name, []).append(depth)
             if tok.name == "p":

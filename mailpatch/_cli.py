@@ -133,18 +133,34 @@ Run `mailpatch patch --help` for every option.
 """
 
 
-@click.group(help=HELP, context_settings={"help_option_names": ["-h", "--help"]})
+_ELSEWHERE = {  # command -> "module:attribute"
+    "ics": "mailpatch._cli_ics:ics_command",
+    "lint": "mailpatch._cli_lint:lint_command",
+}
+
+
+class _Commands(click.Group):
+    """Commands that live in their own modules, so each can change without touching this
+    file, imported only when named or listed: ``patch --check`` on one email is a start-up
+    race (see benchmarks/bench.py), and lint and ics are not in it."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *_ELSEWHERE])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in _ELSEWHERE:
+            import importlib
+
+            module, name = _ELSEWHERE[cmd_name].split(":")
+            command: click.Command = getattr(importlib.import_module(module), name)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Commands, help=HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mailpatch")
 def cli() -> None:
     pass
-
-
-# Commands that live in their own modules, so each can change without touching this file.
-from mailpatch._cli_ics import ics_command  # noqa: E402
-from mailpatch._cli_lint import lint_command  # noqa: E402
-
-cli.add_command(lint_command)
-cli.add_command(ics_command)
 
 
 @cli.command(

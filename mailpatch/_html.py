@@ -70,7 +70,7 @@ VOID = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Attr:
     name: str  # lower case
     value: str | None  # raw (entities not decoded); None when the attribute has no value

@@ -29,7 +29,6 @@ import functools
 import html
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import lxml.etree
@@ -593,19 +592,16 @@ def settled(text: str, options: PatchOptions, may_have_qr: bool = True) -> bool:
         return False
 
 
-@dataclass(frozen=True)
-class _QrHits:
-    """Where the input's hits say an ERQRCode block could be, as the edits leave it."""
+def _qr_hits(survey: Survey, edits: Sequence[Edit]) -> tuple[bool, bool, bool]:
+    """Where the input's hits say an ERQRCode block could be, as the edits leave it:
 
-    rest: bool  # after the last edit (to the locator, or to libxml2 through an entity)
-    kept: bool  # anywhere outside the edited spans, to either reader
-    output: bool  # a QR_HIT in the output: outside the edited spans, or in new content
+    * ``rest``: after the last edit (to the locator, or to libxml2 through an entity);
+    * ``kept``: anywhere outside the edited spans, to either reader;
+    * ``output``: a QR_HIT in the output, outside the edited spans or in new content.
 
-
-def _qr_hits(survey: Survey, edits: Sequence[Edit]) -> _QrHits:
-    """From the survey's hits: a hit outside every edited span stays, hits in new content are
-    new. (A hit cannot form across a junction inside a tag: _clean_cuts and the sentinels
-    see to that; one in text is no block to the locator.)"""
+    A hit outside every edited span stays, hits in new content are new. (A hit cannot form
+    across a junction inside a tag: _clean_cuts and the sentinels see to that; one in text is
+    no block to the locator.)"""
     last = edits[-1].end
     rest = kept = output = False
     spans = [(e.start, e.end) for e in edits]
@@ -618,7 +614,7 @@ def _qr_hits(survey: Survey, edits: Sequence[Edit]) -> _QrHits:
             kept = True
             output = output or kind is HitKind.QR
     output = output or any(QR_HIT.search(e.replacement) for e in edits)
-    return _QrHits(rest, kept, output)
+    return rest, kept, output
 
 
 def verify(before: str, result: PatchResult, options: PatchOptions) -> None:
@@ -652,9 +648,9 @@ def _verify_fast(before: str, result: PatchResult, options: PatchOptions) -> Non
     # 2. libxml2 agrees on every edited span (see the module docstring)
     # past the last edit input and output are the same; read it only if it could hold a QR block
     survey = survey_of(before, result.survey)
-    qr_hits = _qr_hits(survey, edits)
+    rest_may_hold_qr, kept_may_hold_qr, output_may_hold_qr = _qr_hits(survey, edits)
     # (a scheme edit sits inside a tag, so its tag must be read to its end: all of it then)
-    whole = qr_hits.rest or any(e.what == "scheme" for e in edits)
+    whole = rest_may_hold_qr or any(e.what == "scheme" for e in edits)
     end = len(before) if whole else edits[-1].end
     name = _sentinel_name(before, end, edits)
     root = _read(_marked(before, edits, name, end))
@@ -690,7 +686,7 @@ def _verify_fast(before: str, result: PatchResult, options: PatchOptions) -> Non
                 raise VerifyError("the new Button content does not close inside its Button block")
             buttons.append(end.getparent())
     # 3. no QR block left unless asked (none can be where the input has no hit)
-    if not options.keep_qr and qr_hits.kept:
+    if not options.keep_qr and kept_may_hold_qr:
         qrs = [el for el in root.xpath(_BLOCKS) if _block_type(el) == "erqrcode"]
         gone = set(removed)
         left = [el for el in qrs if not gone & {el, *el.iterancestors()}]
@@ -701,5 +697,5 @@ def _verify_fast(before: str, result: PatchResult, options: PatchOptions) -> Non
     # 5. handlebars: nothing lost but the QR image's own, nothing added but link placeholders
     _check_expressions(survey.expressions(), after, options, before, edits)
     # 6. a second patch is a no-op
-    if not settled(after, options, qr_hits.output):
+    if not settled(after, options, output_may_hold_qr):
         raise VerifyError("patching the output again would change it (not idempotent)")

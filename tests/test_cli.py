@@ -1125,3 +1125,18 @@ def test_owner_kept_when_root_patches_someone_elses_file(
     info = path.stat()
     assert (info.st_uid, info.st_gid) == (12345, 12345)
     assert path.read_bytes() == c.expected.read_bytes()
+
+
+def test_lint_and_ics_are_imported_only_when_named() -> None:
+    """`patch` starts without them (start-up is a benchmark target); named or listed, they
+    are there."""
+    code = (
+        "import sys, mailpatch._cli as c\n"
+        "lazy = ('mailpatch._cli_lint', 'mailpatch._cli_ics', 'mailpatch._lint')\n"
+        "print(sorted(m for m in sys.modules if m in lazy))\n"
+        "import click\n"
+        "print(c.cli.list_commands(click.Context(c.cli)))\n"
+        "print(c.cli.get_command(click.Context(c.cli), 'lint').name)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.splitlines() == ["[]", "['ics', 'lint', 'patch']", "lint"]
