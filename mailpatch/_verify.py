@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import html
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -45,7 +44,7 @@ _MARKER = re.compile(
     r"\{\{~?(?:(?P<each>#\s*each\s)|(?P<if>#\s*if\s)|(?P<else>\s*else\s*~?\}\})"
     r"|(?P<endif>/\s*if\s*~?\}\})|(?P<endeach>/\s*each\s*~?\}\}))"
 )
-_HREF = re.compile(r"""\shref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+_COMMENT_PARSER = lxml.etree.HTMLParser(encoding="utf-8")
 
 
 _HUGE_HINT = re.compile(r",?\s*(?:use|try)\s+XML_PARSE_HUGE.*", re.S)
@@ -192,9 +191,8 @@ def _stream(el: Any) -> Iterator[tuple[str, str]]:
         if child.tag is lxml.etree.Comment:
             body = child.text or ""
             yield "text", body
-            for m in _HREF.finditer(body):  # VML links live inside MSO conditionals
-                # comment text is raw markup: entities are still encoded
-                yield "href", html.unescape(next(g for g in m.groups() if g is not None))
+            for href in _comment_links(body):  # VML links live inside MSO conditionals
+                yield "href", href
         elif isinstance(child.tag, str):
             if child.get("href") is not None:
                 yield "href", child.get("href")
@@ -204,6 +202,27 @@ def _stream(el: Any) -> Iterator[tuple[str, str]]:
             continue  # its tail follows its content
         if child.tail:
             yield "text", child.tail
+
+
+def _comment_links(body: str) -> list[str]:
+    """The hrefs of the tags in a comment's text (an Outlook conditional holds VML markup), as
+    libxml2 reads that text as HTML: quoted values hold what they hold (a 'title=" href=x"'
+    is no link), entities are decoded, and an href in prose is none."""
+    if "href" not in body.lower():
+        return []
+    try:
+        root = lxml.etree.fromstring(
+            f"<div>{body}</div>".encode("utf-8", "surrogatepass"), _COMMENT_PARSER
+        )
+    except (lxml.etree.ParserError, lxml.etree.XMLSyntaxError, ValueError):
+        root = None
+    if root is None:  # the locator read links there: not seeing them is no proof
+        raise VerifyError("libxml2 cannot read an Outlook conditional in a Button block")
+    return [
+        el.get("href")
+        for el in root.iter()
+        if isinstance(el.tag, str) and el.get("href") is not None
+    ]
 
 
 def _loop_sequence(button: Any) -> list[tuple[str, str]]:

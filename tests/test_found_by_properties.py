@@ -27,6 +27,12 @@ VERIFIED = [
     pytest.param(QR + "\x1f\n" + BUTTON, id="control-character-after-the-qr-block"),
     pytest.param(QR + "<!---->\n" + BUTTON, id="comment-after-a-leading-qr-block"),
     pytest.param(QR + "0\n" + BUTTON, id="text-after-a-leading-qr-block"),
+    pytest.param(
+        QR
+        + '<div data-editorblocktype="Button"><!--[if mso]><v:roundrect title=" href=https://x/" '
+        + 'href="#"><center>Add</center></v:roundrect><![endif]--><a href="#">Add</a></div>\n',
+        id="vml-attribute-value-holding-href-text",  # found by the atheris target
+    ),
 ]
 
 

@@ -213,3 +213,19 @@ def test_only_patch_own_results_skip_the_splice_comparison() -> None:
     swapped = result.text.replace("</body>", "</BODY>")
     with pytest.raises(VerifyError, match="recorded edits"):
         verify(before, dataclasses.replace(result, text=swapped), case.options)
+
+
+def test_a_vml_link_left_pointing_elsewhere_is_caught() -> None:
+    """Outlook's button is the VML shape in the conditional comment: libxml2 reads that
+    comment's markup too, and a shape still linking elsewhere is no calendar button."""
+    case = next(c for c in PATCH if c.name == "classic-vml-button")
+    before, result = _result(case)
+
+    def relink_vml(s: str) -> str:
+        shape = re.search(r"<v:roundrect[^>]*>", s)
+        assert shape
+        tag = re.sub(r'href="[^"]*"', 'href="https://elsewhere.example/"', shape.group(0))
+        return s.replace(shape.group(0), tag)
+
+    with pytest.raises(VerifyError, match="not the calendar link"):
+        verify(before, _on_button(relink_vml)(before, result), case.options)
