@@ -47,8 +47,12 @@ _ATTR = re.compile(
 )
 _RAW_TEXT = frozenset({"style", "script", "title", "textarea", "xmp", "iframe", "noembed"})
 RAW_TEXT = _RAW_TEXT  # elements whose content is text up to their own end tag
+# A raw-text element ends at its own end tag: the name in ASCII case only (WHATWG; Python's
+# re.I alone would also take a long s, U+017F, for the s of '</style>'), then HTML whitespace,
+# '/' or '>'.
+_RAW_END_AFTER = r"[\t\n\f\r />]"
 _RAW_END: dict[str, re.Pattern[str]] = {
-    name: re.compile(rf"</{name}[\s/>]", re.I) for name in _RAW_TEXT
+    name: re.compile(rf"</{name}{_RAW_END_AFTER}", re.I | re.A) for name in _RAW_TEXT
 }
 VOID = frozenset(
     [
@@ -212,7 +216,7 @@ _SKIP = re.compile(
     # str.lower() decides a raw-text start tag (ASCII case); re.I finds its end, as above
     + "".join(
         rf"|(?ai:{raw})(?=[\s/>])(?:[\s/]*+(?>{_SKIP_ATTR}))*+[\s/]*+>"
-        rf"(?:[^<]++|<(?!/(?i:{raw})[\s/>]))*+(?=</(?i:{raw})[\s/>])"
+        rf"(?:[^<]++|<(?!/(?ai:{raw}){_RAW_END_AFTER}))*+(?=</(?ai:{raw}){_RAW_END_AFTER})"
         for raw in sorted(_RAW_TEXT)
     )
     + r"|!--(?:>|->|(?:[^-]++|-(?!-!?>))*+--!?>)"

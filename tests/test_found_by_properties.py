@@ -55,6 +55,15 @@ def test_blocks_inside_a_tag_cut_off_by_the_end_are_not_blocks(text: str) -> Non
     assert not result.changed and result.qr_blocks == 0
 
 
+def test_a_long_s_end_tag_does_not_close_a_style() -> None:
+    """An end tag spelt with a long s (U+017F, which Python's re.I folds to 's') is text
+    inside the <style>, as for browsers and libxml2: the QR block after it is CSS text, not a
+    block (was an INTERNAL ERROR: the locator closed the style there, the verifier did not)."""
+    text = "<style>p{}</\u017ftyle>" + QR + "</style>" + BUTTON
+    result = patch(text, ONE_EVENT)
+    assert not result.changed and result.qr_blocks == 0
+
+
 REFUSED = [
     pytest.param(
         QR + "<p class='x\n" + BUTTON, "no Button block to pair", id="stray-quote-before-the-button"
