@@ -223,8 +223,12 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
                     qr.element.start,
                 )
             edits.append(Edit(qr.element.start, qr.element.end, "", what="qr"))
-    rewritten = {id(button) for _, button in pairs}  # their links are written anew
-    edits += scheme_fixes(doc, [b for b in buttons if id(b) not in rewritten])
+    # rewritten Buttons' links are written anew, and so are those of a Button nested in one
+    rewritten = [(b.element.start, b.element.end) for _, b in pairs]
+    left_as_they_are = [
+        b for b in buttons if not any(lo <= b.element.start < hi for lo, hi in rewritten)
+    ]
+    edits += scheme_fixes(doc, left_as_they_are)
     edits.sort(key=lambda e: e.start)
     _check_outside_expressions(survey, edits, lines)
     return _result(text, edits, survey, tuple(pairings), len(qrs), already)

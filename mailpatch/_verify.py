@@ -44,7 +44,7 @@ _MARKER = re.compile(
     r"\{\{~?(?:(?P<each>#\s*each\s)|(?P<if>#\s*if\s)|(?P<else>\s*else\s*~?\}\})"
     r"|(?P<endif>/\s*if\s*~?\}\})|(?P<endeach>/\s*each\s*~?\}\}))"
 )
-_COMMENT_PARSER = lxml.etree.HTMLParser(encoding="utf-8")
+_COMMENT_PARSER = lxml.etree.HTMLParser(encoding="utf-8", huge_tree=True)
 
 
 _HUGE_HINT = re.compile(r",?\s*(?:use|try)\s+XML_PARSE_HUGE.*", re.S)
@@ -207,7 +207,11 @@ def _stream(el: Any) -> Iterator[tuple[str, str]]:
 def _comment_links(body: str) -> list[str]:
     """The hrefs of the tags in a comment's text (an Outlook conditional holds VML markup), as
     libxml2 reads that text as HTML: quoted values hold what they hold (a 'title=" href=x"'
-    is no link), entities are decoded, and an href in prose is none."""
+    is no link), entities are decoded, and an href in prose is none.
+
+    A link the locator rewrote there must be seen here: if the text looks as if it holds an
+    href attribute and libxml2 reads none (a '<plaintext>' before it, limits), or libxml2 gives
+    up, that is no proof, and the patch is not verified."""
     if "href" not in body.lower():
         return []
     try:
@@ -216,13 +220,19 @@ def _comment_links(body: str) -> list[str]:
         )
     except (lxml.etree.ParserError, lxml.etree.XMLSyntaxError, ValueError):
         root = None
-    if root is None:  # the locator read links there: not seeing them is no proof
-        raise VerifyError("libxml2 cannot read an Outlook conditional in a Button block")
-    return [
-        el.get("href")
-        for el in root.iter()
-        if isinstance(el.tag, str) and el.get("href") is not None
-    ]
+    fatal = any(e.level == lxml.etree.ErrorLevels.FATAL for e in _COMMENT_PARSER.error_log)
+    links = [] if root is None else [el.get("href") for el in root.iter() if _has_href(el)]
+    if root is None or fatal or (not links and _HREF_ATTRIBUTE.search(body)):
+        raise Unverifiable("libxml2 cannot read the links in an Outlook conditional comment")
+    return links
+
+
+def _has_href(el: Any) -> bool:
+    return isinstance(el.tag, str) and el.get("href") is not None
+
+
+# what an href attribute in a tag looks like (only to notice links libxml2 did not read)
+_HREF_ATTRIBUTE = re.compile(r"<[^>]*\shref\s*=", re.I)
 
 
 def _loop_sequence(button: Any) -> list[tuple[str, str]]:
@@ -269,14 +279,22 @@ def _check_button(seq: list[tuple[str, str]], intended: dict[str, Any], where: s
     return guid
 
 
+def _check_edits_apart(edits: Sequence[Edit]) -> None:
+    """The recorded edits are in order and do not overlap."""
+    pos = 0
+    for edit in edits:
+        if edit.start < pos or edit.end < edit.start:
+            raise VerifyError("the recorded edits overlap")
+        pos = edit.end
+
+
 def _check_splice(before: str, after: str, edits: Sequence[Edit]) -> None:
     """The output really is the input with the recorded edits, in order, not overlapping
     (compared piece by piece, without building a copy)."""
+    _check_edits_apart(edits)
     pos = out = 0
     same = len(after) == len(before) + sum(len(e.replacement) - e.end + e.start for e in edits)
     for edit in edits:
-        if edit.start < pos:
-            raise VerifyError("the recorded edits overlap")
         for piece in (before[pos : edit.start], edit.replacement):
             same = same and after.startswith(piece, out)
             out += len(piece)
@@ -615,21 +633,22 @@ def _qr_hits(survey: Survey, edits: Sequence[Edit]) -> tuple[bool, bool, bool]:
     """Where the input's hits say an ERQRCode block could be, as the edits leave it:
 
     * ``rest``: after the last edit (to the locator, or to libxml2 through an entity);
-    * ``kept``: anywhere outside the edited spans, to either reader;
-    * ``output``: a QR_HIT in the output, outside the edited spans or in new content.
+    * ``kept``: anywhere but in a removed ERQRCode block, to either reader;
+    * ``output``: a QR_HIT in the output, outside the removed blocks or in new content.
 
-    A hit outside every edited span stays, hits in new content are new. (A hit cannot form
+    A hit outside every removed block stays (a Button's old content is moved into its new
+    one, so it counts as staying); hits in new content are new. (A hit cannot form
     across a junction inside a tag: _clean_cuts and the sentinels see to that; one in text is
     no block to the locator.)"""
     last = edits[-1].end
     rest = kept = output = False
-    spans = [(e.start, e.end) for e in edits]
+    removed = [(e.start, e.end) for e in edits if e.what == "qr"]  # a Button's content moves
     for at, kind in survey.hits:
         if kind is not HitKind.QR and kind is not HitKind.ENTITY:
             continue
         rest = rest or at >= last
-        i = bisect.bisect_right(spans, (at, len(survey.text))) - 1
-        if i < 0 or not spans[i][0] <= at < spans[i][1]:
+        i = bisect.bisect_right(removed, (at, len(survey.text))) - 1
+        if i < 0 or not removed[i][0] <= at < removed[i][1]:
             kept = True
             output = output or kind is HitKind.QR
     output = output or any(QR_HIT.search(e.replacement) for e in edits)
@@ -655,7 +674,9 @@ def _verify_fast(before: str, result: PatchResult, options: PatchOptions) -> Non
         return
     after = result.text
     edits = result.edits
-    if not result.spliced_from(before):  # (patch() records that it built the text so)
+    if result.spliced_from(before):  # patch() built the text from them: only their order
+        _check_edits_apart(edits)
+    else:
         _check_splice(before, after, edits)
     if not all(_allowed(before, e) for e in edits):
         raise VerifyError("content outside the ERQRCode and Button blocks changed")
@@ -703,7 +724,12 @@ def _verify_fast(before: str, result: PatchResult, options: PatchOptions) -> Non
             end = _rebuild(found, edit.replacement, name, own=True)
             if end is None or end.getparent()[-1] is not end:
                 raise VerifyError("the new Button content does not close inside its Button block")
-            buttons.append(end.getparent())
+            new_button = end.getparent()
+            if not options.keep_qr and any(
+                _block_type(el) == "erqrcode" for el in new_button.iter()
+            ):  # moved in with the loop, or the Button's own, disguised by an entity
+                raise VerifyError("an ERQRCode block is left in the output, in a Button block")
+            buttons.append(new_button)
     # 3. no QR block left unless asked (none can be where the input has no hit)
     if not options.keep_qr and kept_may_hold_qr:
         qrs = [el for el in root.xpath(_BLOCKS) if _block_type(el) == "erqrcode"]

@@ -13,8 +13,9 @@ from mailpatch._errors import Refusal
 from mailpatch._files import decode
 from mailpatch._patch import Edit, EventRef, PatchOptions, PatchResult, apply, patch
 from mailpatch._run import Mode, Status, process
-from mailpatch._verify import Unverifiable, VerifyError, verify
+from mailpatch._verify import Unverifiable, VerifyError, _verify_fast, verify, verify_full
 
+import pathological_inputs
 from fixturecases import Case, cases
 
 PATCH = cases("patch")
@@ -229,3 +230,73 @@ def test_a_vml_link_left_pointing_elsewhere_is_caught() -> None:
 
     with pytest.raises(VerifyError, match="not the calendar link"):
         verify(before, _on_button(relink_vml)(before, result), case.options)
+
+
+# -- found in review of the fast verifier's shortcuts -------------------------------------------
+def _disguised(value: str) -> str:
+    """A Button holding a block whose type libxml2 decodes to ERQRCode (the locator, which does
+    not decode entities in block types, sees none)."""
+    return (
+        '<div data-editorblocktype="Button"><a href="#">Add</a>'
+        f'<span data-editorblocktype="{value}">x</span></div>\n'
+    )
+
+
+@pytest.mark.parametrize("value", ["ERQRCode&#32;", "&#101;rqrcode"])
+def test_a_qr_block_disguised_in_the_button_content_is_caught(value: str) -> None:
+    """The Button's old content moves into its new one, so what the survey saw there stays."""
+    before = "<html><body>" + pathological_inputs.qr() + _disguised(value) + "</body></html>"
+    result = patch(before, pathological_inputs.ONE_EVENT)
+    with pytest.raises(VerifyError, match="ERQRCode block"):
+        verify_full(before, result, pathological_inputs.ONE_EVENT)
+    with pytest.raises(VerifyError, match="ERQRCode block"):
+        verify(before, result, pathological_inputs.ONE_EVENT)
+
+
+def test_a_qr_block_disguised_in_the_moved_loop_is_caught_in_the_new_button() -> None:
+    """The fast check reads the new Button content with libxml2: a block it takes for an
+    ERQRCode one, moved in with the loop, is a QR block left in the output."""
+    qr = pathological_inputs.qr().replace(
+        "<img", '<span data-editorblocktype="&#101;rqrcode">x</span><img', 1
+    )
+    before = "<html><body>" + qr + pathological_inputs.BUTTON + "</body></html>"
+    result = patch(before, pathological_inputs.ONE_EVENT)
+    with pytest.raises(VerifyError, match="in a Button block"):
+        _verify_fast(before, result, pathological_inputs.ONE_EVENT)
+
+
+def test_a_button_nested_in_the_chosen_one_gets_no_edit_of_its_own() -> None:
+    """Its links are rewritten with the outer Button's content; a "//" fix of its own would
+    overlap that edit (and the fast check must still see the overlap: it checks the edits'
+    order even for a text patch() built)."""
+    inner = (
+        '<div data-editorblocktype="Button"><a href="https:contoso.svc.dynamics.com/EvtMgmt/api/'
+        'v2.0/calendar/personal/ics?x=1">In</a></div>'
+    )
+    outer = '<div data-editorblocktype="Button"><a href="#">Out</a>' + inner + "</div>\n"
+    before = "<html><body>\n" + pathological_inputs.qr() + outer + "</body></html>"
+    line = before[: before.index(outer)].count("\n") + 1
+    options = dataclasses.replace(pathological_inputs.ONE_EVENT, buttons=((line, 1),))
+    result = patch(before, options)
+    assert [e.what for e in result.edits] == ["qr", "button"]
+    verify(before, result, options)
+    overlapping = (
+        *result.edits,
+        Edit(result.edits[-1].start + 5, result.edits[-1].start + 5, "//", "scheme"),
+    )
+    with pytest.raises(VerifyError, match="overlap"):
+        _verify_fast(before, dataclasses.replace(result, edits=overlapping), options)
+
+
+def test_links_libxml2_cannot_see_in_a_conditional_make_the_patch_unverifiable() -> None:
+    """A '<plaintext>' in Outlook's conditional hides the VML link from libxml2 (everything
+    after it is text), while the locator relinks it: no proof either way, so no write."""
+    button = pathological_inputs.BUTTON.replace(
+        "<a ",
+        '<!--[if mso]><plaintext><v:roundrect href="#"></v:roundrect><![endif]--><a ',
+        1,
+    )
+    before = pathological_inputs.qr() + button
+    result = patch(before, pathological_inputs.ONE_EVENT)
+    with pytest.raises(Unverifiable, match="Outlook conditional"):
+        verify(before, result, pathological_inputs.ONE_EVENT)
