@@ -478,13 +478,6 @@ def _check_apart(qr: QrBlock, button: ButtonBlock) -> None:
         raise Refusal("the ERQRCode block and its Button block overlap", q.start)
 
 
-def _candidate(button: ButtonBlock, event: EventRef) -> bool:
-    """Whether ``button`` may be paired with ``event``: only placeholder links, or calendar
-    links for that very event."""
-    served = _served_events(button)
-    return served is not None and (not served or served == {event.readable_id})
-
-
 def _served_events(button: ButtonBlock) -> frozenset[str] | None:
     """The events a Button may be paired with: None for none (no links, or a real link),
     an empty set for any event (placeholder links only), else the one readable event id its
@@ -537,9 +530,19 @@ def _pair(
     def listing(cands: list[ButtonBlock]) -> str:
         return "; ".join(f"{lines.label(b.element.start)} {b.label!r}" for b in cands)
 
-    candidates = {
-        id(q): [b for b in buttons if _candidate(b, events[normal_guid(q.guid)])] for q in qrs
-    }
+    # each Button's links are judged once, and each event's candidates listed once: a
+    # template with thousands of blocks would otherwise cost (QR blocks x Buttons)
+    placeholders: list[ButtonBlock] = []  # serve any event
+    linked: dict[str, list[ButtonBlock]] = {}  # readable event id -> Buttons linking to it
+    for b in buttons:
+        served = _served_events(b)
+        if served is not None:
+            (linked.setdefault(next(iter(served)), []) if served else placeholders).append(b)
+    by_event: dict[EventRef, list[ButtonBlock]] = {}
+    for event in {events[normal_guid(q.guid)] for q in qrs}:
+        own = linked.get(event.readable_id)  # (events without one share the placeholders)
+        by_event[event] = sorted([*placeholders, *own], key=_start) if own else placeholders
+    candidates = {id(q): by_event[events[normal_guid(q.guid)]] for q in qrs}
     every = {id(b): b for q in qrs for b in candidates[id(q)]}
     for q in qrs:
         if not candidates[id(q)]:
@@ -564,12 +567,21 @@ def _pair(
         )
     pairs: list[tuple[QrBlock, ButtonBlock]] = []
     taken: set[int] = set()
+    by_rank: dict[int, tuple[list[int], list[ButtonBlock]]] = {}  # per candidate list
     for q in qrs:
         cands = candidates[id(q)]
         tied = cands
         if len(cands) > 1:  # only now count the blocks between them (costs a walk)
-            cands = sorted(cands, key=lambda b, q=q: abs(rank(b) - rank(q)))
-            tied = [b for b in cands if abs(rank(b) - rank(q)) == abs(rank(cands[0]) - rank(q))]
+            if id(cands) not in by_rank:
+                ordered = sorted(cands, key=rank)
+                by_rank[id(cands)] = ([rank(b) for b in ordered], ordered)
+            ranks_, ordered = by_rank[id(cands)]
+            # the nearest by block count lie on either side of the QR block's own rank
+            at = bisect_left(ranks_, rank(q))
+            near = ordered[max(at - 1, 0) : at + 1]
+            distance = min(abs(rank(b) - rank(q)) for b in near)
+            tied = [b for b in near if abs(rank(b) - rank(q)) == distance]
+            cands = tied
         best = cands[0]
         if len(tied) > 1 or id(best) in taken:
             raise Refusal(
