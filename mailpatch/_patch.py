@@ -35,7 +35,7 @@ from mailpatch._blocks import (
     scan,
 )
 from mailpatch._errors import MissingOption, Refusal
-from mailpatch._html import Kind, LineIndex, StartTag, comment_body
+from mailpatch._html import Kind, LineIndex, StartTag, comment_body, cut_off, tokenize
 from mailpatch._link import (
     DEFAULT_API_VERSION,
     DEFAULT_FIELDS,
@@ -414,9 +414,10 @@ _CONDITIONAL = re.compile(r"\[if[^\]]*\]>(.*)", re.S)
 
 
 def _check_conditionals(doc: Document, button: ButtonBlock) -> None:
-    """An Outlook conditional in the Button must not hold another '<!--': its links (VML
-    hrefs) are found by reading the conditional as markup, and a nested comment start would
-    hide some of them from the relinking (the downlevel-revealed openers such as
+    """An Outlook conditional in the Button must be markup its links can be read from: its
+    links (VML hrefs) are found by reading the conditional as markup, and a nested comment
+    start, or a tag the conditional's end cuts off, would hide some of them from the
+    relinking while Outlook may still follow them (the downlevel-revealed openers such as
     '<!--[if !mso]><!-- -->' are whole on their own and fine)."""
     el = button.element
     for tok in doc.tokens_in(el.content_start, el.content_end):
@@ -424,11 +425,23 @@ def _check_conditionals(doc: Document, button: ButtonBlock) -> None:
             continue
         lo, hi = comment_body(doc.source, tok)
         m = _CONDITIONAL.match(doc.source, lo, hi)
-        if m and m.group(1).strip() not in ("", "<!--", "<!") and "<!--" in m.group(1):
+        if m is None or m.group(1).strip() in ("", "<!--", "<!"):
+            continue  # not a conditional, or a downlevel-revealed opener, whole on its own
+        if "<!--" in m.group(1):
             raise Refusal(
                 "an Outlook conditional comment in the Button block holds another '<!--' "
                 "(a comment cut short?); its links cannot all be found",
                 tok.start,
+            )
+        if doc.source[max(lo, hi - 9) : hi].lower() == "<![endif]":  # its own closer
+            hi -= 9
+        inner = tokenize(doc.source, lo, hi)
+        if inner and cut_off(doc.source, inner[-1]):  # '<v:roundrect href="#" …<![endif]-->'
+            raise Refusal(
+                "an Outlook conditional comment in the Button block ends inside a tag that is "
+                f"never closed ({inner[-1].text(doc.source)[:40]!r}…); Outlook may still read "
+                "its link, which could not be rewritten",
+                inner[-1].start,
             )
 
 

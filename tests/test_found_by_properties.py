@@ -138,6 +138,13 @@ REFUSED = [
         id="vml-conditional-holding-a-second-conditional",  # found by the atheris target
     ),
     pytest.param(
+        QR
+        + '<div data-editorblocktype="Button"><!--[if mso]><v:roundrect href="#" style="x" ar'
+        + '<![endif]--><a href="#">Add</a></div>',
+        "ends inside a tag that is never closed",
+        id="vml-tag-cut-off-by-the-conditional-end",  # found by the atheris target
+    ),
+    pytest.param(
         QR + BUTTON.replace("</a>", "</a>{{/if}}{{/each}}"),
         "the Button block holds handlebars blocks of its own",
         id="button-with-stray-closing-markers",  # found by the atheris target
