@@ -474,8 +474,10 @@ _HTML_END = re.compile(r"</html[\s/>]", re.I)
 def _check_before_html_end(before: str, result: PatchResult) -> None:
     """libxml2 drops everything after ``</html>``; browsers show it. An edit there cannot be
     checked, so it is Unverifiable, not a disagreement (the locator is right to see it)."""
-    first = _HTML_END.search(before)
-    if first is None or first.start() >= result.edits[-1].end:  # the common case: no tokenizing
+    # searched only as far as an '</html>' starting before the last edit's end could reach:
+    # one further on cannot have an edit after it
+    first = _HTML_END.search(before, 0, result.edits[-1].end + len("</html>"))
+    if first is None:  # the common case: no tokenizing
         return
     from mailpatch._html import Kind, LineIndex, tokenize
 
@@ -684,7 +686,7 @@ def _verify_fast(before: str, result: PatchResult, options: PatchOptions) -> Non
         raise VerifyError(
             "content outside the ERQRCode and Button blocks changed: an edit cuts a token"
         )
-    # (a block after '</html>', which libxml2 drops, fails below: verify_full says why)
+    _check_before_html_end(before, result)
     # 2. libxml2 agrees on every edited span (see the module docstring)
     # past the last edit input and output are the same; read it only if it could hold a QR block
     survey = survey_of(before, result.survey)

@@ -174,6 +174,10 @@ REFUSED = [
 
 UNVERIFIABLE = [
     pytest.param(QR + "0\n</body></html>\n" + BUTTON, id="button-after-the-html-end-tag"),
+    pytest.param(  # libxml2 does read this one, but not as browsers do: still not provable
+        QR + "0\n</body></html>\n<html><head><meta charset='utf-8'></head><body>\n" + BUTTON,
+        id="button-in-a-second-document-after-the-html-end-tag",  # found by the long profile
+    ),
 ]
 
 
