@@ -227,6 +227,16 @@ _SKIP = re.compile(
 )
 
 
+MARKUP_IN_TAG = re.compile(r"<[A-Za-z!/?]")  # a '<' that starts markup
+
+
+def holds_markup(source: str, token: Token) -> bool:
+    """A start tag holding, after its own '<', a '<' that starts markup: '<p class=\'x' with
+    its quote left open runs over the tags that follow, '<m <a href=…>' lost a '>'. Browsers
+    read such a tag one way and libxml2 another."""
+    return MARKUP_IN_TAG.search(source, token.start + 1, token.end) is not None
+
+
 def skip(source: str, pos: int, limit: int) -> int:
     """Where tokenizing ``source`` from ``pos`` stops being certain before ``limit``.
 

@@ -667,7 +667,31 @@ def verify(before: str, result: PatchResult, options: PatchOptions) -> None:
         # Where libxml2 and the HTML5 tokenizer read a block's edge differently (an abrupt
         # '<!-->' comment, say), the sentinel proof cannot be made: compare the two whole
         # readings instead, which judges the same bytes by the same parser on both sides.
-        verify_full(before, result, options)
+        try:
+            verify_full(before, result, options)
+        except Unverifiable:
+            raise
+        except VerifyError:
+            _check_tags_whole(before, result)  # the file's markup, or else mailpatch's bug
+            raise
+
+
+def _check_tags_whole(before: str, result: PatchResult) -> None:
+    """Raise Unverifiable if a start tag before the last edit holds markup (a quote left open,
+    a '>' left out): browsers and libxml2 then read the email differently, so the two readings
+    a patch is checked against disagree for a reason in the file, not in mailpatch."""
+    from mailpatch._html import MARKUP_IN_TAG, Kind, LineIndex, holds_markup, iter_tokens
+
+    last = result.edits[-1].end
+    for tok in iter_tokens(before, 0, last):
+        if tok.kind is Kind.START and holds_markup(before, tok):
+            inner = MARKUP_IN_TAG.search(before, tok.start + 1, tok.end)
+            shown = before[inner.start() : inner.start() + 24] if inner else ""
+            raise Unverifiable(
+                f"the <{tok.name}> tag at {LineIndex(before).label(tok.start)} holds markup "
+                f"({shown!r}…): a quote left open, or a '>' left out? Browsers and libxml2 "
+                "read it differently"
+            )
 
 
 def _verify_fast(before: str, result: PatchResult, options: PatchOptions) -> None:

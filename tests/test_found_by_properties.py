@@ -181,6 +181,41 @@ UNVERIFIABLE = [
 ]
 
 
+# A start tag holding markup: a quote left open runs over the tags that follow (to a quote in
+# a later {{#if}}), a '>' left out merges two tags. Browsers read one thing, libxml2 another.
+_B = (
+    '<div data-editorblocktype="Button" align="center"><a class="buttonClass" href="#" '
+    'style="color:#fff">Add to calendar</a></div>\n'
+)
+_QR_ELSE = QR.replace(
+    "<!--{{/if}}-->", "<!--{{else}}-->\n<!--<p>not registered</p>-->\n<!--{{/if}}-->"
+)
+_EACH = QR[QR.index("<!--{{#each") : QR.index("\n", QR.index("<!--{{#each")) + 1]
+MARKUP_IN_A_TAG = [
+    pytest.param(_B + "<p class='x\n" + _B + _QR_ELSE + QR + "0", id="stray-quote-over-blocks"),
+    pytest.param(
+        _B
+        + "<p class='x\n"
+        + QR.replace(_EACH, _EACH + _EACH).replace(
+            "'e4b81d2f-0a6c-ee11-9079-6045bd8e1f20'", '"e4b81d2f-0a6c-ee11-9079-6045bd8e1f20"'
+        )
+        + "{{#if (eq this.msevtmgt_eventid 'e4b81d2f-0a6c-ee11-9079-6045bd8e1f20')}}{{/if}}\n"
+        + QR
+        + "0",
+        id="stray-quote-making-a-p-an-erqrcode-block",
+    ),
+]
+
+
+@pytest.mark.parametrize("text", MARKUP_IN_A_TAG)
+def test_a_tag_holding_markup_makes_the_patch_unverifiable(text: str) -> None:
+    """Both verifications fail for a reason in the file, which the refusal names (these were
+    INTERNAL ERRORs; found by the long profile)."""
+    result = patch(text, ONE_EVENT)
+    with pytest.raises(Unverifiable, match=r"the <p> tag at 2:1 holds markup"):
+        verify(text, result, ONE_EVENT)
+
+
 @pytest.mark.parametrize("text", UNVERIFIABLE)
 def test_unverifiable_not_an_internal_error(text: str) -> None:
     """libxml2, the verifier, drops what follows </html>; browsers show it."""
