@@ -228,13 +228,24 @@ _SKIP = re.compile(
 
 
 MARKUP_IN_TAG = re.compile(r"<[A-Za-z!/?]")  # a '<' that starts markup
+_PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9:._-]*\Z")
 
 
-def holds_markup(source: str, token: Token) -> bool:
-    """A start tag holding, after its own '<', a '<' that starts markup: '<p class=\'x' with
-    its quote left open runs over the tags that follow, '<m <a href=…>' lost a '>'. Browsers
-    read such a tag one way and libxml2 another."""
-    return MARKUP_IN_TAG.search(source, token.start + 1, token.end) is not None
+def malformed(source: str, token: Token) -> str:
+    """What is wrong with a start tag that HTML5 reads with a parse error libxml2 recovers
+    from differently, or "" for none of those: a '<' that starts markup inside it ('<p
+    class=\'x' with its quote left open runs over the tags that follow; '<m <a href=…>' lost
+    a '>'), a tag name that is not a plain name ('<class="x" …>' lost the 'a '), or an
+    attribute name holding a quote, '<' or '=' (a quote too many)."""
+    inner = MARKUP_IN_TAG.search(source, token.start + 1, token.end)
+    if inner is not None:
+        return f"holds markup ({source[inner.start() : inner.start() + 24]!r}…)"
+    if not _PLAIN_NAME.match(token.name):
+        return f"is named {token.name[:24]!r}"
+    for attr in StartTag(source, token).attrs:
+        if any(c in attr.name for c in "\"'<=") or not attr.name:
+            return f"has an attribute named {attr.name[:24]!r}"
+    return ""
 
 
 def skip(source: str, pos: int, limit: int) -> int:

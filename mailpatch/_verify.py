@@ -677,20 +677,18 @@ def verify(before: str, result: PatchResult, options: PatchOptions) -> None:
 
 
 def _check_tags_whole(before: str, result: PatchResult) -> None:
-    """Raise Unverifiable if a start tag before the last edit holds markup (a quote left open,
-    a '>' left out): browsers and libxml2 then read the email differently, so the two readings
-    a patch is checked against disagree for a reason in the file, not in mailpatch."""
-    from mailpatch._html import MARKUP_IN_TAG, Kind, LineIndex, holds_markup, iter_tokens
+    """Raise Unverifiable if a start tag before the last edit is malformed in a way browsers
+    and libxml2 recover from differently (a quote left open, a '>' or a space left out): the
+    two readings a patch is checked against then disagree for a reason in the file, not in
+    mailpatch."""
+    from mailpatch._html import Kind, LineIndex, iter_tokens, malformed
 
-    last = result.edits[-1].end
-    for tok in iter_tokens(before, 0, last):
-        if tok.kind is Kind.START and holds_markup(before, tok):
-            inner = MARKUP_IN_TAG.search(before, tok.start + 1, tok.end)
-            shown = before[inner.start() : inner.start() + 24] if inner else ""
+    for tok in iter_tokens(before, 0, result.edits[-1].end):
+        problem = malformed(before, tok) if tok.kind is Kind.START else ""
+        if problem:
             raise Unverifiable(
-                f"the <{tok.name}> tag at {LineIndex(before).label(tok.start)} holds markup "
-                f"({shown!r}…): a quote left open, or a '>' left out? Browsers and libxml2 "
-                "read it differently"
+                f"the <{tok.name[:24]}> tag at {LineIndex(before).label(tok.start)} {problem}: "
+                "a quote, a '>' or a space left out? Browsers and libxml2 read it differently"
             )
 
 
