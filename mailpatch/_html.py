@@ -199,7 +199,9 @@ def iter_tokens(source: str, start: int = 0, end: int | None = None) -> Iterator
 # tag. Every alternative needs its terminator ('>', '-->', the raw end tag) *before* the limit
 # it is run with, so a token that reaches the limit -- the one holding the offset we ask
 # about -- stops the loop at its first character, and the caller reads it exactly.
-_RAW_NAMES = "|".join(sorted(_RAW_TEXT))
+# a raw-text name as its first letter (either case) and the rest, for the skip's quick test
+_RAW_FIRSTS = "".join(sorted({c for name in _RAW_TEXT for c in (name[0], name[0].upper())}))
+_RAW_RESTS = "|".join(sorted(name[1:] for name in _RAW_TEXT))
 # As _ATTR_SRC, except that a value's closing quote must come before the limit: the tokenizer
 # reads a value whose quote closes further on as quoted, where a regex that cannot see that
 # far would fall back to reading it unquoted (or as another attribute), ending the tag early.
@@ -210,7 +212,7 @@ _SKIP = re.compile(
     # start tags first, the commonest token; raw-text ones need their own alternative
     # (the raw-name test looks past the first letter only for the five such names start with;
     # a name it takes for raw by mistake, '<sitle>', stops the skip early, which is safe)
-    r"(?![iInNsStTxX](?ai:cript|tyle|extarea|itle|frame|oembed|mp)(?:[\s/>]|\Z))"
+    rf"(?![{_RAW_FIRSTS}](?ai:{_RAW_RESTS})(?:[\s/>]|\Z))"
     rf"[A-Za-z][^\s/>]*+(?:[\s/]*+(?>{_SKIP_ATTR}))*+[\s/]*+>"
     r"|/[A-Za-z][^>]*+>"
     # str.lower() decides a raw-text start tag (ASCII case); re.I finds its end, as above
@@ -227,7 +229,7 @@ _SKIP = re.compile(
 )
 
 
-MARKUP_IN_TAG = re.compile(r"<[A-Za-z!/?]")  # a '<' that starts markup
+_MARKUP_IN_TAG = re.compile(r"<[A-Za-z!/?]")  # a '<' that starts markup
 _PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9:._-]*\Z")
 
 
@@ -237,7 +239,7 @@ def malformed(source: str, token: Token) -> str:
     class=\'x' with its quote left open runs over the tags that follow; '<m <a href=…>' lost
     a '>'), a tag name that is not a plain name ('<class="x" …>' lost the 'a '), or an
     attribute name holding a quote, '<' or '=' (a quote too many)."""
-    inner = MARKUP_IN_TAG.search(source, token.start + 1, token.end)
+    inner = _MARKUP_IN_TAG.search(source, token.start + 1, token.end)
     if inner is not None:
         return f"holds markup ({source[inner.start() : inner.start() + 24]!r}…)"
     if not _PLAIN_NAME.match(token.name):
