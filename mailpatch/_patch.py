@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 from bisect import bisect_left
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from mailpatch._blocks import (
@@ -45,7 +45,7 @@ from mailpatch._link import (
     is_calendar_url,
     slashless_host,
 )
-from mailpatch._survey import Survey
+from mailpatch._survey import Survey, survey_of
 
 # "calendar/personal/ics" in any case, found from its '/' (a literal the search runs on)
 _CALENDAR_HINT = re.compile(r"/(?=[pP])(?i:personal/ics)(?<=(?i:calendar/personal/ics))")
@@ -167,7 +167,7 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
     buttons = [read_button_block(doc, el) for el in doc.blocks_of(BUTTON_TYPE)]
     already = sum(1 for b in buttons if b.loop_guids)
     if not qr_elements:
-        fixes = scheme_fixes(doc, buttons)
+        fixes = scheme_fixes(doc, buttons, survey)
         return _result(text, fixes, survey, patched_buttons=already)
     lines = LineIndex(text)
     _check_not_nested(doc, lines)
@@ -228,7 +228,7 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
     left_as_they_are = [
         b for b in buttons if not any(lo <= b.element.start < hi for lo, hi in rewritten)
     ]
-    edits += scheme_fixes(doc, left_as_they_are)
+    edits += scheme_fixes(doc, left_as_they_are, survey)
     edits.sort(key=lambda e: e.start)
     _check_outside_expressions(survey, edits, lines)
     return _result(text, edits, survey, tuple(pairings), len(qrs), already)
@@ -290,13 +290,17 @@ def apply(text: str, edits: list[Edit]) -> str:
     return "".join(out)
 
 
-def scheme_fixes(doc: Document, buttons: list[ButtonBlock]) -> list[Edit]:
+def scheme_fixes(
+    doc: Document, buttons: list[ButtonBlock], survey: Survey | None = None
+) -> list[Edit]:
     """Insert the missing ``//`` into ``https:HOST/…`` calendar links (lint's MP101).
 
     Microsoft's sample anchor reads ``https:{endpoint}/…`` and hand-patched emails copy it.
     When HOST is a host name the fix is certain: two characters inside the href, nothing else.
     Buttons whose loop is malformed are left alone: lint reports them, and safe mode would
-    (rightly) refuse to write a Button it cannot vouch for.
+    (rightly) refuse to write a Button it cannot vouch for. So is a link that a handlebars
+    expression left open runs over ('{{!each …' never closed): the fix would change what
+    Handlebars reads.
     """
     edits: list[Edit] = []
     for button in buttons:
@@ -312,7 +316,18 @@ def scheme_fixes(doc: Document, buttons: list[ButtonBlock]) -> list[Edit]:
                 fixes.append(Edit(at, at, "//", what="scheme"))
         if fixes and _loop_is_sound(doc, button):
             edits += fixes
+    if edits:  # rare: only now the handlebars pass
+        spans = survey_of(doc.source, survey).mustaches
+        starts = [lo for lo, _ in spans]
+        edits = [e for e in edits if _span_around(spans, starts, e.start) < 0]
     return edits
+
+
+def _span_around(spans: Sequence[tuple[int, int]], starts: list[int], at: int) -> int:
+    """The index of the span (sorted, apart; ``starts`` their starts) that offset ``at`` lies
+    strictly inside, or -1."""
+    i = bisect_left(starts, at) - 1
+    return i if i >= 0 and spans[i][0] < at < spans[i][1] else -1
 
 
 def _loop_is_sound(doc: Document, button: ButtonBlock) -> bool:
@@ -379,8 +394,8 @@ def _check_outside_expressions(survey: Survey, edits: list[Edit], lines: LineInd
     starts = [lo for lo, _ in spans]
     for edit in edits:
         for at in {edit.start, edit.end}:
-            i = bisect_left(starts, at) - 1
-            if i >= 0 and spans[i][0] < at < spans[i][1]:
+            i = _span_around(spans, starts, at)
+            if i >= 0:
                 raise Refusal(
                     f"the handlebars expression opened at {lines.label(spans[i][0])} runs "
                     f"into the {_BLOCK_NAMES[QR_TYPE if edit.what == 'qr' else BUTTON_TYPE]} "

@@ -194,7 +194,9 @@ def _stream(el: Any) -> Iterator[tuple[str, str]]:
             for href in _comment_links(body):  # VML links live inside MSO conditionals
                 yield "href", href
         elif isinstance(child.tag, str):
-            if child.get("href") is not None:
+            # a link is an <a> (an href on '<aa …>' is none, to browsers or the locator);
+            # in an Outlook conditional, any VML shape's href (above)
+            if child.tag == "a" and child.get("href") is not None:
                 yield "href", child.get("href")
             if child.text:
                 yield "text", child.text

@@ -310,21 +310,18 @@ def _cut_a(data: bytes) -> bytes:
     return data[:5782] + data[5784:]  # '<a class=…' loses its 'a ': '<class="buttonClass" …>'
 
 
-@pytest.mark.parametrize(
-    ("damage", "fragment"),
-    [
-        pytest.param(_splice_head, r"the <m> tag at 93:1 holds markup \('<a class", id="lost-gt"),
-        pytest.param(_cut_a, r"tag at 91:1 is named 'class=\"buttonclass\"'", id="lost-space"),
-    ],
-)
-def test_a_malformed_tag_makes_the_patch_unverifiable(
-    damage: Callable[[bytes], bytes], fragment: str
-) -> None:
-    """Browsers (and the locator) read such a tag one way, libxml2 another, and both
-    verifications fail: refused by name, not an INTERNAL ERROR (found by the long profile on
-    the about-blank fixture, damaged)."""
+def _double_a(data: bytes) -> bytes:
+    return data[:5782] + data[5782:5783] + data[5782:]  # '<aa class="buttonClass" …>'
+
+
+@pytest.mark.parametrize("damage", [_splice_head, _cut_a, _double_a])
+def test_an_href_on_a_tag_that_is_no_link_is_no_link(damage: Callable[[bytes], bytes]) -> None:
+    """The Button's '<a' damaged into '<m <a …>', '<class="…" …>' or '<aa …>': browsers (and
+    the locator) see no link there, and neither does the verifier, which reads only <a>
+    elements' hrefs outside Outlook conditionals (these were INTERNAL ERRORs: it read any
+    element's href; found by the long profile on the about-blank fixture, damaged)."""
     case = next(c for c in PATCH if c.name == "about-blank")
     before = decode(damage(case.input.read_bytes())).text
     result = patch(before, case.options)
-    with pytest.raises(Unverifiable, match=fragment):
-        verify(before, result, case.options)
+    assert result.changed
+    verify(before, result, case.options)
