@@ -41,6 +41,9 @@ _EVENT_IF = re.compile(
 _CLOSE_IF = re.compile(r"/\s*if\s*\Z")
 _CLOSE_EACH = re.compile(r"/\s*each\s*\Z")
 _INTERESTING = re.compile(r"data-(?:editorblocktype|locked|protected)", re.I)
+# An Outlook conditional comment's text: '[if mso]>…', '[IF (gte mso 9)|(IE)]>…'; Outlook reads
+# the markup inside as HTML, so its VML links are links (anything else in a comment is not)
+CONDITIONAL = re.compile(r"\[if\b", re.I)
 GUID = re.compile(r"\{?[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}\}?\Z", re.I)
 
 
@@ -531,7 +534,7 @@ def read_button_block(doc: Document, element: Element) -> ButtonBlock:
             links.append(ButtonLink(tag, html.unescape(href.value or "") if href else ""))
         elif tok.kind is Kind.COMMENT:
             lo, hi = comment_body(source, tok)
-            if not source.startswith("[if", lo) or "href" not in source[lo:hi].lower():
+            if not CONDITIONAL.match(source, lo, hi) or "href" not in source[lo:hi].lower():
                 continue  # ('<!--[if !mso]><!-- -->' and the like hold no link)
             for inner in tokenize(source, lo, hi):
                 if inner.kind is Kind.START:

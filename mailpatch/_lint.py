@@ -19,6 +19,7 @@ from typing import Any
 
 from mailpatch._blocks import (
     BUTTON_TYPE,
+    CONDITIONAL,
     QR_TYPE,
     Document,
     Element,
@@ -246,7 +247,7 @@ def links(doc: Document) -> list[Link]:
             take([tok], in_mso=False)
         elif tok.kind is Kind.COMMENT:
             lo, hi = comment_body(source, tok)
-            if source.startswith("[if", lo):
+            if CONDITIONAL.match(source, lo, hi):
                 take(tokenize(source, lo, hi), in_mso=True)
     return out
 

@@ -425,7 +425,7 @@ def _check_not_nested(doc: Document, lines: LineIndex) -> None:
                 )
 
 
-_CONDITIONAL = re.compile(r"\[if[^\]]*\]>(.*)", re.S)
+_CONDITIONAL = re.compile(r"\[if\b[^\]]*\]>(.*)", re.S | re.I)  # its markup, after '[if …]>'
 
 
 def _check_conditionals(doc: Document, button: ButtonBlock) -> None:

@@ -32,7 +32,7 @@ from typing import Any
 
 import lxml.etree
 
-from mailpatch._blocks import QR_HIT
+from mailpatch._blocks import CONDITIONAL, QR_HIT
 from mailpatch._errors import MissingOption, Refusal
 from mailpatch._link import PLACEHOLDER, DecodeError, decode_calendar_url, is_calendar_url
 from mailpatch._patch import Edit, PatchOptions, PatchResult, normal_guid, patch
@@ -214,8 +214,8 @@ def _comment_links(body: str) -> list[str]:
     A link the locator rewrote there must be seen here: if the text looks as if it holds an
     href attribute and libxml2 reads none (a '<plaintext>' before it, limits), or libxml2 gives
     up, that is no proof, and the patch is not verified."""
-    if "href" not in body.lower():
-        return []
+    if not CONDITIONAL.match(body) or "href" not in body.lower():
+        return []  # a comment that is no Outlook conditional holds no live link
     try:
         root = lxml.etree.fromstring(
             f"<div>{body}</div>".encode("utf-8", "surrogatepass"), _COMMENT_PARSER

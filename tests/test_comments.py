@@ -103,3 +103,20 @@ def test_patched_and_verified(text: str) -> None:
     result = patch(text, ONE_EVENT)
     assert result.changed
     verify(text, result, ONE_EVENT)
+
+
+def test_an_upper_case_conditional_is_read_as_one() -> None:
+    """'<!--[IF mso]>' is an Outlook conditional too: its VML link is rewritten like the <a>."""
+    from mailpatch._patch import patch
+    from mailpatch._verify import verify
+
+    from pathological_inputs import ONE_EVENT, qr
+
+    button = (
+        '<div data-editorblocktype="Button"><!--[IF mso]><v:roundrect href="#"><center>Add'
+        '</center></v:roundrect><![endif]--><a href="#">Add</a></div>\n'
+    )
+    before = qr() + button
+    result = patch(before, ONE_EVENT)
+    verify(before, result, ONE_EVENT)
+    assert result.text.count("calendar/personal/ics") == 2

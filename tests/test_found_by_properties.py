@@ -33,6 +33,12 @@ VERIFIED = [
         + 'href="#"><center>Add</center></v:roundrect><![endif]--><a href="#">Add</a></div>\n',
         id="vml-attribute-value-holding-href-text",  # found by the atheris target
     ),
+    pytest.param(
+        QR
+        + '<div data-editorblocktype="Button"><!--[`if mso]><v:roundrect href="#"><center>Add'
+        + '</center></v:roundrect><![endif]--><a href="#">Add</a></div>\n',
+        id="vml-in-a-comment-that-is-no-conditional",  # found by the atheris target
+    ),
 ]
 
 
