@@ -683,15 +683,28 @@ def _check_tags_whole(before: str, result: PatchResult) -> None:
     and libxml2 recover from differently (a quote left open, a '>' or a space left out): the
     two readings a patch is checked against then disagree for a reason in the file, not in
     mailpatch."""
-    from mailpatch._html import Kind, LineIndex, iter_tokens, malformed
+    from mailpatch._html import Kind, LineIndex, malformed
 
-    for tok in iter_tokens(before, 0, result.edits[-1].end):
+    for tok in _tags_and_conditionals(before, 0, result.edits[-1].end):
         problem = malformed(before, tok) if tok.kind is Kind.START else ""
         if problem:
             raise Unverifiable(
                 f"the <{tok.name[:24]}> tag at {LineIndex(before).label(tok.start)} {problem}: "
                 "a quote, a '>' or a space left out? Browsers and libxml2 read it differently"
             )
+
+
+def _tags_and_conditionals(source: str, start: int, end: int) -> Iterator[Any]:
+    """The tokens of ``source[start:end]``, and those of the markup inside each Outlook
+    conditional comment (which Outlook reads as HTML)."""
+    from mailpatch._html import Kind, comment_body, iter_tokens
+
+    for tok in iter_tokens(source, start, end):
+        yield tok
+        if tok.kind is Kind.COMMENT:
+            lo, hi = comment_body(source, tok)
+            if CONDITIONAL.match(source, lo, hi):
+                yield from iter_tokens(source, lo, hi)
 
 
 def _verify_fast(before: str, result: PatchResult, options: PatchOptions) -> None:

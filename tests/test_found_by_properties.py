@@ -4,6 +4,8 @@ verifier disagreed with the locator) or a crash; now each is verified or cleanly
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from mailpatch._errors import Refusal
@@ -254,3 +256,17 @@ def test_qr_img_with_a_repeated_src_is_patched_and_verified() -> None:
     result = patch(text, options)
     assert result.changed
     verify(text, result, options)
+
+
+FOUND = Path(__file__).resolve().parent / "found"
+
+
+def test_a_malformed_vml_tag_in_a_conditional_makes_the_patch_unverifiable() -> None:
+    """An atheris input (kept whole in tests/found/): inside the Button's Outlook conditional a
+    VML tag has an attribute named '5d6e…"' (a space lost after a quoted value). The locator and
+    libxml2 recover differently, so both verifications fail: refused by name, with the tag's
+    line:col, not an INTERNAL ERROR."""
+    text = (FOUND / "vml-attribute-name-holding-a-quote.html").read_bytes().decode("utf-8")
+    result = patch(text, ONE_EVENT)
+    with pytest.raises(Unverifiable, match=r"the <v:roundrect> tag at 14:1 has an attribute"):
+        verify(text, result, ONE_EVENT)
