@@ -237,8 +237,9 @@ def malformed(source: str, token: Token) -> str:
     """What is wrong with a start tag that HTML5 reads with a parse error libxml2 recovers
     from differently, or "" for none of those: a '<' that starts markup inside it ('<p
     class=\'x' with its quote left open runs over the tags that follow; '<m <a href=…>' lost
-    a '>'), a tag name that is not a plain name ('<class="x" …>' lost the 'a '), or an
-    attribute name holding a quote, '<' or '=' (a quote too many)."""
+    a '>'), a tag name that is not a plain name ('<class="x" …>' lost the 'a '), an
+    attribute name holding a quote, '<' or '=', or an unquoted value holding one of those or
+    a backtick (a quote too many, or lost)."""
     inner = _MARKUP_IN_TAG.search(source, token.start + 1, token.end)
     if inner is not None:
         return f"holds markup ({source[inner.start() : inner.start() + 24]!r}…)"
@@ -247,6 +248,8 @@ def malformed(source: str, token: Token) -> str:
     for attr in StartTag(source, token).attrs:
         if any(c in attr.name for c in "\"'<=") or not attr.name:
             return f"has an attribute named {attr.name[:24]!r}"
+        if not attr.quote and attr.value and any(c in attr.value for c in "\"'<=`"):
+            return f"has an unquoted {attr.name[:24]} value {attr.value[:24]!r}"
     return ""
 
 
