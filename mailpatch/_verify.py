@@ -695,11 +695,13 @@ def _check_tags_whole(before: str, result: PatchResult) -> None:
 
 
 def _tags_and_conditionals(source: str, start: int, end: int) -> Iterator[Any]:
-    """The tokens of ``source[start:end]``, and those of the markup inside each Outlook
-    conditional comment (which Outlook reads as HTML)."""
+    """The tokens that start in ``source[start:end]`` (whole, even the last), and those of
+    the markup inside each Outlook conditional comment (which Outlook reads as HTML)."""
     from mailpatch._html import Kind, comment_body, iter_tokens
 
-    for tok in iter_tokens(source, start, end):
+    for tok in iter_tokens(source, start):
+        if tok.start >= end:
+            return
         yield tok
         if tok.kind is Kind.COMMENT:
             lo, hi = comment_body(source, tok)

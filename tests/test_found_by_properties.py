@@ -274,6 +274,11 @@ FOUND = Path(__file__).resolve().parent / "found"
             r"the <a> tag at 22:1 has an unquoted style value",
             id="unquoted-value",
         ),
+        pytest.param(  # href="https:…{{contact.filcolor="#0f6cbd">: the edit is in that href
+            "vml-href-quote-closed-early",
+            r"the <v:roundrect> tag at 9:1 has an attribute named '#0f6cbd\"'",
+            id="edit-inside-the-malformed-tag",
+        ),
     ],
 )
 def test_a_malformed_tag_makes_the_patch_unverifiable(name: str, fragment: str) -> None:
