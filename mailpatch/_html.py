@@ -231,6 +231,7 @@ _SKIP = re.compile(
 
 _MARKUP_IN_TAG = re.compile(r"<[A-Za-z!/?]")  # a '<' that starts markup
 _PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9:._-]*\Z")
+_PLAIN_ATTRIBUTE = re.compile(r"[A-Za-z_:@][A-Za-z0-9_:.@-]*\Z")
 
 
 def malformed(source: str, token: Token) -> str:
@@ -238,15 +239,15 @@ def malformed(source: str, token: Token) -> str:
     from differently, or "" for none of those: a '<' that starts markup inside it ('<p
     class=\'x' with its quote left open runs over the tags that follow; '<m <a href=…>' lost
     a '>'), a tag name that is not a plain name ('<class="x" …>' lost the 'a '), an
-    attribute name holding a quote, '<' or '=', or an unquoted value holding one of those or
-    a backtick (a quote too many, or lost)."""
+    attribute name that is not one ('#0f6cbd"', 'da--{{'), or an unquoted value holding a
+    quote, '<', '=' or a backtick (a quote too many, or lost)."""
     inner = _MARKUP_IN_TAG.search(source, token.start + 1, token.end)
     if inner is not None:
         return f"holds markup ({source[inner.start() : inner.start() + 24]!r}…)"
     if not _PLAIN_NAME.match(token.name):
         return f"is named {token.name[:24]!r}"
     for attr in StartTag(source, token).attrs:
-        if any(c in attr.name for c in "\"'<=") or not attr.name:
+        if not _PLAIN_ATTRIBUTE.match(attr.name):
             return f"has an attribute named {attr.name[:24]!r}"
         if not attr.quote and attr.value and any(c in attr.value for c in "\"'<=`"):
             return f"has an unquoted {attr.name[:24]} value {attr.value[:24]!r}"

@@ -279,6 +279,11 @@ FOUND = Path(__file__).resolve().parent / "found"
             r"the <v:roundrect> tag at 9:1 has an attribute named '#0f6cbd\"'",
             id="edit-inside-the-malformed-tag",
         ),
+        pytest.param(  # <a … href="#" da--{{/each}}-->: libxml2 ends the name at '{'
+            "attribute-name-holding-handlebars",
+            r"the <a> tag at 24:1 has an attribute named 'da--{{'",
+            id="attribute-name-holding-handlebars",
+        ),
     ],
 )
 def test_a_malformed_tag_makes_the_patch_unverifiable(name: str, fragment: str) -> None:
