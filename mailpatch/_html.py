@@ -27,23 +27,38 @@ class Kind(Enum):
     OTHER = "other"  # doctype, bogus comments such as <![endif]-->, processing instructions
 
 
+def _html_space(pattern: str) -> str:
+    r"""``pattern`` with ``\s`` as HTML's whitespace (tab, LF, FF, CR, space), not Python's,
+    which also takes \v, \x1c-\x1f and Unicode spaces: '<div\x1ddata-editorblocktype=…>'
+    holds no block for browsers or libxml2 ('\x1ddata-…' is one attribute name)."""
+    return (
+        pattern.replace("[^\\s", "[^\t\n\f\r ")
+        .replace("[\\s", "[\t\n\f\r ")
+        .replace("\\s", "[\t\n\f\r ]")
+    )
+
+
 # A quoted value runs to its closing quote, across '>' and lines, or to the end of the input
 # (WHATWG: the tag is then cut off by the end and dropped); an unquoted value never starts
 # with a quote.
 _ATTR_SRC = r"""[^\s/>][^\s/>=]*(?:\s*=\s*(?:"[^"]*(?:"|\Z)|'[^']*(?:'|\Z)|[^\s>"'][^\s>]*))?"""
 _MARKUP = re.compile(
-    r"<(?:"
-    r"(?P<comment>!--(?:>|->|.*?(?:--!?>|\Z)))"
-    # Atomic attribute groups and `\Z` as an alternative end: a tag always matches in one
-    # forward pass, so unterminated tags cost linear time, not quadratic or exponential.
-    r"|(?P<start>[A-Za-z][^\s/>]*)(?:[\s/]*(?>" + _ATTR_SRC + r"))*[\s/]*(?:>|\Z)"
-    r"|/(?P<end>[A-Za-z][^\s/>]*)[^>]*(?:>|\Z)"
-    r"|(?P<other>[!?/][^>]*(?:>|\Z))"
-    r")",
+    _html_space(
+        r"<(?:"
+        r"(?P<comment>!--(?:>|->|.*?(?:--!?>|\Z)))"
+        # Atomic attribute groups and `\Z` as an alternative end: a tag always matches in one
+        # forward pass, so unterminated tags cost linear time, not quadratic or exponential.
+        r"|(?P<start>[A-Za-z][^\s/>]*)(?:[\s/]*(?>" + _ATTR_SRC + r"))*[\s/]*(?:>|\Z)"
+        r"|/(?P<end>[A-Za-z][^\s/>]*)[^>]*(?:>|\Z)"
+        r"|(?P<other>[!?/][^>]*(?:>|\Z))"
+        r")"
+    ),
     re.S,
 )
 _ATTR = re.compile(
-    r"""(?P<name>[^\s/>][^\s/>=]*)(?:\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<uq>[^\s>]*)))?"""
+    _html_space(
+        r"""(?P<name>[^\s/>][^\s/>=]*)(?:\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<uq>[^\s>]*)))?"""
+    )
 )
 _RAW_TEXT = frozenset({"style", "script", "title", "textarea", "xmp", "iframe", "noembed"})
 RAW_TEXT = _RAW_TEXT  # elements whose content is text up to their own end tag
@@ -207,24 +222,26 @@ _RAW_RESTS = "|".join(sorted(name[1:] for name in _RAW_TEXT))
 # far would fall back to reading it unquoted (or as another attribute), ending the tag early.
 _SKIP_ATTR = r"""[^\s/>][^\s/>=]*+(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|(?!["'])[^\s>]*+)|(?!\s*+=))"""
 _SKIP = re.compile(
-    r"(?:[^<]++"
-    r"|<(?:"
-    # start tags first, the commonest token; raw-text ones need their own alternative
-    # (the raw-name test looks past the first letter only for the five such names start with;
-    # a name it takes for raw by mistake, '<sitle>', stops the skip early, which is safe)
-    rf"(?![{_RAW_FIRSTS}](?ai:{_RAW_RESTS})(?:[\s/>]|\Z))"
-    rf"[A-Za-z][^\s/>]*+(?:[\s/]*+(?>{_SKIP_ATTR}))*+[\s/]*+>"
-    r"|/[A-Za-z][^>]*+>"
-    # str.lower() decides a raw-text start tag (ASCII case); re.I finds its end, as above
-    + "".join(
-        rf"|(?ai:{raw})(?=[\s/>])(?:[\s/]*+(?>{_SKIP_ATTR}))*+[\s/]*+>"
-        rf"(?:[^<]++|<(?!/(?ai:{raw}){_RAW_END_AFTER}))*+(?=</(?ai:{raw}){_RAW_END_AFTER})"
-        for raw in sorted(_RAW_TEXT)
-    )
-    + r"|!--(?:>|->|(?:[^-]++|-(?!-!?>))*+--!?>)"
-    r"|(?=[^A-Za-z!?/])"  # a '<' that starts no markup is text
-    r"|(?!!--|/[A-Za-z])[!?/][^>]*+>"  # never an unclosed comment or end tag read short
-    r"))*+",
+    _html_space(
+        r"(?:[^<]++"
+        r"|<(?:"
+        # start tags first, the commonest token; raw-text ones need their own alternative
+        # (the raw-name test looks past the first letter only for the five such names start with;
+        # a name it takes for raw by mistake, '<sitle>', stops the skip early, which is safe)
+        rf"(?![{_RAW_FIRSTS}](?ai:{_RAW_RESTS})(?:[\s/>]|\Z))"
+        rf"[A-Za-z][^\s/>]*+(?:[\s/]*+(?>{_SKIP_ATTR}))*+[\s/]*+>"
+        r"|/[A-Za-z][^>]*+>"
+        # str.lower() decides a raw-text start tag (ASCII case); re.I finds its end, as above
+        + "".join(
+            rf"|(?ai:{raw})(?=[\s/>])(?:[\s/]*+(?>{_SKIP_ATTR}))*+[\s/]*+>"
+            rf"(?:[^<]++|<(?!/(?ai:{raw}){_RAW_END_AFTER}))*+(?=</(?ai:{raw}){_RAW_END_AFTER})"
+            for raw in sorted(_RAW_TEXT)
+        )
+        + r"|!--(?:>|->|(?:[^-]++|-(?!-!?>))*+--!?>)"
+        r"|(?=[^A-Za-z!?/])"  # a '<' that starts no markup is text
+        r"|(?!!--|/[A-Za-z])[!?/][^>]*+>"  # never an unclosed comment or end tag read short
+        r"))*+"
+    ),
     re.S,
 )
 
@@ -268,7 +285,7 @@ def skip(source: str, pos: int, limit: int) -> int:
 
 # A start tag closed by its own '>' (a '>' inside a quoted value that runs to the end of the
 # input does not count: WHATWG drops such a tag).
-_WHOLE_START = re.compile(r"<[A-Za-z][^\s/>]*(?:[\s/]*(?>" + _ATTR_SRC + r"))*[\s/]*>")
+_WHOLE_START = re.compile(_html_space(r"<[A-Za-z][^\s/>]*(?:[\s/]*(?>" + _ATTR_SRC + r"))*[\s/]*>"))
 
 
 def _cut_at_end(source: str, begin: int, stop: int, kind: str | None) -> bool:

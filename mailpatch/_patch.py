@@ -251,7 +251,7 @@ def _last_tag(text: str, lo: int, hi: int, opener: str) -> int:
             if at < 0:
                 break
             after = text[at + len(needle) : at + len(needle) + 1]
-            if after in ("/", ">") or after.isspace():  # as the tokenizer ends a tag name
+            if after and after in "\t\n\f\r />":  # as the tokenizer ends a tag name
                 best = at
                 break
             end = at + len(needle) - 1  # an earlier one may still follow ``best``

@@ -74,6 +74,16 @@ def test_a_long_s_end_tag_does_not_close_a_style() -> None:
 
 REFUSED = [
     pytest.param(
+        QR + BUTTON.replace("<div data-editorblocktype", "<div\x1ddata-editorblocktype", 1),
+        "no Button block to pair",  # '\x1d' is no HTML space: '<div\x1ddata-…' holds no block
+        id="control-character-is-no-space-in-a-tag",  # found by the atheris target
+    ),
+    pytest.param(
+        QR + BUTTON.replace("<div data-editorblocktype", "<div\xa0data-editorblocktype", 1),
+        "no Button block to pair",  # nor is a no-break space (Python's \s took both)
+        id="no-break-space-is-no-space-in-a-tag",
+    ),
+    pytest.param(
         QR + "<p class='x\n" + BUTTON, "no Button block to pair", id="stray-quote-before-the-button"
     ),
     pytest.param(

@@ -43,8 +43,8 @@ _PARAGRAPH_PIECES = [
 ]
 
 
-_P_OPEN = re.compile(r"<p[\s/>]", re.I)
-_P_CLOSE = re.compile(r"</p[\s/>]", re.I)
+_P_OPEN = re.compile(r"<p[\t\n\f\r />]", re.I)
+_P_CLOSE = re.compile(r"</p[\t\n\f\r />]", re.I)
 
 
 def _needs_scan(text: str, starts: list[int]) -> bool:
