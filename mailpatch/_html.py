@@ -256,8 +256,9 @@ def malformed(source: str, token: Token) -> str:
     from differently, or "" for none of those: a '<' that starts markup inside it ('<p
     class=\'x' with its quote left open runs over the tags that follow; '<m <a href=…>' lost
     a '>'), a tag name that is not a plain name ('<class="x" …>' lost the 'a '), an
-    attribute name that is not one ('#0f6cbd"', 'da--{{'), or an unquoted value holding a
-    quote, '<', '=' or a backtick (a quote too many, or lost)."""
+    attribute name that is not one ('#0f6cbd"', 'da--{{'), an unquoted value holding a
+    quote, '<', '=' or a backtick, or a quoted value with no space after it (a quote too
+    many, or lost)."""
     inner = _MARKUP_IN_TAG.search(source, token.start + 1, token.end)
     if inner is not None:
         return f"holds markup ({source[inner.start() : inner.start() + 24]!r}…)"
@@ -268,7 +269,13 @@ def malformed(source: str, token: Token) -> str:
             return f"has an attribute named {attr.name[:24]!r}"
         if not attr.quote and attr.value and any(c in attr.value for c in "\"'<=`"):
             return f"has an unquoted {attr.name[:24]} value {attr.value[:24]!r}"
+        after = source[attr.value_end + 1 : attr.value_end + 2] if attr.quote else " "
+        if after not in _TAG_SPACE_OR_END:  # '"…"qqq': a space lost after a quoted value
+            return f"has no space after its {attr.name[:24]} value"
     return ""
+
+
+_TAG_SPACE_OR_END = frozenset("\t\n\f\r />")
 
 
 def skip(source: str, pos: int, limit: int) -> int:

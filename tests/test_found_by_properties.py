@@ -286,13 +286,18 @@ FOUND = Path(__file__).resolve().parent / "found"
         ),
         pytest.param(  # href="https:…{{contact.filcolor="#0f6cbd">: the edit is in that href
             "vml-href-quote-closed-early",
-            r"the <v:roundrect> tag at 9:1 has an attribute named '#0f6cbd\"'",
+            r"the <v:roundrect> tag at 9:1 has no space after its href value",
             id="edit-inside-the-malformed-tag",
         ),
         pytest.param(  # <a … href="#" da--{{/each}}-->: libxml2 ends the name at '{'
             "attribute-name-holding-handlebars",
             r"the <a> tag at 24:1 has an attribute named 'da--{{'",
             id="attribute-name-holding-handlebars",
+        ),
+        pytest.param(  # style="…; border: 0px"qqqqqq>: no space after the quoted value
+            "no-space-after-a-quoted-value",
+            r"the <a> tag at 20:1 has no space after its style value",
+            id="no-space-after-a-quoted-value",
         ),
     ],
 )
