@@ -27,14 +27,18 @@ class Kind(Enum):
     OTHER = "other"  # doctype, bogus comments such as <![endif]-->, processing instructions
 
 
+HTML_SPACE = "\t\n\f\r "  # what HTML takes for white space in markup (CR: before it folds)
+TAG_NAME_ENDS = HTML_SPACE + "/>"  # what ends a tag or attribute name
+
+
 def _html_space(pattern: str) -> str:
     r"""``pattern`` with ``\s`` as HTML's whitespace (tab, LF, FF, CR, space), not Python's,
     which also takes \v, \x1c-\x1f and Unicode spaces: '<div\x1ddata-editorblocktype=…>'
     holds no block for browsers or libxml2 ('\x1ddata-…' is one attribute name)."""
     return (
-        pattern.replace("[^\\s", "[^\t\n\f\r ")
-        .replace("[\\s", "[\t\n\f\r ")
-        .replace("\\s", "[\t\n\f\r ]")
+        pattern.replace("[^\\s", "[^" + HTML_SPACE)
+        .replace("[\\s", "[" + HTML_SPACE)
+        .replace("\\s", f"[{HTML_SPACE}]")
     )
 
 
@@ -65,7 +69,7 @@ RAW_TEXT = _RAW_TEXT  # elements whose content is text up to their own end tag
 # A raw-text element ends at its own end tag: the name in ASCII case only (WHATWG; Python's
 # re.I alone would also take a long s, U+017F, for the s of '</style>'), then HTML whitespace,
 # '/' or '>'.
-_RAW_END_AFTER = r"[\t\n\f\r />]"
+_RAW_END_AFTER = f"[{TAG_NAME_ENDS}]"
 _RAW_END: dict[str, re.Pattern[str]] = {
     name: re.compile(rf"</{name}{_RAW_END_AFTER}", re.I | re.A) for name in _RAW_TEXT
 }
@@ -270,12 +274,9 @@ def malformed(source: str, token: Token) -> str:
         if not attr.quote and attr.value and any(c in attr.value for c in "\"'<=`"):
             return f"has an unquoted {attr.name[:24]} value {attr.value[:24]!r}"
         after = source[attr.value_end + 1 : attr.value_end + 2] if attr.quote else " "
-        if after not in _TAG_SPACE_OR_END:  # '"…"qqq': a space lost after a quoted value
+        if not after or after not in TAG_NAME_ENDS:  # '"…"qqq': no space after a quoted value
             return f"has no space after its {attr.name[:24]} value"
     return ""
-
-
-_TAG_SPACE_OR_END = frozenset("\t\n\f\r />")
 
 
 def skip(source: str, pos: int, limit: int) -> int:

@@ -35,7 +35,15 @@ from mailpatch._blocks import (
     scan,
 )
 from mailpatch._errors import MissingOption, Refusal
-from mailpatch._html import Kind, LineIndex, StartTag, comment_body, cut_off, tokenize
+from mailpatch._html import (
+    TAG_NAME_ENDS,
+    Kind,
+    LineIndex,
+    StartTag,
+    comment_body,
+    cut_off,
+    tokenize,
+)
 from mailpatch._link import (
     DEFAULT_API_VERSION,
     DEFAULT_FIELDS,
@@ -251,7 +259,7 @@ def _last_tag(text: str, lo: int, hi: int, opener: str) -> int:
             if at < 0:
                 break
             after = text[at + len(needle) : at + len(needle) + 1]
-            if after and after in "\t\n\f\r />":  # as the tokenizer ends a tag name
+            if after and after in TAG_NAME_ENDS:  # as the tokenizer ends a tag name
                 best = at
                 break
             end = at + len(needle) - 1  # an earlier one may still follow ``best``

@@ -34,6 +34,7 @@ import lxml.etree
 
 from mailpatch._blocks import CONDITIONAL, QR_HIT
 from mailpatch._errors import MissingOption, Refusal
+from mailpatch._html import HTML_SPACE
 from mailpatch._link import PLACEHOLDER, DecodeError, decode_calendar_url, is_calendar_url
 from mailpatch._patch import Edit, PatchOptions, PatchResult, normal_guid, patch
 from mailpatch._survey import HitKind, Survey, survey_of
@@ -44,7 +45,6 @@ _MARKER = re.compile(
     r"\{\{~?(?:(?P<each>#\s*each\s)|(?P<if>#\s*if\s)|(?P<else>\s*else\s*~?\}\})"
     r"|(?P<endif>/\s*if\s*~?\}\})|(?P<endeach>/\s*each\s*~?\}\}))"
 )
-_COMMENT_PARSER = lxml.etree.HTMLParser(encoding="utf-8", huge_tree=True)
 
 
 _HUGE_HINT = re.compile(r",?\s*(?:use|try)\s+XML_PARSE_HUGE.*", re.S)
@@ -91,11 +91,16 @@ def _parse(text: str) -> Any:
         root = lxml.html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=parser)
     except (lxml.etree.ParserError, ValueError):
         return None
+    _check_read_whole(parser)
+    return root
+
+
+def _check_read_whole(parser: Any) -> None:
+    """Unverifiable if libxml2 gave up part of what ``parser`` last read (a fatal error)."""
     for error in parser.error_log:
         if error.level == lxml.etree.ErrorLevels.FATAL:
             message = _HUGE_HINT.sub("", error.message.strip())  # an option users cannot set
             raise Unverifiable(f"libxml2 cannot read it whole: line {error.line}: {message}")
-    return root
 
 
 def _everything(root: Any) -> list[Any]:
@@ -216,15 +221,9 @@ def _comment_links(body: str) -> list[str]:
     up, that is no proof, and the patch is not verified."""
     if not CONDITIONAL.match(body) or "href" not in body.lower():
         return []  # a comment that is no Outlook conditional holds no live link
-    try:
-        root = lxml.etree.fromstring(
-            f"<div>{body}</div>".encode("utf-8", "surrogatepass"), _COMMENT_PARSER
-        )
-    except (lxml.etree.ParserError, lxml.etree.XMLSyntaxError, ValueError):
-        root = None
-    fatal = any(e.level == lxml.etree.ErrorLevels.FATAL for e in _COMMENT_PARSER.error_log)
+    root = _read(f"<div>{body}</div>".encode("utf-8", "surrogatepass"))
     links = [] if root is None else [el.get("href") for el in root.iter() if _has_href(el)]
-    if root is None or fatal or (not links and _HREF_ATTRIBUTE.search(body)):
+    if root is None or (not links and _HREF_ATTRIBUTE.search(body)):
         raise Unverifiable("libxml2 cannot read the links in an Outlook conditional comment")
     return links
 
@@ -411,7 +410,7 @@ def _joins(left: str, right: str) -> bool:
     return not left or not right or left in _ENDS or right in _ENDS or right == "<"
 
 
-_ENDS = frozenset(">\t\n\f\r ")  # '>' and the HTML space characters
+_ENDS = frozenset(HTML_SPACE + ">")  # '>' and the HTML space characters
 
 
 def _clean_cuts(before: str, edit: Edit) -> bool:
@@ -459,14 +458,13 @@ def _marked(before: str, edits: Sequence[Edit], name: str, end: int) -> bytes:
 
 
 def _read(data: bytes) -> Any:
+    """libxml2's reading of ``data``, None if it reads nothing; Unverifiable if it gives part
+    of it up."""
     try:
         root = lxml.etree.fromstring(data, _PARSER)
     except (lxml.etree.ParserError, lxml.etree.XMLSyntaxError, ValueError):
         return None
-    for error in _PARSER.error_log:
-        if error.level == lxml.etree.ErrorLevels.FATAL:
-            message = _HUGE_HINT.sub("", error.message.strip())  # an option users cannot set
-            raise Unverifiable(f"libxml2 cannot read it whole: line {error.line}: {message}")
+    _check_read_whole(_PARSER)
     return root
 
 
