@@ -15,15 +15,25 @@ from pathlib import Path
 import click
 
 from mailpatch import __version__
-from mailpatch._cli_select import common_base, load, select, selection_options
+from mailpatch._cli_select import Configs, common_base, select, selection_options
 from mailpatch._errors import MissingOption
-from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, write_if_changed
+from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, write_if_changed
+from mailpatch._html import LineIndex
 from mailpatch._options import build_options
 from mailpatch._patch import PatchOptions
-from mailpatch._run import Mode, Outcome, Status, keep_freed_memory, process, summarize
+from mailpatch._run import (
+    Mode,
+    Outcome,
+    Status,
+    keep_freed_memory,
+    process,
+    read_events,
+    summarize,
+)
 
 EXIT_OK, EXIT_CHANGES, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 123
-JSON_SCHEMA_VERSION = 1
+# 2: "updated"/"would_update" statuses, links_updated, unchecked_events, per-file config
+JSON_SCHEMA_VERSION = 2
 # Below this many files a process pool costs more than it saves (benchmarks/bench_jobs.py).
 PARALLEL_THRESHOLD = 64
 PROGRESS_THRESHOLD = 20  # a progress bar for runs of at least this many files, on a terminal
@@ -41,15 +51,20 @@ def _line(outcome: Outcome, verbose: bool) -> str | None:
     made = f" ({outcome.changes})"
     if outcome.status in (Status.REFUSED, Status.ERROR):
         return f"error: cannot patch {outcome.where}: {outcome.message}"
-    if outcome.status is Status.PATCHED:
-        return f"patched {outcome.path}{made}"
-    if outcome.status is Status.WOULD_PATCH:
-        return f"would patch {outcome.path}{made}"
-    if verbose:
-        return f"{outcome.status.value} {outcome.path}" + (
+    if outcome.status in _CHANGED:
+        line = f"{outcome.status.value} {outcome.path}{made}"
+    elif verbose:
+        line = f"{outcome.status.value} {outcome.path}" + (
             f" ({outcome.message})" if outcome.message else ""
         )
-    return None
+    else:
+        return None
+    if verbose and outcome.unchecked:
+        line += f"; {outcome.not_checked}"
+    return line
+
+
+_CHANGED = (Status.PATCHED, Status.WOULD_PATCH, Status.UPDATED, Status.WOULD_UPDATE)
 
 
 def outcome_json(outcome: Outcome, with_diff: bool) -> dict[str, object]:
@@ -61,7 +76,9 @@ def outcome_json(outcome: Outcome, with_diff: bool) -> dict[str, object]:
         "line": int(line) if line else None,
         "column": int(column) if column else None,
         "buttons": outcome.buttons,
+        "links_updated": outcome.links_updated,
         "links_fixed": outcome.links_fixed,
+        "unchecked_events": list(outcome.unchecked),
     }
     if with_diff:
         item["diff"] = outcome.output.decode("utf-8") if outcome.output else None
@@ -71,37 +88,81 @@ def outcome_json(outcome: Outcome, with_diff: bool) -> dict[str, object]:
 def exit_code(outcomes: Sequence[Outcome]) -> int:
     if any(o.status in (Status.REFUSED, Status.ERROR) for o in outcomes):
         return EXIT_REFUSED
-    if any(o.status is Status.WOULD_PATCH for o in outcomes):
+    if any(o.status in (Status.WOULD_PATCH, Status.WOULD_UPDATE) for o in outcomes):
         return EXIT_CHANGES
     return EXIT_OK
 
 
-def _process_one(path: str, options: PatchOptions, mode: Mode) -> Outcome:
-    return process(path, options, mode)
+Job = tuple[str, PatchOptions, Mode]  # one file, with its own settings
 
 
-def run_all(
-    files: Sequence[str], options: PatchOptions, mode: Mode, jobs: int
-) -> Iterator[Outcome]:
-    """Outcomes in the order of ``files``, from one process or a pool of ``jobs``."""
-    if len(files) >= 2:
+def _process_one(job: Job) -> Outcome:
+    return process(*job)
+
+
+def _plan(
+    files: Sequence[str], settings: Sequence[tuple[PatchOptions, Mode]], stdin: bytes | None
+) -> list[Job]:
+    """Each file with its settings, every usage error found before anything is written.
+
+    A readable id given with --event-id is tied here to the one event the run is for: every
+    ERQRCode block and every patched Button in the files named must share one GUID, or the
+    id could reach another event's email. An email to patch with no endpoint in its settings
+    stops the run before the first write, not halfway through it."""
+    event = next((o.event for o, _ in settings if o.event is not None), None)
+    found: dict[str, list[str]] = {}  # GUID -> the files that hold it
+    for path, (options, mode) in zip(files, settings, strict=True):
+        if event is None and options.endpoint is not None:
+            continue  # nothing to learn from this file before the run
+        events = read_events(path, mode.max_size, stdin if path == "-" else None)
+        if events is None:
+            continue  # unreadable: the run reports it
+        for guid in sorted(events.guids):
+            found.setdefault(guid, []).append("stdin" if path == "-" else path)
+        if options.endpoint is None and events.to_patch:
+            data = stdin if path == "-" else Path(path).read_bytes()
+            assert data is not None
+            where = f"{path}:{LineIndex(decode(data).text).label(events.to_patch[0][1])}"
+            raise click.UsageError(
+                f"--endpoint is needed: {where} has an ERQRCode block to patch (give "
+                "--endpoint HOST, or endpoint = \"HOST\" in [tool.mailpatch])"
+            )
+    if event is not None and len(found) > 1:
+        listed = "; ".join(
+            f"{guid} ({', '.join(names[:3])}{', …' if len(names) > 3 else ''})"
+            for guid, names in sorted(found.items())
+        )
+        raise click.UsageError(
+            f"--event-id serves only a run whose emails are all for one event; these are for "
+            f"{len(found)}: {listed}. Map each with --event GUID=ID, or in the events table "
+            "[tool.mailpatch.events]"
+        )
+    jobs: list[Job] = []
+    for path, (options, mode) in zip(files, settings, strict=True):
+        if options.event is not None:  # the id now reaches that one GUID and no other
+            tied = {guid: options.event for guid in found}
+            options = replace(options, event=None, events={**options.events, **tied})
+        jobs.append((path, options, mode))
+    return jobs
+
+
+def run_all(jobs: Sequence[Job], workers: int, stdin: bytes | None = None) -> Iterator[Outcome]:
+    """Outcomes in the order of ``jobs``, from one process or a pool of ``workers``."""
+    if len(jobs) >= 2:
         keep_freed_memory()
-    if jobs <= 1 or len(files) < 2 or "-" in files:
-        for path in files:
-            data = sys.stdin.buffer.read() if path == "-" else None
-            yield process(path, options, mode, data)
+    if workers <= 1 or len(jobs) < 2 or any(path == "-" for path, _, _ in jobs):
+        for path, options, mode in jobs:
+            yield process(path, options, mode, stdin if path == "-" else None)
         return
     from concurrent.futures import ProcessPoolExecutor  # 15 ms to import: only for a pool
 
-    chunk = max(1, min(16, len(files) // (jobs * 4)))
+    chunk = max(1, min(16, len(jobs) // (workers * 4)))
     # Ctrl-C reaches the whole process group. Workers ignore it and finish the file in hand
     # (each write is atomic); the parent stops handing out files. Left to the default, a
     # worker could die mid-write, or be terminated by the broken pool, leaving a temp file.
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker)
     try:
-        yield from pool.map(
-            partial(_process_one, options=options, mode=mode), files, chunksize=chunk
-        )
+        yield from pool.map(_process_one, jobs, chunksize=chunk)
     except BaseException:  # KeyboardInterrupt, or the consumer gave up (GeneratorExit)
         pool.shutdown(wait=True, cancel_futures=True)
         raise
@@ -308,36 +369,48 @@ def patch_command(
         raise click.UsageError("--format json cannot be combined with stdout output ('-')")
     if quiet and verbose:
         raise click.UsageError("-q/--quiet and -v/--verbose cannot be combined")
-    config = load(config_path, paths)
-    options = build_options(
-        endpoint=endpoint or config.endpoint,
-        event_id=event_id or config.event_id,
-        session_id=session_id or config.session_id,
-        events=[*config.events, *events],
-        fields=[*config.fields, *fields],
-        drop_fields=list(dict.fromkeys([*config.drop_fields, *drop_fields])),
-        keep_qr=bool(config.keep_qr if keep_qr is None else keep_qr),
-        buttons=buttons,
-        force=force,
-        api_version=api_version or config.api_version,
-    )
-    files, skipped = select(paths, config, excludes, includes, respect_gitignore)
+    configs = Configs(config_path)
+    files, skipped = select(paths, configs, excludes, includes, respect_gitignore)
     if output is not None and (len(files) != 1 or Path(paths[0]).is_dir()):
         raise click.UsageError("-o/--output takes exactly one input file")
-    capture = output is not None or output_dir is not None or files == ["-"]
-    mode = Mode(
-        check=check,
-        diff=diff,
-        capture=capture,
-        max_size=max_size or config.max_size or DEFAULT_MAX_SIZE,
-    )
-    workers = (
-        jobs or config.jobs or ((os.cpu_count() or 1) if len(files) >= PARALLEL_THRESHOLD else 1)
-    )
+    file_configs = [configs.of(f) for f in files]
+    # each configuration's settings, built once: a bad value is a usage error before any read
+    settings: dict[int, tuple[PatchOptions, Mode]] = {}
+    for config in {id(c): c for c in file_configs}.values():
+        options = build_options(
+            endpoint=endpoint if endpoint is not None else config.endpoint,
+            event_id=event_id,
+            session_id=session_id,
+            events=events,
+            fields=fields,
+            drop_fields=list(dict.fromkeys([*config.drop_fields, *drop_fields])),
+            keep_qr=bool(config.keep_qr if keep_qr is None else keep_qr),
+            buttons=buttons,
+            force=force,
+            api_version=api_version or config.api_version,
+            config_events=config.events,
+            config_fields=config.fields,
+        )
+        settings[id(config)] = (
+            options,
+            Mode(
+                check=check,
+                diff=diff,
+                capture=output is not None or output_dir is not None or files == ["-"],
+                max_size=max_size or config.max_size or DEFAULT_MAX_SIZE,
+                events_table=config.events_table if config.source else None,
+            ),
+        )
+    stdin = sys.stdin.buffer.read() if files == ["-"] else None
+    plan = _plan(files, [settings[id(c)] for c in file_configs], stdin)
+    workers = jobs or next((c.jobs for c in file_configs if c.jobs), None)
+    workers = workers or ((os.cpu_count() or 1) if len(files) >= PARALLEL_THRESHOLD else 1)
     as_json = output_format == "json"
     echo = partial(click.echo, err=True)
+    used = configs.used()
     if verbose and not as_json:
-        echo(f"config: {config.source or 'none'} (project root {config.root})")
+        for config in used or [configs.of(paths[0])]:
+            echo(f"config: {config.source or 'none'} (project root {config.root})")
         for name in skipped:
             echo(f"excluded {name}")
     base = common_base(paths)
@@ -345,7 +418,7 @@ def patch_command(
     progress = not quiet and len(files) >= PROGRESS_THRESHOLD and _stderr_is_terminal()
     held: list[str] = []  # status lines wait for the progress bar to finish
     try:
-        stream = run_all(files, options, mode, workers)
+        stream = run_all(plan, workers, stdin)
         bar = (
             click.progressbar(
                 stream, length=len(files), label="Patching", file=sys.stderr, show_pos=True
@@ -374,8 +447,11 @@ def patch_command(
             "mailpatch": __version__,
             "schema": JSON_SCHEMA_VERSION,
             "mode": "diff" if diff else "check" if check else "patch",
-            "config": str(config.source) if config.source else None,
-            "files": [outcome_json(o, diff) for o in outcomes],
+            "config": str(used[0].source) if len(used) == 1 and used[0].source else None,
+            "files": [
+                {**outcome_json(o, diff), "config": str(c.source) if c.source else None}
+                for o, c in zip(outcomes, file_configs, strict=True)
+            ],
             "excluded": skipped,
             "summary": {s.name.lower(): sum(o.status is s for o in outcomes) for s in Status},
             "exit_code": code,

@@ -5,18 +5,21 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from mailpatch._cli_select import load, select, selection_options
+from mailpatch._cli_select import Configs, select, selection_options
+from mailpatch._config import Config
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, read_bytes
 from mailpatch._html import LineIndex
 
 if TYPE_CHECKING:  # the lint core is imported when the command runs: start-up time matters
     from mailpatch._lint import CalendarContent, Problem
+    from mailpatch._patch import PatchOptions
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE, EXIT_UNREADABLE = 0, 1, 2, 123
 QR_LEFT = "MP204"
@@ -49,16 +52,34 @@ class Report:
         }
 
 
-def lint_file(path: str, data: bytes, content: CalendarContent | None) -> list[Report]:
+def lint_file(
+    path: str, data: bytes, content: CalendarContent | None, settings: PatchOptions | None = None
+) -> list[Report]:
     """Reports for one email's bytes; FileProblem when they are not a UTF-8 text file."""
     from mailpatch._lint import lint
 
     text = decode(data).text
     lines = LineIndex(text)
-    return [Report(path, *lines.position(p.offset), p) for p in lint(text, content)]
+    return [Report(path, *lines.position(p.offset), p) for p in lint(text, content, settings)]
 
 
-def _codes(values: tuple[str, ...]) -> frozenset[str]:
+def _settings(config: Config) -> PatchOptions | None:
+    """What patch would build links from, for MP207: the configuration's endpoint, events
+    and fields (None without an endpoint or events: nothing to compare with)."""
+    if config.endpoint is None or not config.events:
+        return None
+    from mailpatch._options import build_options
+
+    return build_options(
+        endpoint=config.endpoint,
+        drop_fields=list(config.drop_fields),
+        api_version=config.api_version,
+        config_events=config.events,
+        config_fields=config.fields,
+    )
+
+
+def _codes(values: Sequence[str], hint: str = "--ignore") -> frozenset[str]:
     from mailpatch._lint import RULES
 
     codes = {c.strip().upper() for value in values for c in value.split(",") if c.strip()}
@@ -66,12 +87,12 @@ def _codes(values: tuple[str, ...]) -> frozenset[str]:
     if unknown:
         raise click.BadParameter(
             f"unknown code(s) {', '.join(unknown)}; known: {', '.join(RULES)}",
-            param_hint="--ignore",
+            param_hint=hint,
         )
     return frozenset(codes)
 
 
-def _content(path: str | None) -> CalendarContent | None:
+def _content(path: str | Path | None, hint: str = "--calendar-content") -> CalendarContent | None:
     from mailpatch._lint import CalendarContent
 
     if path is None:
@@ -79,7 +100,7 @@ def _content(path: str | None) -> CalendarContent | None:
     try:
         text = decode(read_bytes(Path(path))).text
     except FileProblem as exc:
-        raise click.BadParameter(f"{path} {exc}", param_hint="--calendar-content") from None
+        raise click.BadParameter(f"{path} {exc}", param_hint=hint) from None
     return CalendarContent.parse(Path(path).name, text)
 
 
@@ -159,18 +180,31 @@ def lint_command(
     """Check calendar links in emails (PATH: files, folders, or '-' for stdin)."""
     if "-" in paths and len(paths) > 1:
         raise click.UsageError("'-' (stdin) must be the only PATH")
-    config = load(config_path, paths)
-    kept = config.keep_qr if keep_qr is None else keep_qr
-    skip = _codes(ignored) | ({QR_LEFT} if kept else set())
-    files, _ = select(paths, config, excludes, includes, respect_gitignore)
-    max_size = config.max_size or DEFAULT_MAX_SIZE
-    content = _content(calendar_content)
+    configs = Configs(config_path)
+    files, _ = select(paths, configs, excludes, includes, respect_gitignore)
+    cli_skip = _codes(ignored)
+    cli_content = _content(calendar_content)
+    # each configuration's settings, read once: a bad value is a usage error before any file
+    per_config: dict[int, tuple[frozenset[str], CalendarContent | None, PatchOptions | None]] = {}
+    for config in {id(c): c for c in map(configs.of, files)}.values():
+        kept = config.keep_qr if keep_qr is None else keep_qr
+        where = f"{config.source}: calendar-content"
+        per_config[id(config)] = (
+            cli_skip
+            | _codes(config.ignore, f"{config.source}: ignore")
+            | ({QR_LEFT} if kept else set()),
+            cli_content or _content(config.calendar_content, where),
+            _settings(config),
+        )
     reports: list[Report] = []
     unreadable = 0
     for path in files:
+        config = configs.of(path)
+        skip, content, settings = per_config[id(config)]
+        max_size = config.max_size or DEFAULT_MAX_SIZE
         try:
             data = sys.stdin.buffer.read() if path == "-" else read_bytes(Path(path), max_size)
-            found = lint_file(path, data, content)
+            found = lint_file(path, data, content, settings)
         except FileProblem as exc:
             click.echo(f"error: cannot lint {path}: {exc}", err=True)
             unreadable += 1

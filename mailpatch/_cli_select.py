@@ -25,6 +25,51 @@ def common_base(paths: Sequence[str]) -> Path:
     return Path(os.path.commonpath(folders)) if folders else Path.cwd()
 
 
+class Configs:
+    """Each file's configuration: ``--config FILE`` for every file, else the nearest one from
+    the file's own folder upwards (as ruff does: pre-commit names files from many folders at
+    once, and each folder's emails follow its own settings). Found once per folder, each file
+    read once; a bad one is a usage error."""
+
+    def __init__(self, explicit: str | None) -> None:
+        self._explicit = self._load(Path(explicit), None) if explicit is not None else None
+        self._by_folder: dict[Path, Config] = {}
+        self._by_source: dict[Path, Config] = {}
+
+    @staticmethod
+    def _load(source: Path, root: Path | None) -> Config:
+        try:
+            return load_config(source, root)
+        except ConfigError as exc:
+            raise click.UsageError(str(exc)) from None
+
+    def of(self, path: str) -> Config:
+        """The configuration for ``path`` (a file, a folder, or '-' for the working folder)."""
+        if self._explicit is not None:
+            return self._explicit
+        given = Path.cwd() if path == "-" else Path(path).absolute()
+        folder = given if given.is_dir() else given.parent
+        found = self._by_folder.get(folder)
+        if found is None:
+            try:
+                source, root = find_config(folder)
+            except ConfigError as exc:
+                raise click.UsageError(str(exc)) from None
+            if source is None:
+                found = Config(root=root)
+            else:
+                found = self._by_source.get(source) or self._load(source, root)
+                self._by_source[source] = found
+            self._by_folder[folder] = found
+        return found
+
+    def used(self) -> list[Config]:
+        """The configurations read so far, each once, in the order first used."""
+        return list({id(c): c for c in self._by_folder.values()}.values()) or (
+            [self._explicit] if self._explicit else []
+        )
+
+
 def load(explicit: str | None, paths: Sequence[str]) -> Config:
     """--config FILE, or the configuration found from the targets upwards; usage error if bad."""
     try:
@@ -74,20 +119,53 @@ def selection_options(command: F) -> F:
     return command
 
 
-def select(
-    paths: Sequence[str],
+def _selection(
     config: Config,
     excludes: Sequence[str],
     includes: Sequence[str],
     respect_gitignore: bool | None,
-) -> tuple[list[str], list[str]]:
-    """(files to process, named paths an exclude skipped); command line over configuration."""
+) -> Selection:
     if respect_gitignore is None:
         respect_gitignore = config.respect_gitignore
-    selection = Selection(
+    return Selection(
         root=config.root,
         include=tuple(includes) or config.include or DEFAULT_INCLUDE,
         exclude=(*config.exclude, *excludes),
         respect_gitignore=respect_gitignore is not False,
     )
-    return discover(paths, selection)
+
+
+def select(
+    paths: Sequence[str],
+    configs: Config | Configs,
+    excludes: Sequence[str],
+    includes: Sequence[str],
+    respect_gitignore: bool | None,
+) -> tuple[list[str], list[str]]:
+    """(files to process, named paths an exclude skipped); command line over configuration.
+
+    With ``Configs``, each named path is walked with its own configuration's selection, and a
+    file found below a folder with a configuration of its own also obeys that one's excludes.
+    """
+    if isinstance(configs, Config):
+        return discover(paths, _selection(configs, excludes, includes, respect_gitignore))
+    files: list[str] = []
+    skipped: list[str] = []
+    seen: set[str] = set()
+    for given in paths:
+        config = configs.of(given)
+        found, named_skipped = discover(
+            [given], _selection(config, excludes, includes, respect_gitignore)
+        )
+        skipped += named_skipped
+        for name in found:
+            own = configs.of(name) if name != "-" else config
+            if own is not config and _selection(
+                own, excludes, includes, respect_gitignore
+            ).excluded(Path(name).absolute()):
+                skipped.append(name)
+                continue
+            if name not in seen:
+                seen.add(name)
+                files.append(name)
+    return files, skipped

@@ -11,7 +11,20 @@ from pathlib import Path
 from typing import Any
 
 from mailpatch._blocks import GUID
-from mailpatch._link import LinkError, normalize_endpoint, validate_field_key
+from mailpatch._link import CalendarLink, LinkError, normalize_endpoint, validate_field_key
+
+# Where Dynamics shows the readable event id: said wherever a GUID is given in its place.
+READABLE_ID_HINT = (
+    "the readable event id is on the event record (Website and form tab, 'Readable event "
+    "id'), e.g. ContosoSummit2026; the GUID is what the QR block's {{#if}} tests"
+)
+
+
+def guid_as_id_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a readable event id (it is GUID-shaped), or None."""
+    if GUID.match(value.strip()):
+        return f"{value.strip()!r} is an event GUID, not a readable event id: {READABLE_ID_HINT}"
+    return None
 
 
 class ConfigError(Exception):
@@ -19,14 +32,21 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class ConfigEvent:
+    """One entry of the events table, taken literally (no '@' splitting as on the CLI)."""
+
+    guid: str
+    readable_id: str
+    session_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     source: Path | None = None  # the file the values came from
     root: Path = field(default_factory=Path.cwd)  # project root: excludes are relative to it
     endpoint: str | None = None
-    event_id: str | None = None
-    session_id: str | None = None
-    events: tuple[str, ...] = ()  # "GUID=ID[@SESSION]", as --event takes them
-    fields: tuple[str, ...] = ()  # "KEY=VALUE", as --field takes them
+    events: tuple[ConfigEvent, ...] = ()  # the events table: each readable id tied to its GUID
+    fields: tuple[tuple[str, str], ...] = ()  # (key, value), taken whole
     drop_fields: tuple[str, ...] = ()
     keep_qr: bool | None = None
     api_version: str | None = None
@@ -35,21 +55,39 @@ class Config:
     respect_gitignore: bool | None = None
     max_size: int | None = None
     jobs: int | None = None
+    ignore: tuple[str, ...] = ()  # lint codes
+    calendar_content: Path | None = None  # lint: the event's Calendar content, file-relative
+
+    @property
+    def events_table(self) -> str:
+        """Where the user adds an event id: '[tool.mailpatch.events] in path/pyproject.toml'."""
+        table = "[tool.mailpatch.events]" if self.source and self.source.name == (
+            "pyproject.toml"
+        ) else "[events]"
+        return f"{table} in {self.source}" if self.source else "--event GUID=ID"
 
 
 _SCALARS: dict[str, tuple[type, str]] = {
     # toml key: (type, Config attribute)
     "endpoint": (str, "endpoint"),
-    "event-id": (str, "event_id"),
-    "session-id": (str, "session_id"),
     "keep-qr": (bool, "keep_qr"),
     "api-version": (str, "api_version"),
     "respect-gitignore": (bool, "respect_gitignore"),
     "max-size": (int, "max_size"),
     "jobs": (int, "jobs"),
 }
-_LISTS = {"drop-fields": "drop_fields", "include": "include", "exclude": "exclude"}
-KNOWN_KEYS = sorted([*_SCALARS, *_LISTS, "events", "fields"])
+_LISTS = {
+    "drop-fields": "drop_fields",
+    "include": "include",
+    "exclude": "exclude",
+    "ignore": "ignore",
+}
+KNOWN_KEYS = sorted([*_SCALARS, *_LISTS, "events", "fields", "calendar-content"])
+# An id that is not tied to a GUID could reach any email in the repository, next year's too.
+_UNTIED = {
+    "event-id": "an event id in configuration must be tied to its GUID",
+    "session-id": "a session id in configuration must be tied to its event's GUID",
+}
 
 
 def find_config(start: Path) -> tuple[Path | None, Path]:
@@ -61,42 +99,62 @@ def find_config(start: Path) -> tuple[Path | None, Path]:
         if own.is_file():
             return own, candidate
         pyproject = candidate / "pyproject.toml"
-        if pyproject.is_file() and _has_tool_table(pyproject):
+        if pyproject.is_file() and _tool_table(pyproject) is not None:
             return pyproject, candidate
         if (candidate / ".git").exists():  # a repository's top: look no further
             return None, candidate
     return None, Path.cwd().absolute()
 
 
-def _has_tool_table(pyproject: Path) -> bool:
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The file's TOML, or ConfigError naming the file (and the line, for a syntax error):
+    a pyproject.toml mailpatch cannot read may hold settings it would otherwise drop."""
     import tomllib  # only when there is a file to read
-
-    try:
-        data = tomllib.loads(pyproject.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return False  # not ours to judge; a broken pyproject without our table is ignored
-    return isinstance(data.get("tool"), dict) and "mailpatch" in data["tool"]
-
-
-def load_config(path: Path, root: Path | None = None) -> Config:
-    import tomllib
 
     where = str(path)
     try:
-        data = tomllib.loads(path.read_text("utf-8"))
+        return tomllib.loads(path.read_text("utf-8"))
     except OSError as exc:
         raise ConfigError(f"{where}: cannot be read: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{where}: is not UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: is not valid TOML: {exc}") from None
-    table = data
+
+
+def _tool_table(pyproject: Path) -> dict[str, Any] | None:
+    """``[tool.mailpatch]`` of a pyproject.toml, None when it has none; ConfigError when the
+    file cannot be read as TOML or its ``tool`` or ``tool.mailpatch`` is not a table."""
+    data = _read_toml(pyproject)
+    tool = data.get("tool")
+    if tool is None:
+        return None
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{pyproject}: tool must be a table ([tool]), not {_kind(tool)}")
+    table = tool.get("mailpatch")
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(
+            f"{pyproject}: tool.mailpatch must be a table ([tool.mailpatch]), not {_kind(table)}"
+        )
+    return table
+
+
+def _kind(value: object) -> str:
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string"}.get(
+        type(value), "a " + type(value).__name__
+    )
+
+
+def load_config(path: Path, root: Path | None = None) -> Config:
+    where = str(path)
     prefix = ""
     if path.name == "pyproject.toml":
-        table = data.get("tool", {}).get("mailpatch", {})
+        table = _tool_table(path) or {}
         prefix = "tool.mailpatch."
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where}: [{prefix.rstrip('.')}] must be a table")
+    else:
+        table = _read_toml(path)
     return _validate(table, where, prefix, root or path.parent.absolute(), path)
 
 
@@ -119,6 +177,17 @@ def _validate(table: dict[str, Any], where: str, prefix: str, root: Path, source
             values["events"] = tuple(_events(value, fail))
         elif key == "fields":
             values["fields"] = tuple(_fields(value, fail))
+        elif key == "calendar-content":
+            if type(value) is not str or not value.strip():
+                raise fail(key, "expected the path of a file, relative to this one")
+            values["calendar_content"] = source.parent.absolute() / value
+        elif key in _UNTIED:
+            raise fail(
+                key,
+                f"{_UNTIED[key]}: write it in the events table, "
+                f'[{prefix}events] "GUID" = "READABLE_ID" (or {{ id = "…", session = "…" }}); '
+                "on the command line --event-id serves a run whose emails have one event",
+            )
         else:
             import difflib
 
@@ -137,30 +206,44 @@ def _validate(table: dict[str, Any], where: str, prefix: str, root: Path, source
     return Config(source=source, root=root, **values)
 
 
-def _events(value: object, fail: Any) -> list[str]:
+def _events(value: object, fail: Any) -> list[ConfigEvent]:
+    """The events table, each value taken literally: '@' is part of an id here."""
     if not isinstance(value, dict):
         raise fail("events", 'expected a table of "GUID" = "READABLE_ID" or {id, session}')
     out = []
+    seen: dict[str, str] = {}
     for guid, ref in value.items():
+        key = f'events."{guid}"'
         if not GUID.match(guid):
-            raise fail(f"events.{guid}", "the key is not a GUID")
-        if isinstance(ref, str) and ref.strip():
-            out.append(f"{guid}={ref}")
-        elif (
-            isinstance(ref, dict)
-            and set(ref) <= {"id", "session"}
-            and isinstance(ref.get("id"), str)
-        ):
-            session = ref.get("session")
-            if session is not None and not (isinstance(session, str) and session.strip()):
-                raise fail(f"events.{guid}.session", "expected a non-empty string")
-            out.append(f"{guid}={ref['id']}" + (f"@{session}" if session else ""))
+            raise fail(key, "the key is not a GUID (the one in the QR block's {{#if}})")
+        normal = guid.strip("{}").lower()
+        if normal in seen:
+            raise fail(key, f'the same event as events."{seen[normal]}"')
+        seen[normal] = guid
+        if isinstance(ref, dict):
+            if not set(ref) <= {"id", "session"} or "id" not in ref:
+                raise fail(key, 'expected "READABLE_ID" or { id = "…", session = "…" }')
+            readable, session = ref["id"], ref.get("session")
+            key_id = f"{key}.id"
         else:
-            raise fail(f"events.{guid}", 'expected "READABLE_ID" or { id = "…", session = "…" }')
+            readable, session, key_id = ref, None, key
+        if not isinstance(readable, str) or not readable.strip():
+            raise fail(key_id, "expected a non-empty readable event id")
+        if readable != readable.strip():
+            raise fail(key_id, f"{readable!r} has white space around it")
+        problem = guid_as_id_problem(readable)
+        if problem:
+            raise fail(key_id, problem)
+        if session is not None and not (
+            isinstance(session, str) and session.strip() and session == session.strip()
+        ):
+            raise fail(f"{key}.session", "expected a non-empty session id, without white space")
+        out.append(ConfigEvent(normal, readable, session))
     return out
 
 
-def _fields(value: object, fail: Any) -> list[str]:
+def _fields(value: object, fail: Any) -> list[tuple[str, str]]:
+    """The fields table, each key and value taken whole ('=' is part of a key here)."""
     if not isinstance(value, dict):
         raise fail("fields", 'expected a table of KEY = "VALUE"')
     out = []
@@ -169,7 +252,8 @@ def _fields(value: object, fail: Any) -> list[str]:
             raise fail(f"fields.{key}", "expected a string")
         try:
             validate_field_key(key)
+            CalendarLink("contoso.svc.dynamics.com", "check", ((key, text),))  # its value too
         except LinkError as exc:
             raise fail(f"fields.{key}", str(exc)) from None
-        out.append(f"{key}={text}")
+        out.append((key, text))
     return out

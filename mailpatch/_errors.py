@@ -14,3 +14,11 @@ class Refusal(Exception):
 
 class MissingOption(Exception):
     """The file needs an option the user did not give (a usage error, exit 2)."""
+
+
+class UnmappedEvent(Refusal):
+    """No readable event id for the QR block's event GUID in the settings."""
+
+    def __init__(self, guid: str, reason: str, offset: int) -> None:
+        super().__init__(reason, offset)
+        self.guid = guid

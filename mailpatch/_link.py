@@ -8,6 +8,7 @@ handlebars placeholders in it at send time. Every layer is encoded on purpose:
   form a ``{{...}}`` expression, close the attribute or start a new query parameter;
 * JSON structure ``[ ] { } : ,`` stays literal and quotes are ``%22`` (the only form shown working);
 * placeholders (plain paths such as ``{{contact.firstname}}``) stay literal for the platform;
+  a field value with any other ``{{`` is refused (see PLACEHOLDER);
 * ``&`` between query parameters is written ``&amp;`` in the attribute.
 """
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,11 +33,63 @@ REQUIRED_FIELD = "registrationId"
 
 _UNRESERVED = "-._~"  # with ASCII letters and digits, which quote() never encodes
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
-# A placeholder the platform can fill: a plain dotted path, nothing else (no helpers,
-# no triple-stash, not the `else` keyword).
-PLACEHOLDER = re.compile(
-    r"\{\{\s*(?!else\s*\}\})([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}"
+
+# --- placeholders: what Handlebars reads as a plain path to a value --------------------------
+#
+# The platform renders the email with Handlebars, so a `{{…}}` in a field value is whatever
+# Handlebars makes of it. Accepted: `{{`, blanks, names of ASCII letters, digits and `_` (not
+# starting with a digit) joined by `.`, blanks, `}}`. Refused, as Handlebars.js 4.7 shows
+# (tests/test_placeholders.py checks each case against it):
+# * `else` as the first name: the lexer reads `{{else` not followed by a letter, digit or `_` as
+#   an inverse chain, a parse error for the whole email (`{{elsewhere}}` is an ordinary name);
+# * a lone helper name (`{{if}}`, `{{lookup}}`, the platform's `{{eq}}` …): a helper call, which
+#   throws or prints no value (`{{if.x}}` is a path);
+# * `true`, `false`, `null`, `undefined` as any name: literals (a parse error after a dot);
+# * `this` after the first name ("Invalid path"), or alone (the whole record, not a field);
+# * everything else Handlebars has: `{{{x}}}`, `{{&x}}`, `{{!…}}`, `{{>…}}`, `{{#…}}`, `{{/…}}`,
+#   `{{^…}}`, `{{~x~}}`, `{{x y}}`, `{{x=1}}`, `{{[x]}}`, `{{../x}}`, `{{@root.x}}`, `\{{x}}` and
+#   other blanks than space, tab, CR and LF. Some of these do render a value; a plain path is all
+#   a calendar link needs, so they are refused to keep the rule short.
+HELPER_NAMES = frozenset(
+    {"if", "unless", "each", "with", "lookup", "log", "helperMissing", "blockHelperMissing"}
 )
+PLATFORM_HELPERS = frozenset({"eq"})
+LITERAL_NAMES = frozenset({"true", "false", "null", "undefined"})
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_BLANK = r"[ \t\r\n]*"
+_HELPERS = "|".join(sorted(HELPER_NAMES | PLATFORM_HELPERS))
+_LITERALS = "|".join(sorted(LITERAL_NAMES))
+# A placeholder the platform can fill; group 1 is its path. The rule's one home: everything that
+# asks whether a `{{…}}` is a placeholder (patch, lint, the ics wildcards) asks this pattern;
+# placeholder_problems() applies it to every `{{` in a text, with a reason for each refusal.
+PLACEHOLDER = re.compile(
+    r"\{\{"
+    + _BLANK
+    + rf"(?!(?:this|{_HELPERS}){_BLANK}\}}\}})"  # a lone helper name, or the whole record
+    + r"(?!else\b)"  # `{{else` opens an inverse chain
+    + rf"((?!(?:{_LITERALS})\b){_NAME}(?:\.(?!(?:this|{_LITERALS})\b){_NAME})*)"  # the path
+    + _BLANK
+    + r"\}\}"
+)
+# From one `{{` to the first `}}`, and a third `}` (an unclosed one runs to the end).
+_EXPRESSION = re.compile(r"\{\{(?:.*?\}\}\}?|.*)", re.S)
+_SIGILS = {
+    "{": "triple braces output the value unescaped",
+    "&": "{{&…}} outputs the value unescaped",
+    "!": "it is a Handlebars comment",
+    ">": "it is a Handlebars partial",
+    "#": "it opens a Handlebars block",
+    "/": "it closes a Handlebars block",
+    "^": "it opens a Handlebars inverse block",
+    "*": "it is a Handlebars decorator",
+    "~": "~ is Handlebars white-space control",
+    "@": "@ names a Handlebars data variable",
+    "[": "[…] is a Handlebars literal segment",
+    ".": "it is a relative Handlebars path",
+    "(": "it is a Handlebars subexpression",
+    '"': "it is a Handlebars string literal",
+    "'": "it is a Handlebars string literal",
+}
 _API_VERSION = re.compile(r"[0-9A-Za-z.\-]{1,32}\Z")
 
 
@@ -105,8 +158,88 @@ def encode_static(text: str) -> str:
     return _pct(_json_chars(text))
 
 
+def placeholder_problem(expression: str) -> str | None:
+    """None if ``expression``, one whole ``{{…}}``, is a placeholder the platform can fill;
+    else why not, in a few words for the user. PLACEHOLDER decides, this only explains."""
+    if PLACEHOLDER.fullmatch(expression):
+        return None
+    if expression.startswith("\\"):
+        return "a backslash before {{ makes Handlebars print it as text"
+    if not expression.startswith("{{"):
+        return "it does not start with {{"
+    if expression.startswith("{{{"):
+        return _SIGILS["{"]
+    if expression.endswith("}}}"):
+        return "a third } makes Handlebars read the end of triple braces"
+    if len(expression) < 4 or not expression.endswith("}}"):
+        return "it has no closing }}"
+    body = expression[2:-2].strip(" \t\r\n")
+    if not body:
+        return "it is empty"
+    if body[0] in _SIGILS:
+        return _SIGILS[body[0]]
+    if body.endswith("~"):
+        return _SIGILS["~"]
+    if re.match(r"else\b", body):
+        return "'else' is a Handlebars keyword"
+    words = re.split(r"[ \t\r\n]+", body)
+    if len(words) > 1 or "=" in body:
+        return f"{words[0].split('=')[0]!r} with arguments is a helper call, not a value"
+    names = body.split(".")
+    if not all(re.fullmatch(_NAME, name) for name in names):
+        return f"{body!r} is not a plain path: ASCII letters, digits and _ joined by dots"
+    literal = next((name for name in names if name in LITERAL_NAMES), None)
+    if literal is not None:
+        return f"{literal!r} is a Handlebars literal, not a name"
+    if "this" in names[1:]:
+        return "'this' can only start a path"
+    if names == ["this"]:
+        return "'this' alone is the whole record, not a field of it"
+    if body in PLATFORM_HELPERS:
+        return f"{body!r} is a helper of the platform, not a value"
+    if body in HELPER_NAMES:
+        return f"{body!r} is a Handlebars helper, not a value"
+    return "it is not a plain path"  # not reached: the checks above follow PLACEHOLDER
+
+
+def placeholder_problems(text: str) -> Iterator[tuple[str, str]]:
+    """Each ``{{…}}`` in ``text`` that is not a placeholder the platform can fill, with why.
+
+    Every ``{{`` counts, so text passes only if each one starts a placeholder: an unclosed
+    ``{{``, a backslash before one and a third brace after one are part of the expression.
+    """
+    start = text.find("{{")
+    while start != -1:
+        m = _EXPRESSION.match(text, start)
+        assert m is not None  # the pattern matches any text from a `{{`
+        escaped = start > 0 and text[start - 1] == "\\"
+        expression = text[start - escaped : m.end()]
+        problem = placeholder_problem(expression)
+        if problem is not None:
+            yield expression, problem
+        start = text.find("{{", m.end())
+
+
+def placeholder_message(expression: str, problem: str) -> str:
+    """What patch and lint say of an expression that placeholder_problem refused."""
+    return f"{expression!r} is not a placeholder the platform can fill: {problem}"
+
+
+def validate_field_value(key: str, value: str) -> None:
+    """LinkError unless every ``{{`` in ``value`` starts a placeholder the platform can fill."""
+    for expression, problem in placeholder_problems(value):
+        raise LinkError(
+            f"field {key!r}: {placeholder_message(expression, problem)}; "
+            "use a plain path such as {{contact.lastname}}"
+        )
+
+
 def encode_value(text: str) -> str:
-    """A field value: placeholders kept literal, every other character encoded."""
+    """A field value: placeholders kept literal, every other character encoded.
+
+    CalendarLink and build_fields refuse a value with any other ``{{`` (validate_field_value);
+    here it is encoded as text all the same, so no ``{{…}}`` but a placeholder reaches the link.
+    """
     out: list[str] = []
     pos = 0
     for m in PLACEHOLDER.finditer(text):
@@ -147,8 +280,9 @@ class CalendarLink:
             raise LinkError("the session id cannot be empty")
         if not _API_VERSION.match(self.api_version):
             raise LinkError(f"api-version {self.api_version!r} is not a version string")
-        for key, _ in self.fields:
+        for key, value in self.fields:
             validate_field_key(key)
+            validate_field_value(key, value)
 
     def data_param(self) -> str:
         parts = [f"{_string('readableEventId')}:{_string(encode_static(self.readable_event_id))}"]
@@ -232,6 +366,7 @@ def build_fields(
     result: dict[str, str] = dict(DEFAULT_FIELDS)
     for key, value in overrides:
         validate_field_key(key)
+        validate_field_value(key, value)
         result[key] = value
     for key in drop:
         if key == REQUIRED_FIELD:
@@ -240,3 +375,26 @@ def build_fields(
             raise LinkError(f"cannot drop field {key!r}: it is not set")
         del result[key]
     return tuple(result.items())
+
+
+def link_matches(url: str, link: CalendarLink) -> bool:
+    """Whether ``url`` (HTML-unescaped) is the API call ``link`` makes, as the browser and the
+    API read it: https, the same host and path, only api-version and data, the same version,
+    and data decoding to exactly the intended object (placeholders written as mailpatch
+    writes them). Anything else is stale and is written anew."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        decoded = decode_calendar_url(url)
+    except (DecodeError, ValueError, RecursionError):
+        return False
+    return (
+        len([pair for pair in parts.query.split("&") if pair]) == 2  # no parameter twice
+        and parts.scheme.lower() == "https"
+        and url[: len("https://")].lower() == "https://"
+        and parts.netloc.lower() == link.host
+        and decoded.path == ICS_PATH
+        and not parts.fragment
+        and sorted(decoded.params) == ["api-version", "data"]
+        and decoded.params["api-version"] == link.api_version
+        and decoded.data == link.intended()
+    )

@@ -15,11 +15,12 @@ import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mailpatch._blocks import (
     BUTTON_TYPE,
     CONDITIONAL,
+    GUID,
     QR_TYPE,
     Document,
     Element,
@@ -37,8 +38,13 @@ from mailpatch._link import (
     LinkError,
     is_calendar_url,
     normalize_endpoint,
+    placeholder_message,
+    placeholder_problems,
     slashless_host,
 )
+
+if TYPE_CHECKING:  # the patcher is imported only to compare links with settings
+    from mailpatch._patch import PatchOptions
 
 
 class Severity(Enum):
@@ -117,7 +123,15 @@ _RULES = [
         "MP110",
         "complex-placeholder",
         Severity.ERROR,
-        "use a plain path such as {{contact.firstname}}: no helpers, triple braces or keywords",
+        "use a plain path such as {{contact.firstname}}: names of ASCII letters, digits and _ "
+        "joined by dots; no helpers, keywords, literals, triple braces or other Handlebars syntax",
+    ),
+    Rule(
+        "MP111",
+        "event-id-is-guid",
+        Severity.ERROR,
+        "readableEventId takes the event's readable id (event record, Website and form tab), "
+        "not the GUID its {{#if}} tests",
     ),
     Rule(
         "MP201",
@@ -158,6 +172,13 @@ _RULES = [
         "make every link in the Button the same calendar URL",
     ),
     Rule(
+        "MP207",
+        "stale-link",
+        Severity.ERROR,
+        "'mailpatch patch' writes the link the settings build for the event (endpoint, "
+        "readable id, fields, api-version)",
+    ),
+    Rule(
         "MP301",
         "wildcard-not-supplied",
         Severity.ERROR,
@@ -176,8 +197,6 @@ RULES: Mapping[str, Rule] = {rule.code: rule for rule in _RULES}
 
 ENTRY_KEYS = ("readableEventId", "sessionId", "data")
 DEFAULT_DATA_KEYS = ("registrationId", "firstname")  # what mailpatch and Microsoft's docs send
-# As Handlebars lexes them: a triple-stash needs "}}}", a plain mustache ends at the first "}}".
-_HANDLEBARS = re.compile(r"\{\{\{.*?\}\}\}|\{\{.*?\}\}", re.S)
 
 
 @dataclass(frozen=True)
@@ -252,8 +271,11 @@ def links(doc: Document) -> list[Link]:
     return out
 
 
-def lint(text: str, content: CalendarContent | None = None) -> list[Problem]:
-    """Every problem in one email, in document order (then by code)."""
+def lint(
+    text: str, content: CalendarContent | None = None, settings: PatchOptions | None = None
+) -> list[Problem]:
+    """Every problem in one email, in document order (then by code). With ``settings``, a
+    patched Button's links are also compared with the link they build for its event."""
     if "{{" not in text and not re.search(r"calendar/personal/ics|erqrcode", text, re.I):
         return []  # most emails: no loop and no calendar link, nothing to read further
     doc = scan(text)
@@ -265,6 +287,8 @@ def lint(text: str, content: CalendarContent | None = None) -> list[Problem]:
             problems += check_link(link, content)
     problems += _check_loops(doc, found, lines)
     problems += _check_buttons(doc, found, lines)
+    if settings is not None:
+        problems += _check_stale(doc, settings)
     problems = _mark_fixable(doc, problems)
     return sorted(problems, key=lambda p: (p.offset, p.code))
 
@@ -344,9 +368,10 @@ def _scheme_and_host(url: str) -> Iterator[tuple[str, str]]:
 
 
 def _placeholders(url: str) -> Iterator[str]:
-    for m in _HANDLEBARS.finditer(url):
-        if not PLACEHOLDER.fullmatch(m.group()):
-            yield f"{m.group()!r} is not a plain {{{{a.b}}}} placeholder the platform can fill"
+    """Each ``{{…}}`` that is not a placeholder the platform can fill: the rule patch applies
+    to a field value, here over the whole link (every ``{{`` must start a placeholder)."""
+    for expression, problem in placeholder_problems(url):
+        yield placeholder_message(expression, problem)
 
 
 def _cut_by_quote(link: Link) -> int | None:
@@ -384,6 +409,11 @@ def _entry(entry: dict[str, Any], content: CalendarContent | None) -> Iterator[t
             yield "MP106", "readableEventId is empty or not a string"
         elif _near("readableEventId", entry) is None:  # a misspelling is reported already
             yield "MP106", "no readableEventId"
+    elif GUID.match(event_id.strip()):
+        yield "MP111", (
+            f"readableEventId {event_id.strip()!r} is an event GUID: the API needs the "
+            "readable id, so every registrant's download fails"
+        )
     data = entry.get("data")
     if not isinstance(data, dict):
         if "data" in entry or _near("data", entry) is None:
@@ -543,6 +573,34 @@ def _check_buttons(doc: Document, found: list[Link], lines: LineIndex) -> Iterat
                 f"ERQRCode block for event {guids[0]} is still here beside the patched Button at "
                 f"{lines.label(button.start)}: registrants get both",
             )
+
+
+def _check_stale(doc: Document, settings: PatchOptions) -> Iterator[Problem]:
+    """Links that patch would write anew: the same review decides (``review_links``)."""
+    from mailpatch._patch import normal_guid, review_links
+
+    buttons = [read_button_block(doc, el) for el in doc.blocks_of(BUTTON_TYPE)]
+    patched = [b for b in buttons if b.loop_guids]
+    guids = {g for b in patched for g in b.loop_guids}
+    guids |= {
+        normal_guid(m.guid)
+        for el in doc.blocks_of(QR_TYPE)
+        for m in markers(doc, el.content_start, el.content_end)
+        if m.kind is MarkerKind.IF_EVENT
+    }
+    review = review_links(doc, patched, settings, guids)
+    for edit in review.edits:
+        update = max(
+            (u for u in review.updates if u.button_offset <= edit.start),
+            key=lambda u: u.button_offset,
+        )
+        yield Problem(
+            "MP207",
+            edit.start,
+            f"this calendar link is not the one the settings build for event {update.guid} "
+            f"(readable id {update.link.readable_event_id!r} at {update.link.host}): "
+            "registrants would get a stale invitation",
+        )
 
 
 def _dead_link(link: Link, calendar: Link, lines: LineIndex) -> str:

@@ -7,14 +7,20 @@ from collections.abc import Sequence
 import click
 
 from mailpatch._blocks import GUID
+from mailpatch._config import ConfigEvent, guid_as_id_problem
 from mailpatch._link import CalendarLink, LinkError, build_fields, normalize_endpoint
 from mailpatch._patch import EventRef, PatchOptions, normal_guid
 
 
 def _event_ref(value: str, option: str) -> EventRef:
+    """ID or ID@SESSION as typed on the command line (an id holding '@' goes in the events
+    table of the configuration, where values are taken literally)."""
     readable, at, session = value.partition("@")
     if not readable.strip() or (at and not session.strip()):
         raise click.BadParameter(f"{value!r}: expected ID or ID@SESSION", param_hint=option)
+    problem = guid_as_id_problem(readable)
+    if problem:
+        raise click.BadParameter(problem, param_hint=option)
     return EventRef(readable.strip(), session.strip() if at else None)
 
 
@@ -46,13 +52,23 @@ def build_options(
     buttons: Sequence[str] = (),
     force: bool = False,
     api_version: str | None = None,
+    config_events: Sequence[ConfigEvent] = (),
+    config_fields: Sequence[tuple[str, str]] = (),
 ) -> PatchOptions:
-    """PatchOptions from option strings as a user types them; click.BadParameter if invalid."""
+    """PatchOptions from option strings as a user types them, over the configuration's
+    (already checked) events and fields; click.BadParameter if invalid."""
     try:
         host = normalize_endpoint(endpoint) if endpoint is not None else None
     except LinkError as exc:
         raise click.BadParameter(str(exc), param_hint="--endpoint") from None
-    mapping: dict[str, EventRef] = {}
+    mapping: dict[str, EventRef] = {
+        e.guid: EventRef(e.readable_id, e.session_id) for e in config_events
+    }
+    if event_id is not None and events:
+        raise click.UsageError(
+            "--event-id and --event cannot be combined: with several events, map each one "
+            "with --event GUID=ID"
+        )
     for value in events:
         guid, ref = _pair_value(value, "--event", "GUID=ID or GUID=ID@SESSION")
         if not GUID.match(guid):
@@ -67,7 +83,8 @@ def build_options(
         raise click.BadParameter("needs --event-id", param_hint="--session-id")
     try:
         field_list = build_fields(
-            [_pair_value(v, "--field", "KEY=VALUE") for v in fields], drop_fields
+            [*config_fields, *(_pair_value(v, "--field", "KEY=VALUE") for v in fields)],
+            drop_fields,
         )
         options = PatchOptions(
             endpoint=host,

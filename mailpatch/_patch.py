@@ -34,7 +34,7 @@ from mailpatch._blocks import (
     read_qr_block,
     scan,
 )
-from mailpatch._errors import MissingOption, Refusal
+from mailpatch._errors import MissingOption, Refusal, UnmappedEvent
 from mailpatch._html import (
     TAG_NAME_ENDS,
     Kind,
@@ -51,6 +51,7 @@ from mailpatch._link import (
     DecodeError,
     decode_calendar_url,
     is_calendar_url,
+    link_matches,
     slashless_host,
 )
 from mailpatch._survey import Survey, survey_of
@@ -105,7 +106,10 @@ class Edit:
     start: int
     end: int
     replacement: str
-    what: str  # "button", "qr", or "scheme" (the "//" inserted into a calendar link)
+    # "button" (a Button's content), "qr" (a block removed), "scheme" (the "//" inserted into
+    # a calendar link), "link" (a stale calendar link's href value written anew), or "href"
+    # (inside a "button" replacement only)
+    what: str
 
 
 @dataclass(frozen=True)
@@ -117,12 +121,25 @@ class Pairing:
 
 
 @dataclass(frozen=True)
+class Update:
+    """A patched Button whose calendar links were stale: written anew as ``link``."""
+
+    button_offset: int
+    guid: str
+    link: CalendarLink
+
+
+@dataclass(frozen=True)
 class PatchResult:
     text: str
     edits: tuple[Edit, ...] = ()
     pairings: tuple[Pairing, ...] = ()
     qr_blocks: int = 0  # ERQRCode blocks found
     patched_buttons: int = 0  # Button blocks that already carried an event loop
+    updates: tuple[Update, ...] = ()  # patched Buttons whose stale links are rewritten
+    # GUIDs of patched Buttons whose links could not be checked: no readable id (or no
+    # endpoint) for them in the settings, so they are left as they are
+    unchecked: tuple[str, ...] = ()
     # the input's whole-text passes, for verify() to reuse (only for that very input text)
     survey: Survey | None = field(default=None, compare=False, repr=False)
     # (input, edits, text) as patch() made them: ``text`` is ``apply(input, edits)``
@@ -154,11 +171,23 @@ def _result(
     pairings: tuple[Pairing, ...] = (),
     qr_blocks: int = 0,
     patched_buttons: int = 0,
+    review: LinkReview | None = None,
 ) -> PatchResult:
     """The result of applying ``edits`` (sorted) to ``text``, its origin recorded."""
     done = tuple(edits)
     out = apply(text, edits)
-    return PatchResult(out, done, pairings, qr_blocks, patched_buttons, survey, (text, done, out))
+    updates, unchecked = (review.updates, review.unchecked) if review else ((), ())
+    return PatchResult(
+        out,
+        done,
+        pairings,
+        qr_blocks,
+        patched_buttons,
+        updates,
+        unchecked,
+        survey,
+        (text, done, out),
+    )
 
 
 def normal_guid(guid: str) -> str:
@@ -166,29 +195,34 @@ def normal_guid(guid: str) -> str:
 
 
 def patch(text: str, options: PatchOptions) -> PatchResult:
-    """Patch every ERQRCode block; raise Refusal or MissingOption rather than guess."""
+    """Patch every ERQRCode block, update stale calendar links; raise Refusal or
+    MissingOption rather than guess."""
     if not _may_apply(text):
         return PatchResult(text)
     survey = Survey(text)  # the whole-text passes, shared with verify() through the result
     doc = locate(text, survey)
     qr_elements = doc.blocks_of(QR_TYPE)
     buttons = [read_button_block(doc, el) for el in doc.blocks_of(BUTTON_TYPE)]
-    already = sum(1 for b in buttons if b.loop_guids)
+    patched = [b for b in buttons if b.loop_guids]
     if not qr_elements:
-        fixes = scheme_fixes(doc, buttons, survey)
-        return _result(text, fixes, survey, patched_buttons=already)
+        guids = {g for b in patched for g in b.loop_guids}
+        review = review_links(doc, patched, options, guids, survey)
+        updated = {b.element.start for b in review.updated}
+        fixes = scheme_fixes(doc, [b for b in buttons if b.element.start not in updated], survey)
+        edits = sorted([*review.edits, *fixes], key=lambda e: e.start)
+        return _result(text, edits, survey, patched_buttons=len(patched), review=review)
     lines = LineIndex(text)
     _check_not_nested(doc, lines)
     qrs = [read_qr_block(doc, el) for el in qr_elements]
     for element in qr_elements:
         _check_unlocked(element, "ERQRCode", options, lines)
 
-    for button in buttons:
-        if button.loop_guids:
-            _check_carried_loop(doc, button)
-    done_guids = {g for b in buttons for g in b.loop_guids}
+    for button in patched:
+        _check_carried_loop(doc, button)
+    done_guids = {g for b in patched for g in b.loop_guids}
     todo = [q for q in qrs if normal_guid(q.guid) not in done_guids]
-    guids = sorted({normal_guid(q.guid) for q in qrs})
+    # the events this email is for: an id given for "the" event serves only when there is one
+    guids = {normal_guid(q.guid) for q in qrs} | done_guids
     events = {normal_guid(q.guid): _event_for(q, guids, options) for q in todo}
     if todo and options.endpoint is None:
         raise MissingOption(
@@ -231,20 +265,146 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
                     qr.element.start,
                 )
             edits.append(Edit(qr.element.start, qr.element.end, "", what="qr"))
+    review = review_links(doc, patched, options, guids, survey)
+    edits += review.edits
     # rewritten Buttons' links are written anew, and so are those of a Button nested in one
     rewritten = [(b.element.start, b.element.end) for _, b in pairs]
+    updated = {b.element.start for b in review.updated}
     left_as_they_are = [
-        b for b in buttons if not any(lo <= b.element.start < hi for lo, hi in rewritten)
+        b
+        for b in buttons
+        if b.element.start not in updated
+        and not any(lo <= b.element.start < hi for lo, hi in rewritten)
     ]
     edits += scheme_fixes(doc, left_as_they_are, survey)
     edits.sort(key=lambda e: e.start)
     _check_outside_expressions(survey, edits, lines)
-    return _result(text, edits, survey, tuple(pairings), len(qrs), already)
+    return _result(text, edits, survey, tuple(pairings), len(qrs), len(patched), review)
+
+
+@dataclass(frozen=True)
+class LinkReview:
+    """What the current settings say of the calendar links in already patched Buttons."""
+
+    edits: tuple[Edit, ...] = ()  # stale hrefs written anew ("link")
+    updates: tuple[Update, ...] = ()
+    unchecked: tuple[str, ...] = ()  # GUIDs with no readable id (or no endpoint) to judge by
+    updated: tuple[ButtonBlock, ...] = ()
+
+
+def review_links(
+    doc: Document,
+    patched: Sequence[ButtonBlock],
+    options: PatchOptions,
+    guids: set[str],
+    survey: Survey | None = None,
+) -> LinkReview:
+    """Compare each patched Button's calendar links with the link the settings build for its
+    event; a link that differs is stale and gets that link's href. ``guids`` are every event
+    the email is for (an ``options.event`` serves only when there is one).
+
+    A Button whose loop is not whole, or whose links a handlebars expression left open runs
+    over, is left alone (lint reports it), and so is one whose event has no readable id in the
+    settings: both are listed as unchecked."""
+    edits: list[Edit] = []
+    updates: list[Update] = []
+    unchecked: list[str] = []
+    updated: list[ButtonBlock] = []
+    spans: list[tuple[int, int]] | None = None
+    for button in patched:
+        guid = next(iter(sorted(button.loop_guids)))
+        event = _known_event(guid, guids, options)
+        if event is None or options.endpoint is None or len(button.loop_guids) != 1:
+            unchecked.append(guid)
+            continue
+        link = _calendar_link(
+            host=options.endpoint,
+            readable_event_id=event.readable_id,
+            fields=options.fields,
+            session_id=event.session_id,
+            api_version=options.api_version,
+        )
+        if all(_link_matches(_with_slashes(bl.url), link) for bl in button.links):
+            continue  # up to date (a missing "//" is the scheme fix's, two characters)
+        stale = [bl for bl in button.links if not _link_matches(bl.url, link)]
+        if not _loop_is_sound(doc, button):
+            unchecked.append(guid)
+            continue
+        if spans is None:
+            spans = list(survey_of(doc.source, survey).mustaches)
+        starts = [lo for lo, _ in spans]
+        mine = [_href_edit(bl.tag, _href(link), shift=0, what="link") for bl in stale]
+        if any(_span_around(spans, starts, at) >= 0 for e in mine for at in (e.start, e.end)):
+            unchecked.append(guid)  # a stray '{{' runs over it: rewriting would change more
+            continue
+        edits += mine
+        updates.append(Update(button.element.start, guid, link))
+        updated.append(button)
+    return LinkReview(tuple(edits), tuple(updates), tuple(dict.fromkeys(unchecked)), tuple(updated))
+
+
+def _with_slashes(url: str) -> str:
+    return "https://" + url[len("https:") :] if slashless_host(url) is not None else url
+
+
+def _known_event(guid: str, guids: set[str], options: PatchOptions) -> EventRef | None:
+    """The readable id the settings give for event ``guid`` (normalised), or None."""
+    if guid in options.events:
+        return options.events[guid]
+    if options.event is not None and guids == {guid}:
+        return options.event
+    return None
+
+
+@dataclass(frozen=True)
+class EmailEvents:
+    """The events one email is for, as patch() reads them: what a run must know before it
+    writes anything (which GUIDs an ``--event-id`` would reach; whether an endpoint is
+    needed)."""
+
+    qr: tuple[tuple[str, int], ...] = ()  # (normalised GUID, offset) of each ERQRCode block
+    patched: frozenset[str] = frozenset()  # normalised GUIDs of Buttons already patched
+
+    @property
+    def guids(self) -> frozenset[str]:
+        return frozenset(g for g, _ in self.qr) | self.patched
+
+    @property
+    def to_patch(self) -> tuple[tuple[str, int], ...]:
+        """The ERQRCode blocks whose event no Button carries yet."""
+        return tuple((g, at) for g, at in self.qr if g not in self.patched)
+
+
+# every GUID an event {{#if}} names, for an email the patch will refuse (counted, not trusted)
+_ANY_EVENT_GUID = re.compile(
+    r"msevtmgt_eventid\s*['\"]\s*\{?([0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12})"
+)
+
+
+def events_in(text: str) -> EmailEvents:
+    """The events ``text`` is for. An email whose blocks cannot be read whole (the patch will
+    refuse it) counts every GUID its event tests name, so that no id is given out on a guess."""
+    if not _may_apply(text):
+        return EmailEvents()
+    try:
+        doc = locate(text)
+        qrs = [read_qr_block(doc, el) for el in doc.blocks_of(QR_TYPE)]
+        buttons = [read_button_block(doc, el) for el in doc.blocks_of(BUTTON_TYPE)]
+    except Refusal:
+        return EmailEvents(
+            tuple((normal_guid(m.group(1)), m.start()) for m in _ANY_EVENT_GUID.finditer(text))
+        )
+    return EmailEvents(
+        tuple((normal_guid(q.guid), q.element.start) for q in qrs),
+        frozenset(g for b in buttons for g in b.loop_guids),
+    )
 
 
 # A batch writes the same few links into every email: build and encode each once.
 _calendar_link = functools.lru_cache(maxsize=256)(CalendarLink)
 _href = functools.lru_cache(maxsize=256)(CalendarLink.href)
+# and finds the same links in the emails it patched before: judge each once
+_link_matches = functools.lru_cache(maxsize=1024)(link_matches)
 
 
 def _last_tag(text: str, lo: int, hi: int, opener: str) -> int:
@@ -351,21 +511,23 @@ def _links_in_branch(found: list[Marker], button: ButtonBlock) -> bool:
     return all(found[1].end <= link.tag.token.start < found[2].start for link in button.links)
 
 
-def _event_for(qr: QrBlock, guids: list[str], options: PatchOptions) -> EventRef:
-    """The event for one QR block; ``guids`` are every QR block's, normalised and sorted."""
+def _event_for(qr: QrBlock, guids: set[str], options: PatchOptions) -> EventRef:
+    """The event for one QR block; ``guids`` are every event the email is for (its QR
+    blocks' and its patched Buttons'), normalised."""
     guid = normal_guid(qr.guid)
-    if guid in options.events:
-        return options.events[guid]
-    if options.event is not None and len(guids) == 1:
-        return options.event
+    event = _known_event(guid, guids, options)
+    if event is not None:
+        return event
     if options.event is not None:
-        raise Refusal(
-            f"no readable event id for event {guid}: --event-id serves only an email whose QR "
-            f"blocks share one event, this one has {len(guids)} ({', '.join(guids)}); "
-            "map each with --event GUID=ID",
+        raise UnmappedEvent(
+            guid,
+            f"no readable event id for event {guid}: --event-id serves only an email whose "
+            f"QR blocks and patched Buttons share one event, this one has {len(guids)} "
+            f"({', '.join(sorted(guids))}); map each with --event GUID=ID",
             qr.element.start,
         )
-    raise Refusal(
+    raise UnmappedEvent(
+        guid,
         f"no readable event id for event {guid}: give --event-id ID"
         + (" (one event)" if len(guids) == 1 else "")
         + f" or --event {guid}=ID",
@@ -687,14 +849,14 @@ def _button_content(
     return el.content_start, el.content_end, content
 
 
-def _href_edit(tag: StartTag, href: str, shift: int) -> Edit:
+def _href_edit(tag: StartTag, href: str, shift: int, what: str = "href") -> Edit:
     """Point one link at ``href`` (offsets relative to ``shift``)."""
     attr = tag.get("href")
     if attr is None:  # <a> without href: add one right after the tag name
         at = tag.token.start + 1 + len(tag.token.name) - shift
-        return Edit(at, at, f' href="{href}"', what="href")
+        return Edit(at, at, f' href="{href}"', what=what)
     if attr.value is None:  # bare `href`
-        return Edit(attr.start - shift, attr.value_end - shift, f'href="{href}"', what="href")
+        return Edit(attr.start - shift, attr.value_end - shift, f'href="{href}"', what=what)
     if attr.quote == "":
-        return Edit(attr.value_start - shift, attr.value_end - shift, f'"{href}"', what="href")
-    return Edit(attr.value_start - shift, attr.value_end - shift, href, what="href")
+        return Edit(attr.value_start - shift, attr.value_end - shift, f'"{href}"', what=what)
+    return Edit(attr.value_start - shift, attr.value_end - shift, href, what=what)

@@ -12,15 +12,17 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from mailpatch._errors import MissingOption, Refusal
+from mailpatch._errors import MissingOption, Refusal, UnmappedEvent
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, read_bytes, write_atomic
 from mailpatch._html import LineIndex
-from mailpatch._patch import PatchOptions, patch
+from mailpatch._patch import EmailEvents, PatchOptions, events_in, patch
 
 
 class Status(Enum):
     PATCHED = "patched"
     WOULD_PATCH = "would patch"
+    UPDATED = "updated"  # only stale calendar links written anew (no new calendar button)
+    WOULD_UPDATE = "would update"
     UNCHANGED = "unchanged"  # has ERQRCode blocks or patched Buttons; nothing left to do
     NOT_APPLICABLE = "not applicable"  # no ERQRCode block
     REFUSED = "refused"  # bad input or an ambiguity: the file is untouched
@@ -34,18 +36,33 @@ class Outcome:
     message: str = ""
     position: str = ""  # line:col of the cause, for refusals
     buttons: int = 0  # calendar buttons made
+    links_updated: int = 0  # patched Buttons whose stale calendar links were written anew
     links_fixed: int = 0  # calendar links given their missing "//" (lint MP101)
+    unchecked: tuple[str, ...] = ()  # GUIDs of patched Buttons the settings say nothing of
     output: bytes = b""  # a diff, or the result bytes when Mode.capture (stdout, -o, --output-dir)
 
     @property
     def changes(self) -> str:
         """'1 calendar button', '2 calendar buttons, 1 link fixed', …"""
         parts = []
-        if self.buttons or not self.links_fixed:
+        if self.buttons or not (self.links_fixed or self.links_updated):
             parts.append(f"{self.buttons} calendar button{'s' if self.buttons != 1 else ''}")
+        if self.links_updated:
+            n = self.links_updated
+            parts.append(f"stale links in {n} calendar button{'s' if n != 1 else ''}")
         if self.links_fixed:
             parts.append(f"{self.links_fixed} link{'s' if self.links_fixed != 1 else ''} fixed")
         return ", ".join(parts)
+
+    @property
+    def not_checked(self) -> str:
+        """What -v says of the patched Buttons whose links were not judged."""
+        if not self.unchecked:
+            return ""
+        return (
+            f"calendar link for event {', '.join(self.unchecked)} not checked: no readable "
+            "event id for it in the settings"
+        )
 
     @property
     def where(self) -> str:
@@ -58,6 +75,9 @@ class Mode:
     diff: bool = False
     capture: bool = False  # return the result in Outcome.output instead of writing in place
     max_size: int = DEFAULT_MAX_SIZE
+    # where this file's settings came from ('[tool.mailpatch.events] in x/pyproject.toml'):
+    # an event without a readable id is then told to be added there
+    events_table: str | None = None
 
 
 def unified_diff(name: str, before: str, after: str) -> str:
@@ -79,6 +99,15 @@ def unified_diff(name: str, before: str, after: str) -> str:
     return "".join(out)
 
 
+def read_events(path: str, max_size: int, data: bytes | None = None) -> EmailEvents | None:
+    """The events one email is for (before a run writes anything), None if it cannot be read
+    (the run itself then reports why)."""
+    try:
+        return events_in(decode(read_bytes(Path(path), max_size) if data is None else data).text)
+    except FileProblem:
+        return None
+
+
 def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = None) -> Outcome:
     """Patch one email. ``data`` is given for stdin; otherwise the file is read.
 
@@ -97,12 +126,19 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
         result = patch(email.text, options)
     except Refusal as exc:
         position = LineIndex(email.text).label(exc.offset)
-        return Outcome(path, Status.REFUSED, exc.reason, position, output=echo)
+        reason = exc.reason
+        if isinstance(exc, UnmappedEvent) and mode.events_table:
+            reason = (
+                f"no readable event id for event {exc.guid}: add \"{exc.guid}\" = "
+                f'"READABLE_ID" under {mode.events_table} (or give --event {exc.guid}=ID)'
+            )
+        return Outcome(path, Status.REFUSED, reason, position, output=echo)
     except MissingOption as exc:
         raise MissingOption(f"{path}: {exc}") from None
     if not result.changed:
         applies = result.qr_blocks or result.patched_buttons
-        return Outcome(path, Status.UNCHANGED if applies else Status.NOT_APPLICABLE, output=echo)
+        status = Status.UNCHANGED if applies else Status.NOT_APPLICABLE
+        return Outcome(path, status, unchecked=result.unchecked, output=echo)
     from mailpatch._verify import Unverifiable, VerifyError, verify  # lxml: once a file changes
 
     try:
@@ -120,22 +156,28 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
         )
     made = {
         "buttons": len(result.pairings),
+        "links_updated": len(result.updates),
         "links_fixed": sum(1 for e in result.edits if e.what == "scheme"),
+        "unchecked": result.unchecked,
     }
+    # a file whose only change is stale links written anew is "updated", not "patched"
+    only_updated = bool(result.updates) and not result.pairings
+    done = Status.UPDATED if only_updated else Status.PATCHED
+    would = Status.WOULD_UPDATE if only_updated else Status.WOULD_PATCH
     new = email.encode(result.text)
     if mode.diff:
         name = "stdin" if path == "-" else path
         diff = unified_diff(name, email.text, result.text).encode("utf-8")
-        return Outcome(path, Status.WOULD_PATCH, **made, output=diff)
+        return Outcome(path, would, **made, output=diff)
     if mode.check:
-        return Outcome(path, Status.WOULD_PATCH, **made)
+        return Outcome(path, would, **made)
     if mode.capture:
-        return Outcome(path, Status.PATCHED, **made, output=new)
+        return Outcome(path, done, **made, output=new)
     try:
         write_atomic(Path(path), new, expect=data)
     except FileProblem as exc:
         return Outcome(path, Status.REFUSED, str(exc))
-    return Outcome(path, Status.PATCHED, **made)
+    return Outcome(path, done, **made)
 
 
 # glibc's mallopt() parameters: the freed memory kept at the top of the heap, and the size
@@ -171,6 +213,8 @@ def keep_freed_memory() -> None:
 _LABELS = {
     Status.PATCHED: "patched",
     Status.WOULD_PATCH: "would be patched",
+    Status.UPDATED: "updated",
+    Status.WOULD_UPDATE: "would be updated",
     Status.REFUSED: "refused",
     Status.ERROR: "failed verification",
     Status.UNCHANGED: "unchanged",

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import html
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -310,6 +311,8 @@ def _check_loops(buttons: list[Any], result: PatchResult, event_loops_only: bool
     Buttons whose ``{{#if}}`` tests an event (a whole document holds Buttons the patch did
     not write); otherwise any marker makes a Button a loop to judge."""
     intended = {normal_guid(p.guid): p.link.intended() for p in result.pairings if p.link}
+    if event_loops_only:  # the whole document: the Buttons whose stale links were updated too
+        intended.update({normal_guid(u.guid): u.link.intended() for u in result.updates})
     seen: set[str] = set()
     for index, button in enumerate(buttons, 1):
         seq = _loop_sequence(button)
@@ -336,7 +339,7 @@ def _check_expressions(
     qr_img = {
         expr
         for edit in edits
-        if edit.what == "qr"
+        if edit.what in ("qr", "link")  # (a stale link's placeholders go with it)
         for expr in _EXPRESSION.findall(before, edit.start, edit.end)
     }
     has = set(_EXPRESSION.findall(after))
@@ -434,13 +437,14 @@ def _sentinel_name(before: str, end: int, edits: Sequence[Edit]) -> str:
 
 
 _ELEMENT_START = re.compile(r"<[A-Za-z]")
+_IN_TAG = frozenset({"scheme", "link"})  # edits inside a tag's attribute value
 
 
 def _marked(before: str, edits: Sequence[Edit], name: str, end: int) -> bytes:
     """The input up to ``end`` with a comment before and after each block edit, and a plain
     marker where a scheme edit inserts its "//" (inside an attribute value: no comment there)."""
     pieces: list[str] = []
-    first = next((e for e in edits if e.what != "scheme"), None)
+    first = next((e for e in edits if e.what not in _IN_TAG), None)
     if first is not None and not _ELEMENT_START.search(before, 0, first.start):
         # libxml2 puts a comment that comes before every element outside <html>, away from
         # the block it marks: open the body with an empty element first
@@ -449,6 +453,9 @@ def _marked(before: str, edits: Sequence[Edit], name: str, end: int) -> bytes:
     for i, edit in enumerate(edits):
         if edit.what == "scheme":
             pieces += [before[pos : edit.start], f"{name}:{i}s"]
+        elif edit.what == "link":  # around the old href value, to find it whole
+            pieces += [before[pos : edit.start], f"{name}:{i}la"]
+            pieces += [before[edit.start : edit.end], f"{name}:{i}lb"]
         else:
             pieces += [before[pos : edit.start], f"<!--{name}:{i}a-->"]
             pieces += [before[edit.start : edit.end], f"<!--{name}:{i}b-->"]
@@ -579,7 +586,13 @@ def _allowed(before: str, edit: Edit) -> bool:
             and before[edit.start - 6 : edit.start].lower() == "https:"
             and before[edit.start : edit.start + 1] != "/"
         )
+    if edit.what == "link":  # an href value, quoted so that nothing can end it early
+        return _LINK_VALUE.fullmatch(edit.replacement) is not None
     return edit.what == "button"
+
+
+# a written calendar href: no quote, space, '<', '>' or backtick, in quotes or bare
+_LINK_VALUE = re.compile(r"\"?(?P<value>[^\s\"'<>`]+)\"?")
 
 
 def _check_schemes(root: Any, name: str, edits: Sequence[Edit]) -> None:
@@ -617,13 +630,82 @@ def _check_schemes(root: Any, name: str, edits: Sequence[Edit]) -> None:
                 raise VerifyError("a calendar link is still not https://HOST/…")
 
 
-def settled(text: str, options: PatchOptions, may_have_qr: bool = True) -> bool:
+def _check_relinks(root: Any, name: str, result: PatchResult) -> None:
+    """Each stale link written anew replaces a whole href value, as libxml2 reads it, of a
+    link inside the {{#if}} branch of a Button's event loop, and decodes to the link meant
+    for that loop's event (host, api-version and data)."""
+    edits = result.edits
+    wanted = {i for i, e in enumerate(edits) if e.what == "link"}
+    if not wanted:
+        return
+    links = {normal_guid(u.guid): u.link for u in result.updates}
+    seen: set[int] = set()
+    for i in wanted:
+        a, b = f"{name}:{i}la", f"{name}:{i}lb"
+        nodes = root.xpath("//@*[contains(., $m)] | //comment()[contains(., $m)]", m=a)
+        if len(nodes) != 1:
+            raise VerifyError("a calendar link written anew is not one link to libxml2")
+        node = nodes[0]
+        attribute = getattr(node, "is_attribute", False)
+        values = [str(node)] if attribute else _comment_links(node.text or "")
+        owner = node.getparent() if attribute else node
+        if attribute and (node.attrname != "href" or owner.tag != "a"):
+            raise VerifyError("a calendar link written anew lands outside a link")
+        if [v for v in values if v.startswith(a) and v.endswith(b)] == [] or any(
+            a in v and not (v.startswith(a) and v.endswith(b)) for v in values
+        ):
+            raise VerifyError("a calendar link written anew is not a whole href value")
+        button = next(
+            (el for el in owner.iterancestors() if _block_type(el) == "button"), None
+        )
+        if button is None:
+            raise VerifyError("a calendar link written anew lands outside a Button block")
+        seq = _loop_sequence(button)
+        names = [n for n, _ in seq if n != "link"]
+        if names not in (
+            ["each", "if", "endif", "endeach"],
+            ["each", "if", "else", "endif", "endeach"],
+        ):
+            raise VerifyError("a calendar link written anew is in a Button without a whole loop")
+        inside = False
+        placed = False
+        for kind, value in seq:
+            inside = (inside or kind == "if") and kind not in ("else", "endif")
+            placed = placed or (kind == "link" and inside and a in value)
+        guid = next(g for n, g in seq if n == "if")
+        if not placed or guid not in links:
+            raise VerifyError("a calendar link written anew sits outside its event's {{#if}}")
+        match = _LINK_VALUE.fullmatch(edits[i].replacement)
+        assert match is not None  # _allowed saw to it
+        url = html.unescape(match.group("value"))
+        _check_link(url, links[guid].intended(), "a calendar link written anew")
+        decoded = _decoded(url)
+        if (
+            decoded.host != links[guid].host
+            or decoded.params.get("api-version") != links[guid].api_version
+        ):
+            raise VerifyError("a calendar link written anew has another host or api-version")
+        seen.add(i)
+    if seen != wanted:
+        raise VerifyError("a calendar link written anew was not found")
+
+
+def settled(
+    text: str, options: PatchOptions, may_have_qr: bool = True, relinked: bool = True
+) -> bool:
     """True when patching ``text`` again would change nothing (what a second patch reads).
 
-    ``may_have_qr=False`` says no ERQRCode block can be in ``text`` (no QR_HIT). Then, unless
-    the QR blocks were kept or some ``https:`` lacks its "//", patch() returns it as it is."""
+    ``may_have_qr=False`` says no ERQRCode block can be in ``text`` (no QR_HIT), and
+    ``relinked=False`` that no calendar link was written anew. Then, unless the QR blocks were
+    kept or some ``https:`` lacks its "//", patch() returns it as it is (links it wrote are
+    not stale to the same settings: the verifier checked each decodes as meant)."""
     may_fix = _SLASHLESS.search(text) is not None
-    if not options.keep_qr and not may_fix and not (may_have_qr and QR_HIT.search(text)):
+    if (
+        not options.keep_qr
+        and not may_fix
+        and not relinked
+        and not (may_have_qr and QR_HIT.search(text))
+    ):
         return True
     try:
         return not patch(text, options).changed
@@ -719,7 +801,7 @@ def _verify_fast(before: str, result: PatchResult, options: PatchOptions) -> Non
         _check_splice(before, after, edits)
     if not all(_allowed(before, e) for e in edits):
         raise VerifyError("content outside the ERQRCode and Button blocks changed")
-    if not all(e.what == "scheme" or _clean_cuts(before, e) for e in edits):
+    if not all(e.what in _IN_TAG or _clean_cuts(before, e) for e in edits):
         raise VerifyError(
             "content outside the ERQRCode and Button blocks changed: an edit cuts a token"
         )
@@ -729,7 +811,7 @@ def _verify_fast(before: str, result: PatchResult, options: PatchOptions) -> Non
     survey = survey_of(before, result.survey)
     rest_may_hold_qr, kept_may_hold_qr, output_may_hold_qr = _qr_hits(survey, edits)
     # (a scheme edit sits inside a tag, so its tag must be read to its end: all of it then)
-    whole = rest_may_hold_qr or any(e.what == "scheme" for e in edits)
+    whole = rest_may_hold_qr or any(e.what in _IN_TAG for e in edits)
     end = len(before) if whole else edits[-1].end
     name = _sentinel_name(before, end, edits)
     root = _read(_marked(before, edits, name, end))
@@ -739,8 +821,9 @@ def _verify_fast(before: str, result: PatchResult, options: PatchOptions) -> Non
     removed: list[Any] = []
     buttons: list[Any] = []  # libxml2's reading of each new Button content
     _check_schemes(root, name, edits)
+    _check_relinks(root, name, result)
     for i, edit in enumerate(edits):
-        if edit.what == "scheme":
+        if edit.what in _IN_TAG:
             continue
         a, b = marks.get(f"{i}a"), marks.get(f"{i}b")
         found = None
@@ -781,5 +864,5 @@ def _verify_fast(before: str, result: PatchResult, options: PatchOptions) -> Non
     # 5. handlebars: nothing lost but the QR image's own, nothing added but link placeholders
     _check_expressions(survey.expressions(), after, options, before, edits)
     # 6. a second patch is a no-op
-    if not settled(after, options, output_may_hold_qr):
+    if not settled(after, options, output_may_hold_qr, relinked=bool(result.updates)):
         raise VerifyError("patching the output again would change it (not idempotent)")

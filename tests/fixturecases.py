@@ -79,3 +79,12 @@ class Case:
 def cases(kind: str) -> list[Case]:
     base = FIXTURES / kind
     return [Case(p) for p in sorted(base.iterdir()) if (p / "input.html").exists()]
+
+
+def event_args(paths: list[Path], readable: str) -> list[str]:
+    """``--event GUID=readable`` for every event the emails at ``paths`` are for: one
+    ``--event-id`` reaches only a run whose emails share one event."""
+    from mailpatch._patch import events_in
+
+    guids = sorted({g for p in paths for g in events_in(p.read_text("utf-8-sig")).guids})
+    return [arg for g in guids for arg in ("--event", f"{g}={readable}")]

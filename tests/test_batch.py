@@ -14,12 +14,13 @@ from mailpatch._cli import main
 from mailpatch._config import ConfigError, find_config, load_config
 from mailpatch._discover import Selection, discover
 
-from fixturecases import FIXTURES, cases
+from fixturecases import FIXTURES, cases, event_args
 
 EXAMPLE = FIXTURES / "examples" / "registration-email.html"
 GUID = "3d5f7b9c-1e2a-ef11-a82e-000d3a4b5c6d"  # the example's event
 NO_QR = FIXTURES / "unchanged" / "no-qr-block" / "input.html"
 REFUSED = FIXTURES / "refuse" / "no-button" / "input.html"
+EVENTS = ["--event", f"{GUID}=E", "--event", "6f8a0c2e-4b5d-ef11-a82e-000d3a4b5c6d=R"]
 CONFIG = f"""
 [tool.mailpatch]
 endpoint = "contoso.svc.dynamics.com"
@@ -128,7 +129,7 @@ def test_mailpatch_toml_wins_over_pyproject_in_the_same_folder(tmp_path: Path) -
         tmp_path,
         {
             "pyproject.toml": CONFIG,
-            "mailpatch.toml": 'endpoint = "other.crm.dynamics.com"\nevent-id = "X"\n',
+            "mailpatch.toml": 'endpoint = "other.crm.dynamics.com"\n',
         },
     )
     source, found_root = find_config(root)
@@ -199,7 +200,7 @@ def test_config_fields_drop_keep_qr_and_exclude(tmp_path: Path) -> None:
         ),
         pytest.param(
             "[tool.mailpatch]\nevents = { notaguid = 'x' }\n",
-            "tool.mailpatch.events.notaguid: the key is not a GUID",
+            "tool.mailpatch.events.\"notaguid\": the key is not a GUID",
             id="event-key",
         ),
         pytest.param(
@@ -274,8 +275,8 @@ def test_output_dir_mirrors_the_tree_and_leaves_inputs(tmp_path: Path) -> None:
             "patch",
             "--endpoint",
             "contoso.svc.dynamics.com",
-            "--event-id",
-            "E",
+            "--event",
+            f"{GUID}=E",
             "--output-dir",
             str(out),
             str(src),
@@ -295,14 +296,14 @@ def test_json_outcomes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     root = tree(
         tmp_path, {"a.html": EXAMPLE, "b.html": NO_QR, "c.html": REFUSED, "d.html": EXAMPLE}
     )
-    args = ["patch", "--endpoint", "contoso.svc.dynamics.com", "--event-id", "E"]
+    args = ["patch", "--endpoint", "contoso.svc.dynamics.com", *EVENTS]
     assert main([*args, str(root / "d.html")]) == 0  # d is already patched
     capsys.readouterr()
     code = main([*args, "--format", "json", str(root)])
     out, err = capsys.readouterr()
     document = json.loads(out)
     assert code == 123 and document["exit_code"] == 123 and err == ""
-    assert document["schema"] == 1 and document["mode"] == "patch"
+    assert document["schema"] == 2 and document["mode"] == "patch"
     assert [(Path(f["path"]).name, f["status"], f["buttons"]) for f in document["files"]] == [
         ("a.html", "patched", 1),
         ("b.html", "not_applicable", 0),
@@ -323,8 +324,8 @@ def test_json_with_diff_carries_the_diff(tmp_path: Path, capsys) -> None:
             "patch",
             "--endpoint",
             "contoso.svc.dynamics.com",
-            "--event-id",
-            "E",
+            "--event",
+            f"{GUID}=E",
             "--diff",
             "--format",
             "json",
@@ -351,7 +352,7 @@ def test_json_with_diff_carries_the_diff(tmp_path: Path, capsys) -> None:
 )
 def test_verbosity(tmp_path: Path, capsys, flags, expect_lines, expect_summary) -> None:
     root = tree(tmp_path, {"a.html": EXAMPLE, "b.html": NO_QR, "c.html": REFUSED})
-    main(["patch", "--endpoint", "contoso.svc.dynamics.com", "--event-id", "E", *flags, str(root)])
+    main(["patch", "--endpoint", "contoso.svc.dynamics.com", *EVENTS, *flags, str(root)])
     err = capsys.readouterr().err
     starts = [line.split(" ")[0] for line in err.splitlines()]
     for expected in expect_lines:
@@ -405,8 +406,7 @@ def test_jobs_give_byte_identical_results_and_order(tmp_path: Path, capsys) -> N
                 "patch",
                 "--endpoint",
                 "contoso.svc.dynamics.com",
-                "--event-id",
-                "E",
+                *event_args(list(sources.values()), "E"),  # type: ignore[arg-type]
                 "-j",
                 jobs,
                 "--format",

@@ -22,11 +22,13 @@ from click.testing import CliRunner
 from mailpatch import __version__
 from mailpatch._cli import EXIT_CHANGES, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, cli, main
 
-from fixturecases import Case, cases
+from fixturecases import Case, cases, event_args
 
 PATCH = cases("patch")
 UNCHANGED = cases("unchanged")
-REFUSE = cases("refuse")
+# (the library refuses an email with two events given one --event-id; the command line
+# stops such a run before it starts: test_event_id_for_a_run_with_two_events_is_a_usage_error)
+REFUSE = [c for c in cases("refuse") if c.name != "event-id-two-guids"]
 BOM = b"\xef\xbb\xbf"
 OLD_NS = 1_000_000_000 * 10**9  # 2001: a rewrite of an aged file cannot keep this mtime
 
@@ -74,6 +76,29 @@ def place(tmp_path: Path, data: bytes, name: str = "email.html") -> Path:
     path.write_bytes(data)
     os.utime(path, ns=(OLD_NS, OLD_NS))
     return path
+
+
+def mapped(args: list[str], paths: list[Path]) -> list[str]:
+    """``args`` with ``--event-id X`` given as ``--event GUID=X`` for each event in ``paths``
+    (one --event-id reaches only a run whose emails share one event)."""
+    at = args.index("--event-id")
+    return [*args[:at], *event_args(paths, args[at + 1]), *args[at + 2 :]]
+
+
+def test_event_id_for_a_run_with_two_events_is_a_usage_error(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """Found before anything is written, whether the events are in one email or two."""
+    two = case("refuse", "event-id-two-guids")
+    one = [case("patch", "empty-href"), case("patch", "newer-editor-button")]
+    for files in ([copy(two, tmp_path, "two.html")], [copy(c, tmp_path) for c in one]):
+        before = [Snapshot.of(f) for f in files]
+        result = run(capsysbinary, "patch", *one[0].args, *files)
+        assert result.code == EXIT_USAGE, result.err
+        assert "--event-id serves only a run whose emails are all for one event" in result.err
+        assert "Map each with --event GUID=ID" in result.err
+        assert [Snapshot.of(f) for f in files] == before
+        no_traceback(result)
 
 
 def copy(c: Case, tmp_path: Path, name: str | None = None) -> Path:
@@ -208,7 +233,9 @@ def test_several_files_one_refused_others_still_patched(
     p_paths = [copy(x, tmp_path) for x in patched]
     r_before, u_before = Snapshot.of(r_path), Snapshot.of(u_path)
 
-    result = run(capsysbinary, "patch", *refused.args, r_path, p_paths[0], u_path, p_paths[1])
+    paths = [r_path, p_paths[0], u_path, p_paths[1]]
+    args = [*mapped(refused.args, paths)]
+    result = run(capsysbinary, "patch", *args, *paths)
     assert result.code == EXIT_REFUSED
     for x, p in zip(patched, p_paths, strict=True):
         assert p.read_bytes() == x.expected.read_bytes()
@@ -323,7 +350,9 @@ def test_diff_of_several_files_in_order_each_applies(
     assert a.args == b.args == u.args
     for c, name in ((a, "a.html"), (u, "u.html"), (b, "b.html")):
         copy(c, tmp_path, name)
-    result = run(capsysbinary, "patch", "--diff", *a.args, "a.html", "u.html", "b.html")
+    names = ["a.html", "u.html", "b.html"]
+    args = mapped(a.args, [tmp_path / n for n in names])
+    result = run(capsysbinary, "patch", "--diff", *args, *names)
     assert result.code == EXIT_CHANGES
     first, sep, second = result.out.partition(b"--- a/b.html\n")
     assert first.startswith(b"--- a/a.html\n") and sep
@@ -762,8 +791,7 @@ def test_missing_endpoint_names_the_file_and_position(
     path = copy(case("patch", "crlf"), tmp_path)
     result = run(capsysbinary, "patch", *EVENT, path)
     assert result.code == EXIT_USAGE
-    assert f"{path}: --endpoint is needed" in result.err
-    assert "71:1" in result.err
+    assert f"--endpoint is needed: {path}:71:1 has an ERQRCode block" in result.err
 
 
 def test_missing_endpoint_is_fine_when_no_file_needs_it(

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 
 import lxml.html
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from mailpatch._link import (
@@ -21,6 +21,7 @@ from mailpatch._link import (
     decode_calendar_url,
     encode_value,
     normalize_endpoint,
+    placeholder_problems,
 )
 
 HOST = "contoso.svc.dynamics.com"
@@ -147,10 +148,15 @@ def _href_via_stdlib(attr_html: str) -> str:
 @pytest.mark.parametrize("value", HOSTILE)
 def test_round_trip_hostile_values(value: str, quote: str, read_href) -> None:
     """build -> HTML attribute -> html parser -> URL decode -> json.loads = intended object."""
+    note = value
+    if any(placeholder_problems(value)):  # in a field value '{{' must start a placeholder
+        with pytest.raises(LinkError, match="not a placeholder the platform can fill"):
+            build_fields([("note", value)])
+        note = value.replace("{{", "{ {")
     link = CalendarLink(
         HOST,
         f"ev{value}",
-        fields=build_fields([("note", value), (f"k{value}", "v")]),
+        fields=build_fields([("note", note), (f"k{value}", "v")]),
         session_id=f"s{value}",
     )
     tag = f"<a href={quote}{link.href()}{quote} class=x>b</a>"
@@ -173,6 +179,7 @@ def test_round_trip_hostile_values(value: str, quote: str, read_href) -> None:
 )
 def test_round_trip_property(event: str, session: str | None, fields) -> None:
     fields = [(k, v) for k, v in fields if k != "msevtmgt_checkin_url"]
+    assume(not any(any(placeholder_problems(v)) for _, v in fields))  # refused: test_placeholders
     link = CalendarLink(HOST, event, fields=build_fields(fields), session_id=session)
     href = link.href()
     # nothing a user typed can break out of the attribute or open a handlebars expression
