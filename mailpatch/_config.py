@@ -64,7 +64,12 @@ class Config:
         table = "[tool.mailpatch.events]" if self.source and self.source.name == (
             "pyproject.toml"
         ) else "[events]"
-        return f"{table} in {self.source}" if self.source else "--event GUID=ID"
+        if self.source is None:
+            return "--event GUID=ID"
+        shown = self.source
+        if shown.is_absolute() and shown.is_relative_to(Path.cwd()):
+            shown = shown.relative_to(Path.cwd())  # as the user would type it
+        return f"{table} in {shown}"
 
 
 _SCALARS: dict[str, tuple[type, str]] = {

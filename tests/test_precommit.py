@@ -130,3 +130,64 @@ def test_lint_hook_reports_a_broken_link_by_position(
     assert "emails/webinar.html:18:108: MP205 Outlook's VML link points to '#'" in result.stdout
     assert "drafts" not in result.stdout  # the exclude in pyproject.toml holds
     assert "summit.html" not in result.stdout  # not patched yet is not a lint problem
+
+
+LABS = FIXTURES / "patch" / "classic-vml-button" / "input.html"
+LABS_GUID = "2c7e9a41-5f3b-ef11-a82e-000d3a4b7c91"
+
+
+def test_two_events_an_events_table_and_a_later_settings_change(
+    tmp_path: Path, hook_repo, pre_commit_home
+) -> None:
+    """What a template repository lives through: two events' emails patched from the events
+    table; then one event's readable id changes, and the hooks update that email alone; an
+    export of an event the table does not know is refused, saying where to add it."""
+    repo = templates_repo(tmp_path, hook_repo, "mailpatch")
+    shutil.copyfile(LABS, repo / "emails" / "labs.html")
+    (repo / "pyproject.toml").write_text(PYPROJECT + f'"{LABS_GUID}" = "LabsDay2026"\n', "utf-8")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "a second event")
+    first = pre_commit(repo, pre_commit_home)
+    assert first.returncode == 1, first.stdout + first.stderr
+    summit = (repo / "emails" / "summit.html").read_text("utf-8")
+    labs = (repo / "emails" / "labs.html").read_text("utf-8")
+    assert "ContosoSummit2026" in summit and "LabsDay2026" not in summit
+    assert "LabsDay2026" in labs and "ContosoSummit2026" not in labs
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "patched")
+    assert pre_commit(repo, pre_commit_home).returncode == 0
+
+    # the summit's readable id changes: the check hook sees it, the fixing hook updates it
+    (repo / "pyproject.toml").write_text(
+        PYPROJECT.replace("ContosoSummit2026", "ContosoSummit2026_Main")
+        + f'"{LABS_GUID}" = "LabsDay2026"\n',
+        "utf-8",
+    )
+    (repo / ".pre-commit-config.yaml").write_text(
+        (repo / ".pre-commit-config.yaml").read_text("utf-8")
+        + "  - id: mailpatch-check\n",
+        "utf-8",
+    )
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "the summit's id changed")
+    changed = pre_commit(repo, pre_commit_home)
+    assert changed.returncode == 1, changed.stdout + changed.stderr
+    assert "updated emails/summit.html" in changed.stdout
+    assert "labs.html" not in changed.stdout.replace("Passed", "")
+    assert "ContosoSummit2026_Main" in (repo / "emails" / "summit.html").read_text("utf-8")
+    assert (repo / "emails" / "labs.html").read_text("utf-8") == labs
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "updated")
+    assert pre_commit(repo, pre_commit_home).returncode == 0
+
+    # an export of an event the table does not know: refused by name, nothing written
+    other = (FIXTURES / "patch" / "newer-editor-button" / "input.html").read_bytes()
+    (repo / "emails" / "unknown.html").write_bytes(other)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "an event nobody mapped")
+    refused = pre_commit(repo, pre_commit_home)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "no readable event id for event" in refused.stdout
+    assert "exit code: 123" in refused.stdout
+    assert "under [tool.mailpatch.events] in pyproject.toml (or give --event" in refused.stdout
+    assert (repo / "emails" / "unknown.html").read_bytes() == other
