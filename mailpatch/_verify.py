@@ -375,6 +375,8 @@ def verify_full(before: str, result: PatchResult, options: PatchOptions) -> None
         return
     after = result.text
     _check_splice(before, after, result.edits)
+    if not all(_allowed(before, e) for e in result.edits):  # (a text-level check: no parser)
+        raise VerifyError("content outside the ERQRCode and Button blocks changed")
     _check_before_html_end(before, result)
     before_root, after_root = _parse(before), _parse(after)
     # 2. no QR block left unless asked

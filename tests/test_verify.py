@@ -325,3 +325,91 @@ def test_an_href_on_a_tag_that_is_no_link_is_no_link(damage: Callable[[bytes], b
     result = patch(before, case.options)
     assert result.changed
     verify(before, result, case.options)
+
+
+# --- stale links written anew ("link" edits) ----------------------------------------------------
+
+
+def _stale(name: str) -> tuple[str, PatchResult, PatchOptions]:
+    """A patched fixture whose settings then changed: its update, as patch() made it."""
+    case = next(c for c in PATCH if c.name == name)
+    patched = patch(decode(case.input.read_bytes()).text, case.options).text
+    moved = dataclasses.replace(case.options, endpoint="moved.svc-tip.dynamics.com")
+    result = patch(patched, moved)
+    assert result.updates and {e.what for e in result.edits} <= {"link", "qr"}
+    return patched, result, moved
+
+
+def _on_links(fn: Callable[[Edit], Edit]) -> Callable[[str, PatchResult], PatchResult]:
+    def tamper(before: str, result: PatchResult) -> PatchResult:
+        return _retext(before, result, [fn(e) if e.what == "link" else e for e in result.edits])
+
+    return tamper
+
+
+LINK_TAMPERS = [
+    pytest.param(
+        _on_links(
+            lambda e: dataclasses.replace(e, replacement=e.replacement.replace("moved", "x"))
+        ),
+        "another host",
+        id="other-host",
+    ),
+    pytest.param(
+        _on_links(
+            lambda e: dataclasses.replace(
+                e,
+                replacement=e.replacement.replace(
+                    "readableEventId%22:%22", "readableEventId%22:%22X"
+                ),
+            )
+        ),
+        "decodes to",
+        id="wrong-event-id",
+    ),
+    pytest.param(
+        _on_links(lambda e: dataclasses.replace(e, replacement=e.replacement + '" onclick="x')),
+        "outside the ERQRCode and Button",
+        id="attribute-smuggled",
+    ),
+    pytest.param(
+        _on_links(lambda e: dataclasses.replace(e, start=e.start - 1)),
+        "not a whole href value",
+        id="span-takes-the-quote",
+    ),
+    pytest.param(
+        _on_links(lambda e: dataclasses.replace(e, end=e.end - 5)),
+        "not a whole href value",
+        id="span-short",
+    ),
+]
+
+
+@pytest.mark.parametrize(("tamper", "fragment"), LINK_TAMPERS)
+@pytest.mark.parametrize("name", ["classic-vml-button", "newer-editor-button", "keep-qr"])
+def test_verifier_catches_a_damaged_update(name: str, tamper, fragment: str) -> None:
+    before, result, options = _stale(name)
+    verify(before, result, options)  # the real one passes
+    damaged = tamper(before, result)
+    with pytest.raises(VerifyError, match=fragment):
+        _verify_fast(before, damaged, options)
+    with pytest.raises(VerifyError):  # and the whole reading, the fallback, refuses it too
+        verify_full(before, damaged, options)
+
+
+def test_an_update_outside_any_button_is_caught() -> None:
+    """A 'link' edit aimed at a link outside every Button (the footer's) is refused."""
+    before, result, options = _stale("newer-editor-button")
+    footer = '<a href="https://example.com/x">x</a>'
+    at = before.index("</body>")
+    before = before[:at] + footer + before[at:]
+    start = before.index("https://example.com/x")
+    edit = next(e for e in result.edits if e.what == "link")
+    moved = Edit(start, start + len("https://example.com/x"), edit.replacement, "link")
+    forged = dataclasses.replace(
+        result, text=apply(before, [moved]), edits=(moved,), survey=None, origin=None
+    )
+    with pytest.raises(VerifyError, match="outside a Button block"):
+        _verify_fast(before, forged, options)
+    with pytest.raises(VerifyError):
+        verify(before, forged, options)
