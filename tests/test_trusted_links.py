@@ -11,11 +11,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailpatch._cli import EXIT_CHANGES, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
 from mailpatch._link import decode_calendar_url
 from mailpatch._options import build_options
-from mailpatch._patch import PatchOptions, patch
+from mailpatch._patch import EventRef, PatchOptions, patch
 from mailpatch._run import Mode, Status, process
 
 from fixturecases import FIXTURES, cases
@@ -377,3 +379,33 @@ def test_a_missing_endpoint_stops_the_run_before_the_first_write(
     captured = capsys.readouterr()
     assert f"--endpoint is needed: {second}:" in captured.err
     assert first.read_text("utf-8") == slashless
+
+
+# --- property: an update is a fresh patch ---------------------------------------------------------
+
+_IDS = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    first=_IDS,
+    second=_IDS,
+    drop=st.booleans(),
+    extra=st.sampled_from(["", "lastname={{contact.lastname}}", "note=a&b\"c{x}"]),
+)
+def test_updating_equals_patching_afresh(first: str, second: str, drop: bool, extra: str) -> None:
+    """Whatever the old and new settings, updating a patched email gives the bytes a patch of
+    the export with the new settings gives, and a second run changes nothing."""
+    from dataclasses import replace
+
+    export = EXAMPLE.read_text("utf-8")
+    old = replace(options(), events={GUID: EventRef(first)})
+    new = replace(
+        options(drop_fields=["firstname"] if drop else [], fields=[extra] if extra else []),
+        events={GUID: EventRef(second)},
+    )
+    once = patch(export, old).text
+    updated = patch(once, new)
+    assert updated.text == patch(export, new).text
+    assert not patch(updated.text, new).changed
+    assert bool(updated.updates) == (patch(export, old).text != patch(export, new).text)
