@@ -230,9 +230,13 @@ def cli() -> None:
 Exit codes: 0 done or nothing to do; 1 --check/--diff found files that would change;
             2 usage or configuration error; 123 a file was refused (others still processed).
 \b
-Configuration: [tool.mailpatch] in pyproject.toml, or mailpatch.toml, found from the target
-upwards (keys as the long options: endpoint, event-id, events, fields, drop-fields, keep-qr,
-exclude, include, …). Options on the command line win over the file.
+Configuration: [tool.mailpatch] in pyproject.toml, or mailpatch.toml, found from each file's
+folder upwards (keys as the long options: endpoint, events, fields, drop-fields, keep-qr,
+exclude, include, …; readable ids only in the events table, tied to their GUIDs). Options on
+the command line win over the file.
+\b
+A patched Button whose calendar link differs from what the settings build for its event is
+stale: its links are written anew and the file reported as "updated" (--check exits 1).
 \b
 What it does, per ERQRCode block: moves its {{#each}}/{{#if (eq this.msevtmgt_eventid …)}}
 loop into the Button block, around the button's own content; points every link in that
@@ -250,7 +254,8 @@ it is written.""",
 @click.option(
     "--event-id",
     metavar="ID",
-    help="Readable event id (not the GUID), when every QR block is for one event.",
+    help="Readable event id (not the GUID) of the one event every email in the run is for "
+    "(a run with two events is refused: map each with --event).",
 )
 @click.option("--session-id", metavar="ID", help="Session id to send with --event-id.")
 @click.option(
