@@ -20,6 +20,7 @@ from mailpatch._errors import MissingOption
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, write_if_changed
 from mailpatch._html import LineIndex
 from mailpatch._options import build_options
+from mailpatch._output import OutputLost, flush_stdout, write_stdout
 from mailpatch._patch import PatchOptions
 from mailpatch._run import (
     Mode,
@@ -39,11 +40,7 @@ PARALLEL_THRESHOLD = 64
 PROGRESS_THRESHOLD = 20  # a progress bar for runs of at least this many files, on a terminal
 
 
-def _stdout(data: bytes) -> None:
-    if data:
-        stream = sys.stdout.buffer
-        stream.write(data)
-        stream.flush()
+_stdout = write_stdout
 
 
 def _line(outcome: Outcome, verbose: bool) -> str | None:
@@ -81,7 +78,7 @@ def outcome_json(outcome: Outcome, with_diff: bool) -> dict[str, object]:
         "unchecked_events": list(outcome.unchecked),
     }
     if with_diff:
-        item["diff"] = outcome.output.decode("utf-8") if outcome.output else None
+        item["diff"] = outcome.output.decode("utf-8", "surrogateescape") if outcome.output else None
     return item
 
 
@@ -97,7 +94,18 @@ Job = tuple[str, PatchOptions, Mode]  # one file, with its own settings
 
 
 def _process_one(job: Job) -> Outcome:
-    return process(*job)
+    """One file's outcome, whatever happens: a batch finishes every file and its summary."""
+    try:
+        return process(*job)
+    except MissingOption:
+        raise  # a usage error: the run stops (before any write: see _plan)
+    except Exception as exc:  # a bug, or a limit (RecursionError, MemoryError): this file only
+        return Outcome(
+            job[0],
+            Status.ERROR,
+            f"INTERNAL ERROR: {type(exc).__name__}: {str(exc)[:200]}; nothing was written. "
+            "Please report this with the file.",
+        )
 
 
 def _plan(
@@ -152,7 +160,10 @@ def run_all(jobs: Sequence[Job], workers: int, stdin: bytes | None = None) -> It
         keep_freed_memory()
     if workers <= 1 or len(jobs) < 2 or any(path == "-" for path, _, _ in jobs):
         for path, options, mode in jobs:
-            yield process(path, options, mode, stdin if path == "-" else None)
+            if path == "-":
+                yield _process_one((path, options, mode, stdin))  # type: ignore[arg-type]
+            else:
+                yield _process_one((path, options, mode))
         return
     from concurrent.futures import ProcessPoolExecutor  # 15 ms to import: only for a pool
 
@@ -160,7 +171,9 @@ def run_all(jobs: Sequence[Job], workers: int, stdin: bytes | None = None) -> It
     # Ctrl-C reaches the whole process group. Workers ignore it and finish the file in hand
     # (each write is atomic); the parent stops handing out files. Left to the default, a
     # worker could die mid-write, or be terminated by the broken pool, leaving a temp file.
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker)
+    pool = ProcessPoolExecutor(
+        max_workers=workers, initializer=_start_worker, initargs=(os.getpid(),)
+    )
     try:
         yield from pool.map(_process_one, jobs, chunksize=chunk)
     except BaseException:  # KeyboardInterrupt, or the consumer gave up (GeneratorExit)
@@ -169,9 +182,26 @@ def run_all(jobs: Sequence[Job], workers: int, stdin: bytes | None = None) -> It
     pool.shutdown(wait=True)
 
 
-def _start_worker() -> None:
+def _start_worker(parent: int | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent)
     keep_freed_memory()
+
+
+def _die_with_parent(parent: int | None) -> None:
+    """On Linux, a worker gets SIGTERM when the parent dies (killed, not only Ctrl-C), so none
+    is left running and holding the output pipe. SIGTERM waits for a write in progress (the
+    write blocks it), so no file is left half-replaced."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if parent is not None and os.getppid() != parent:  # the parent died before prctl()
+        os._exit(1)
 
 
 HELP = """Patch exported Dynamics 365 Marketing registration emails so that the "Add to calendar"
@@ -375,9 +405,12 @@ def patch_command(
     if quiet and verbose:
         raise click.UsageError("-q/--quiet and -v/--verbose cannot be combined")
     configs = Configs(config_path)
-    files, skipped = select(paths, configs, excludes, includes, respect_gitignore)
+    unreadable: list[tuple[str, str]] = []  # folders and .gitignore files: refused by name
+    files, skipped = select(paths, configs, excludes, includes, respect_gitignore, unreadable)
     if output is not None and (len(files) != 1 or Path(paths[0]).is_dir()):
         raise click.UsageError("-o/--output takes exactly one input file")
+    if output_dir is not None:
+        files, skipped = _outside_output_dir(output_dir, paths, files, skipped)
     file_configs = [configs.of(f) for f in files]
     # each configuration's settings, built once: a bad value is a usage error before any read
     settings: dict[int, tuple[PatchOptions, Mode]] = {}
@@ -406,10 +439,14 @@ def patch_command(
                 events_table=config.events_table if config.source else None,
             ),
         )
-    stdin = sys.stdin.buffer.read() if files == ["-"] else None
+    stdin = None
+    if files == ["-"]:  # no more than the size limit is read: an endless stdin is refused
+        stdin = sys.stdin.buffer.read(settings[id(file_configs[0])][1].max_size + 1)
     plan = _plan(files, [settings[id(c)] for c in file_configs], stdin)
+    cpus = os.cpu_count() or 1
     workers = jobs or next((c.jobs for c in file_configs if c.jobs), None)
-    workers = workers or ((os.cpu_count() or 1) if len(files) >= PARALLEL_THRESHOLD else 1)
+    workers = workers or (cpus if len(files) >= PARALLEL_THRESHOLD else 1)
+    workers = max(1, min(workers, cpus, len(files)))  # more would only wait, and cost memory
     as_json = output_format == "json"
     echo = partial(click.echo, err=True)
     used = configs.used()
@@ -419,7 +456,10 @@ def patch_command(
         for name in skipped:
             echo(f"excluded {name}")
     base = common_base(paths)
-    outcomes: list[Outcome] = []
+    inputs = {os.path.realpath(f) for f in files if f != "-"}
+    outcomes: list[Outcome] = [Outcome(path, Status.REFUSED, why) for path, why in unreadable]
+    for outcome in outcomes:
+        echo(f"error: cannot patch {outcome.where}: {outcome.message}")
     progress = not quiet and len(files) >= PROGRESS_THRESHOLD and _stderr_is_terminal()
     held: list[str] = []  # status lines wait for the progress bar to finish
     try:
@@ -433,7 +473,7 @@ def patch_command(
         )
         with bar as items:
             for outcome in items:
-                outcome = _deliver(outcome, output, output_dir, base, as_json)
+                outcome = _deliver(outcome, output, output_dir, base, as_json, inputs)
                 text = _line(outcome, verbose)
                 failed = outcome.status in (Status.REFUSED, Status.ERROR)
                 if text and not as_json and (failed or not quiet):
@@ -454,14 +494,22 @@ def patch_command(
             "mode": "diff" if diff else "check" if check else "patch",
             "config": str(used[0].source) if len(used) == 1 and used[0].source else None,
             "files": [
-                {**outcome_json(o, diff), "config": str(c.source) if c.source else None}
-                for o, c in zip(outcomes, file_configs, strict=True)
+                {**outcome_json(o, diff), "config": str(c.source) if c and c.source else None}
+                for o, c in zip(
+                    outcomes, [None] * len(unreadable) + list(file_configs), strict=True
+                )
             ],
             "excluded": skipped,
             "summary": {s.name.lower(): sum(o.status is s for o in outcomes) for s in Status},
             "exit_code": code,
         }
-        _stdout((json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+        _stdout(
+            # a file name that is not UTF-8 is written with \\udcXX escapes (what os.fsdecode
+            # gives back to Python), never as bytes that would make the document invalid
+            (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode(
+                "utf-8", "backslashreplace"
+            )
+        )
     elif not quiet:
         echo(summarize(outcomes))
     # exit through click, so `cli()` run standalone gives the same status as main()
@@ -472,12 +520,35 @@ def _stderr_is_terminal() -> bool:
     return sys.stderr.isatty()
 
 
+def _outside_output_dir(
+    output_dir: str, paths: Sequence[str], files: list[str], skipped: list[str]
+) -> tuple[list[str], list[str]]:
+    """The files to patch with ``--output-dir``: never one in the output folder (an earlier
+    run's results, which would nest as out/out/… and be overwritten before being read); an
+    output folder that is an input folder is a usage error."""
+    out = Path(output_dir).resolve()
+    for given in paths:
+        if given != "-" and Path(given).is_dir() and Path(given).resolve() == out:
+            raise click.UsageError(
+                f"--output-dir {output_dir} is the input folder {given}: the results would "
+                "overwrite the exports; choose a folder outside it"
+            )
+    inside = [f for f in files if f != "-" and Path(f).resolve().is_relative_to(out)]
+    return [f for f in files if f not in inside], [*skipped, *inside]
+
+
 def _deliver(
-    outcome: Outcome, output: str | None, output_dir: str | None, base: Path, as_json: bool
+    outcome: Outcome,
+    output: str | None,
+    output_dir: str | None,
+    base: Path,
+    as_json: bool,
+    inputs: set[str] | None = None,
 ) -> Outcome:
     """Put a captured result where it was asked for: stdout, -o FILE, or the mirror folder.
 
-    A result that cannot be written turns the outcome into a refusal naming the target.
+    A result that cannot be written, or that would land on another file this run reads,
+    turns the outcome into a refusal naming the target.
     """
     if not outcome.output:
         return outcome
@@ -495,6 +566,14 @@ def _deliver(
         if not as_json:  # with --format json a diff travels inside the document
             _stdout(outcome.output)
         return outcome
+    real = os.path.realpath(target)
+    if output_dir is not None and inputs and real in inputs:
+        return replace(
+            outcome,
+            status=Status.REFUSED,
+            buttons=0,
+            message=f"the result would overwrite {target}, which this run reads; not written",
+        )
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         write_if_changed(target, outcome.output)
@@ -512,9 +591,19 @@ def _deliver(
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: returns the exit code (tests call ``main([...])``)."""
     args = list(sys.argv[1:] if argv is None else argv)
+    undecodable = next((a for a in args if _has_surrogates(a) and not os.path.lexists(a)), None)
+    if undecodable is not None:  # Python hands undecodable argv bytes over as surrogates
+        click.echo(
+            f"Error: the argument {undecodable!a} is not UTF-8 text (a file name that "
+            "is not UTF-8 is fine if the file exists)",
+            err=True,
+        )
+        return EXIT_USAGE
     try:
         result = cli.main(args=args, prog_name="mailpatch", standalone_mode=False)
+        flush_stdout()
     except click.exceptions.Exit as exc:
+        flush_stdout()
         return exc.exit_code
     except click.ClickException as exc:
         exc.show()
@@ -522,4 +611,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.Abort:
         click.echo("Aborted!", err=True)
         return 130
+    except OutputLost as exc:
+        return exc.report()
     return result if isinstance(result, int) else EXIT_OK
+
+
+def _has_surrogates(text: str) -> bool:
+    return any("\udc80" <= c <= "\udcff" for c in text)
+
+

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from mailpatch._link import (
     decode_calendar_url,
     is_calendar_url,
 )
+from mailpatch._output import write_stdout
 
 
 def _link_data(url: str) -> dict[str, str]:
@@ -69,7 +69,13 @@ def _dtstamp(value: str | None) -> datetime | None:
         raise click.BadParameter(
             f"{value!r} is not an ISO 8601 date-time", param_hint="--dtstamp"
         ) from None
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+    stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+    try:
+        return stamp.astimezone(UTC)
+    except OverflowError:  # '9999-12-31T23:59-14:00' is past year 9999 in UTC
+        raise click.BadParameter(
+            f"{value!r} is out of range (as UTC)", param_hint="--dtstamp"
+        ) from None
 
 
 @click.command(
@@ -142,9 +148,12 @@ def ics_command(
     except EventError as exc:
         raise click.UsageError(str(exc)) from None
     values = {**(_link_data(link) if link else {}), **_pairs(data)}
-    ics, missing = build_ics(
-        event, values, checkin_url=checkin_url, uid=uid, dtstamp=_dtstamp(dtstamp)
-    )
+    try:
+        ics, missing = build_ics(
+            event, values, checkin_url=checkin_url, uid=uid, dtstamp=_dtstamp(dtstamp)
+        )
+    except (OverflowError, ValueError) as exc:  # year 9999: its time zone rules end there
+        raise click.UsageError(f"the event's dates cannot be written: {exc}") from None
     for key, value in values.items():
         if PLACEHOLDER.search(value):
             click.echo(
@@ -156,8 +165,7 @@ def ics_command(
         hint = "--checkin-url URL" if key == RESERVED_FIELD else f"--data {key}=…"
         click.echo(f"warning: {{{{{key}}}}} has no value and is left as is; give {hint}", err=True)
     if output == "-":
-        sys.stdout.buffer.write(ics)
-        sys.stdout.buffer.flush()
+        write_stdout(ics)
     else:
         try:
             write_if_changed(Path(output), ics)

@@ -16,6 +16,7 @@ from mailpatch._cli_select import Configs, select, selection_options
 from mailpatch._config import Config
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, read_bytes
 from mailpatch._html import LineIndex
+from mailpatch._output import write_stdout
 
 if TYPE_CHECKING:  # the lint core is imported when the command runs: start-up time matters
     from mailpatch._lint import CalendarContent, Problem
@@ -211,10 +212,10 @@ def lint_command(
             continue
         reports += [r for r in found if r.problem.code not in skip]
     if output_format == "json":
-        click.echo(json.dumps([r.as_json() for r in reports], indent=2, ensure_ascii=False))
+        write_stdout(json.dumps([r.as_json() for r in reports], indent=2, ensure_ascii=False))
+        write_stdout("\n")
     else:
-        for report in reports:
-            click.echo(report.text())
+        write_stdout("".join(report.text() + "\n" for report in reports))
         click.echo(_summary(reports, len(files) - unreadable, unreadable), err=True)
     if unreadable:
         return EXIT_UNREADABLE

@@ -10,7 +10,7 @@ from typing import TypeVar
 import click
 
 from mailpatch._config import Config, ConfigError, find_config, load_config
-from mailpatch._discover import DEFAULT_INCLUDE, Selection, discover
+from mailpatch._discover import DEFAULT_INCLUDE, Problems, Selection, discover
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -70,17 +70,6 @@ class Configs:
         )
 
 
-def load(explicit: str | None, paths: Sequence[str]) -> Config:
-    """--config FILE, or the configuration found from the targets upwards; usage error if bad."""
-    try:
-        if explicit is not None:
-            return load_config(Path(explicit))
-        source, root = find_config(common_base(paths))
-        return load_config(source, root) if source else Config(root=root)
-    except ConfigError as exc:
-        raise click.UsageError(str(exc)) from None
-
-
 def selection_options(command: F) -> F:
     """--exclude, --include, --respect-gitignore and --config, as every command has them."""
     for option in reversed(
@@ -137,25 +126,26 @@ def _selection(
 
 def select(
     paths: Sequence[str],
-    configs: Config | Configs,
+    configs: Configs,
     excludes: Sequence[str],
     includes: Sequence[str],
     respect_gitignore: bool | None,
+    problems: Problems | None = None,
 ) -> tuple[list[str], list[str]]:
     """(files to process, named paths an exclude skipped); command line over configuration.
 
-    With ``Configs``, each named path is walked with its own configuration's selection, and a
-    file found below a folder with a configuration of its own also obeys that one's excludes.
+    Each named path is walked with its own configuration's selection, and a file found below
+    a folder with a configuration of its own also obeys that one's excludes. A file reached
+    twice (named twice, through a symlink, from two named folders) is taken once. Folders and
+    .gitignore files that cannot be read go to ``problems``.
     """
-    if isinstance(configs, Config):
-        return discover(paths, _selection(configs, excludes, includes, respect_gitignore))
     files: list[str] = []
     skipped: list[str] = []
     seen: set[str] = set()
     for given in paths:
         config = configs.of(given)
         found, named_skipped = discover(
-            [given], _selection(config, excludes, includes, respect_gitignore)
+            [given], _selection(config, excludes, includes, respect_gitignore), problems
         )
         skipped += named_skipped
         for name in found:
@@ -165,7 +155,8 @@ def select(
             ).excluded(Path(name).absolute()):
                 skipped.append(name)
                 continue
-            if name not in seen:
-                seen.add(name)
+            real = name if name == "-" else os.path.realpath(name)
+            if real not in seen:
+                seen.add(real)
                 files.append(name)
     return files, skipped

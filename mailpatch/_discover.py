@@ -34,11 +34,15 @@ class Selection:
         return any(fnmatch.fnmatchcase(n, glob) for glob in self.exclude for n in names)
 
 
+Problems = list[tuple[str, str]]  # (path, why it cannot be read): refused, never skipped
+
+
 @dataclass
 class _Ignores:
     """The .gitignore files from the root down, each applying below its own folder (as git)."""
 
     root: Path
+    problems: Problems
     specs: dict[Path, object] = field(default_factory=dict)
 
     def _spec(self, folder: Path) -> object:
@@ -46,10 +50,10 @@ class _Ignores:
             gitignore = folder / ".gitignore"
             spec = None
             if gitignore.is_file():
-                import pathspec  # only when there is a .gitignore to read
-
-                lines = gitignore.read_text("utf-8", errors="replace").splitlines()
-                spec = pathspec.GitIgnoreSpec.from_lines(lines)
+                try:
+                    spec = gitignore_spec(gitignore.read_bytes())
+                except OSError as exc:  # what it would have ignored is unknown: say so
+                    self.problems.append((str(gitignore), f"cannot be read: {exc.strerror}"))
             self.specs[folder] = spec
         return self.specs[folder]
 
@@ -67,13 +71,35 @@ class _Ignores:
         return False
 
 
-def discover(paths: Sequence[str], selection: Selection) -> tuple[list[str], list[str]]:
+def gitignore_spec(data: bytes) -> object:
+    """A .gitignore's patterns as git reads them: a line git cannot use as a pattern (a lone
+    '!', a trailing '\\', a range such as '[z-a]') matches nothing and is left out, where
+    pathspec would raise."""
+    import pathspec  # only when there is a .gitignore to read
+
+    lines = data.decode("utf-8", errors="surrogateescape").splitlines()
+    usable = []
+    for line in lines:
+        try:
+            pathspec.GitIgnoreSpec.from_lines([line])
+        except Exception:  # pathspec raises several kinds; git skips such a line
+            continue
+        usable.append(line)
+    return pathspec.GitIgnoreSpec.from_lines(usable)
+
+
+def discover(
+    paths: Sequence[str], selection: Selection, problems: Problems | None = None
+) -> tuple[list[str], list[str]]:
     """(files to process, named paths skipped by an exclude), in a stable order.
 
     Named files come in the order given (whatever their extension: naming a file is asking
-    for it); each folder's files follow in sorted order. ``-`` passes through untouched.
+    for it); each folder's files follow in sorted order. ``-`` passes through untouched. A
+    file named twice (``a.html ./a.html``, or through a symlink) is taken once. Folders and
+    .gitignore files that cannot be read are added to ``problems``.
     """
-    ignores = _Ignores(selection.root) if selection.respect_gitignore else None
+    problems = [] if problems is None else problems
+    ignores = _Ignores(selection.root, problems) if selection.respect_gitignore else None
     out: list[str] = []
     skipped: list[str] = []
     seen: set[str] = set()
@@ -82,23 +108,33 @@ def discover(paths: Sequence[str], selection: Selection) -> tuple[list[str], lis
         if given != "-" and selection.excluded(path.absolute()):
             skipped.append(given)
             continue
-        found = _walk(path, selection, ignores) if given != "-" and path.is_dir() else [path]
+        found = (
+            _walk(path, selection, ignores, problems)
+            if given != "-" and path.is_dir()
+            else [path]
+        )
         for item in found:
             name = given if item is path else str(item)
-            if name not in seen:
-                seen.add(name)
+            real = name if name == "-" else os.path.realpath(name)
+            if real not in seen:
+                seen.add(real)
                 out.append(name)
     return out, skipped
 
 
-def _walk(top: Path, selection: Selection, ignores: _Ignores | None) -> Iterable[Path]:
+def _walk(
+    top: Path, selection: Selection, ignores: _Ignores | None, problems: Problems
+) -> Iterable[Path]:
     def skip(here: Path, name: str, is_dir: bool) -> bool:
         absolute = here.absolute() / name
         return selection.excluded(absolute) or (
             ignores is not None and ignores.ignored(absolute, is_dir)
         )
 
-    for folder, dirs, files in os.walk(top):
+    def unreadable(exc: OSError) -> None:
+        problems.append((str(exc.filename or top), f"cannot be read: {exc.strerror}"))
+
+    for folder, dirs, files in os.walk(top, onerror=unreadable):
         here = Path(folder)
         # os.walk descends only into what is left here, in this order
         dirs[:] = [d for d in sorted(dirs) if not d.startswith(".") and not skip(here, d, True)]

@@ -77,9 +77,48 @@ def write_atomic(path: Path, data: bytes, expect: bytes | None = None) -> None:
     A symlink is followed: its target gets the new bytes and the link stays a link. With
     ``expect``, the file must still hold exactly those bytes (nobody edited it meanwhile).
     Ctrl-C or SIGTERM during the write takes effect once the temp file is renamed or gone.
+
+    Only a regular file (or a new one) is replaced: a character device or a FIFO (``-o
+    /dev/stdout``, ``/dev/null``, a named pipe) is written to as a stream, as a shell
+    redirection would; anything else (a folder, a block device, a socket) is refused.
     """
+    target = Path(os.path.realpath(path))
+    try:
+        kind = target.stat().st_mode
+    except OSError:
+        kind = None  # a new file (or one stat() cannot see: the write reports that)
+    if kind is not None and not stat.S_ISREG(kind):
+        if stat.S_ISCHR(kind) or stat.S_ISFIFO(kind):
+            _stream_to(target, data)
+            return
+        raise FileProblem(f"is not a regular file ({_KINDS.get(stat.S_IFMT(kind), 'special')})")
     with _signals_held():
         _replace_content(path, data, expect)
+
+
+_KINDS = {stat.S_IFDIR: "a folder", stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket"}
+
+
+def _stream_to(target: Path, data: bytes) -> None:
+    """Write to a device or a pipe in place (never replaced: it is not ours to remove)."""
+    try:
+        fd = os.open(target, os.O_WRONLY | getattr(os, "O_NOCTTY", 0))
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+    except OSError as exc:
+        raise FileProblem(f"cannot be written: {exc.strerror or exc}") from None
+
+
+# a temporary name is ".NAME.XXXXXXXX.mailpatch": the name is cut so that it stays within the
+# 255 bytes a file name may have (a long export name must not make its own write fail)
+_TEMP_SUFFIX = ".mailpatch"
+_NAME_MAX = 255
+_TEMP_ROOM = _NAME_MAX - len(".") - len(".") - 8 - len(_TEMP_SUFFIX)  # mkstemp adds 8
+
+
+def temp_prefix(name: str) -> str:
+    encoded = os.fsencode(name)[:_TEMP_ROOM]
+    return f".{os.fsdecode(encoded)}."
 
 
 _HELD = frozenset({signal.SIGINT, signal.SIGTERM}) if hasattr(signal, "pthread_sigmask") else None
@@ -120,7 +159,7 @@ def _replace_content(path: Path, data: bytes, expect: bytes | None) -> None:
         import tempfile  # only writes need it (--check and --diff never do)
 
         fd, tmp = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".mailpatch", dir=target.parent
+            prefix=temp_prefix(target.name), suffix=_TEMP_SUFFIX, dir=target.parent
         )
     except OSError as exc:
         raise FileProblem(f"cannot be written: {exc.strerror}") from None

@@ -356,6 +356,8 @@ def decode_calendar_url(url: str) -> DecodedLink:
             data = json.loads(params["data"])
         except json.JSONDecodeError as exc:
             raise DecodeError(f"data is not JSON: {exc}") from exc
+        except RecursionError:  # '[[[[…' a thousand deep: no calendar link nests like that
+            raise DecodeError("data is not JSON: nested too deep") from None
     return DecodedLink(host=parts.hostname or "", path=parts.path, params=params, data=data)
 
 

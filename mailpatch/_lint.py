@@ -335,6 +335,8 @@ def check_link(link: Link, content: CalendarContent | None = None) -> list[Probl
         data = json.loads(urllib.parse.unquote(params["data"], errors="strict"))
     except UnicodeDecodeError:
         return [*out, Problem("MP105", at, "data holds a percent-escape that is not UTF-8")]
+    except RecursionError:
+        return [*out, Problem("MP105", at, "data is not JSON: nested too deep")]
     except json.JSONDecodeError as exc:
         near = exc.doc[max(0, exc.pos - 1) : exc.pos + 2]
         bare = " (a placeholder outside %22…%22)" if "{{" in near else ""

@@ -118,6 +118,9 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
     try:
         if data is None:
             data = read_bytes(Path(path), mode.max_size)
+        elif len(data) > mode.max_size:  # stdin, read no further: nothing to echo whole
+            message = f"is over the {mode.max_size:,}-byte limit (--max-size); nothing written"
+            return Outcome(path, Status.REFUSED, message)
         email = decode(data)
     except FileProblem as exc:
         return Outcome(path, Status.REFUSED, str(exc), output=(data or b"") if capture else b"")
@@ -167,7 +170,8 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
     new = email.encode(result.text)
     if mode.diff:
         name = "stdin" if path == "-" else path
-        diff = unified_diff(name, email.text, result.text).encode("utf-8")
+        # (a file name that is not UTF-8 goes out as the bytes it is, as git writes it)
+        diff = unified_diff(name, email.text, result.text).encode("utf-8", "surrogateescape")
         return Outcome(path, would, **made, output=diff)
     if mode.check:
         return Outcome(path, would, **made)

@@ -1,0 +1,56 @@
+"""Standard output for every command: bytes out, and a lost stdout said once, never a traceback.
+
+stdout carries the product (diffs, '-' results, lint reports, JSON, an .ics); when it is full or
+closed ('> /dev/full', '| head -0') the command reports that on stderr and exits 123. Written
+here rather than through click.echo, which swallows a broken pipe and exits 1 ("would change").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+EXIT_LOST = 123
+
+
+class OutputLost(Exception):
+    """Standard output cannot be written."""
+
+    def __init__(self, cause: OSError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+    def report(self) -> int:
+        """Say so on stderr (if it can be written) and return the exit code."""
+        # what is left in Python's buffer would fail again at exit: send it nowhere
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(
+                "error: standard output cannot be written "
+                f"({self.cause.strerror or self.cause}); what it should carry is lost\n"
+            )
+            sys.stderr.flush()
+        return EXIT_LOST
+
+
+def write_stdout(data: bytes | str) -> None:
+    """Write and flush ``data`` (text as UTF-8, a file name's undecodable bytes as they were)."""
+    if not data:
+        return
+    raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
+    try:
+        stream = sys.stdout.buffer
+        stream.write(raw)
+        stream.flush()
+    except OSError as exc:
+        raise OutputLost(exc) from None
+
+
+def flush_stdout() -> None:
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        raise OutputLost(exc) from None
