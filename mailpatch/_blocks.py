@@ -45,6 +45,11 @@ _INTERESTING = re.compile(r"data-(?:editorblocktype|locked|protected)", re.I)
 # the markup inside as HTML, so its VML links are links (anything else in a comment is not)
 CONDITIONAL = re.compile(r"\[if\b", re.I)
 GUID = re.compile(r"\{?[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}\}?\Z", re.I)
+# what a GUID may look like where a readable event id is wanted: braced, bare 32 hex digits,
+# or a urn:uuid: (none of them is a readable id)
+GUID_LIKE = re.compile(
+    r"(?:urn:uuid:)?\{?[0-9a-f]{8}-?(?:[0-9a-f]{4}-?){3}[0-9a-f]{12}\}?\Z", re.I
+)
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,7 @@ def outcome_json(outcome: Outcome, with_diff: bool) -> dict[str, object]:
         "buttons": outcome.buttons,
         "links_updated": outcome.links_updated,
         "links_fixed": outcome.links_fixed,
-        "unchecked_events": list(outcome.unchecked),
+        "unchecked_events": [{"guid": g, "reason": why} for g, why in outcome.unchecked],
     }
     if with_diff:
         item["diff"] = outcome.output.decode("utf-8", "surrogateescape") if outcome.output else None
@@ -131,9 +131,12 @@ def _plan(
             data = stdin if path == "-" else Path(path).read_bytes()
             assert data is not None
             where = f"{path}:{LineIndex(decode(data).text).label(events.to_patch[0][1])}"
+            table = f"[tool.mailpatch] in {mode.settings_file}" if mode.settings_file else (
+                "[tool.mailpatch] of pyproject.toml"
+            )
             raise click.UsageError(
                 f"--endpoint is needed: {where} has an ERQRCode block to patch (give "
-                "--endpoint HOST, or endpoint = \"HOST\" in [tool.mailpatch])"
+                f'--endpoint HOST, or endpoint = "HOST" in {table})'
             )
     if event is not None and len(found) > 1:
         listed = "; ".join(
@@ -437,6 +440,7 @@ def patch_command(
                 capture=output is not None or output_dir is not None or files == ["-"],
                 max_size=max_size or config.max_size or DEFAULT_MAX_SIZE,
                 events_table=config.events_table if config.source else None,
+                settings_file=str(config.source) if config.source else None,
             ),
         )
     stdin = None

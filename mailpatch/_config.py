@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mailpatch._blocks import GUID
+from mailpatch._blocks import GUID, GUID_LIKE
 from mailpatch._link import CalendarLink, LinkError, normalize_endpoint, validate_field_key
 
 # Where Dynamics shows the readable event id: said wherever a GUID is given in its place.
@@ -22,7 +22,7 @@ READABLE_ID_HINT = (
 
 def guid_as_id_problem(value: str) -> str | None:
     """Why ``value`` cannot be a readable event id (it is GUID-shaped), or None."""
-    if GUID.match(value.strip()):
+    if GUID_LIKE.match(value.strip()):
         return f"{value.strip()!r} is an event GUID, not a readable event id: {READABLE_ID_HINT}"
     return None
 

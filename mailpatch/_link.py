@@ -378,25 +378,3 @@ def build_fields(
         del result[key]
     return tuple(result.items())
 
-
-def link_matches(url: str, link: CalendarLink) -> bool:
-    """Whether ``url`` (HTML-unescaped) is the API call ``link`` makes, as the browser and the
-    API read it: https, the same host and path, only api-version and data, the same version,
-    and data decoding to exactly the intended object (placeholders written as mailpatch
-    writes them). Anything else is stale and is written anew."""
-    try:
-        parts = urllib.parse.urlsplit(url)
-        decoded = decode_calendar_url(url)
-    except (DecodeError, ValueError, RecursionError):
-        return False
-    return (
-        len([pair for pair in parts.query.split("&") if pair]) == 2  # no parameter twice
-        and parts.scheme.lower() == "https"
-        and url[: len("https://")].lower() == "https://"
-        and parts.netloc.lower() == link.host
-        and decoded.path == ICS_PATH
-        and not parts.fragment
-        and sorted(decoded.params) == ["api-version", "data"]
-        and decoded.params["api-version"] == link.api_version
-        and decoded.data == link.intended()
-    )

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from mailpatch._blocks import (
     BUTTON_TYPE,
     CONDITIONAL,
-    GUID,
+    GUID_LIKE,
     QR_TYPE,
     Document,
     Element,
@@ -411,7 +411,7 @@ def _entry(entry: dict[str, Any], content: CalendarContent | None) -> Iterator[t
             yield "MP106", "readableEventId is empty or not a string"
         elif _near("readableEventId", entry) is None:  # a misspelling is reported already
             yield "MP106", "no readableEventId"
-    elif GUID.match(event_id.strip()):
+    elif GUID_LIKE.match(event_id.strip()):
         yield "MP111", (
             f"readableEventId {event_id.strip()!r} is an event GUID: the API needs the "
             "readable id, so every registrant's download fails"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from mailpatch._blocks import (
@@ -51,7 +51,6 @@ from mailpatch._link import (
     DecodeError,
     decode_calendar_url,
     is_calendar_url,
-    link_matches,
     slashless_host,
 )
 from mailpatch._survey import Survey, survey_of
@@ -137,9 +136,9 @@ class PatchResult:
     qr_blocks: int = 0  # ERQRCode blocks found
     patched_buttons: int = 0  # Button blocks that already carried an event loop
     updates: tuple[Update, ...] = ()  # patched Buttons whose stale links are rewritten
-    # GUIDs of patched Buttons whose links could not be checked: no readable id (or no
-    # endpoint) for them in the settings, so they are left as they are
-    unchecked: tuple[str, ...] = ()
+    # (GUID, reason) of patched Buttons whose links were not judged: no readable id or no
+    # endpoint for them in the settings, or a loop not whole; they are left as they are
+    unchecked: tuple[tuple[str, str], ...] = ()
     # the input's whole-text passes, for verify() to reuse (only for that very input text)
     survey: Survey | None = field(default=None, compare=False, repr=False)
     # (input, edits, text) as patch() made them: ``text`` is ``apply(input, edits)``
@@ -288,7 +287,7 @@ class LinkReview:
 
     edits: tuple[Edit, ...] = ()  # stale hrefs written anew ("link")
     updates: tuple[Update, ...] = ()
-    unchecked: tuple[str, ...] = ()  # GUIDs with no readable id (or no endpoint) to judge by
+    unchecked: tuple[tuple[str, str], ...] = ()  # (GUID, why its links were not judged)
     updated: tuple[ButtonBlock, ...] = ()
 
 
@@ -300,22 +299,28 @@ def review_links(
     survey: Survey | None = None,
 ) -> LinkReview:
     """Compare each patched Button's calendar links with the link the settings build for its
-    event; a link that differs is stale and gets that link's href. ``guids`` are every event
-    the email is for (an ``options.event`` serves only when there is one).
+    event, as written: a link whose href is not exactly that link's is stale and gets it.
+    ``guids`` are every event the email is for (an ``options.event`` serves only when there
+    is one).
 
-    A Button whose loop is not whole, or whose links a handlebars expression left open runs
-    over, is left alone (lint reports it), and so is one whose event has no readable id in the
-    settings: both are listed as unchecked."""
+    Written exactly, because the platform reads the raw text: a placeholder written
+    ``%7B%7B…%7D%7D`` or ``&#123;…`` decodes the same but is never filled, a ``&quot;`` is
+    not a ``%22``. (Only a missing "//" is left to the scheme fix: two characters.)
+
+    A stale Button that is protected or locked (without --force), or nested in another
+    Button, is refused as the first patch would refuse it. One whose event has no readable id
+    or no endpoint in the settings, whose loop is not whole, or whose links a handlebars
+    expression left open runs over, is left alone and listed as unchecked, with the reason."""
     edits: list[Edit] = []
     updates: list[Update] = []
-    unchecked: list[str] = []
+    unchecked: list[tuple[str, str]] = []
     updated: list[ButtonBlock] = []
     spans: list[tuple[int, int]] | None = None
     for button in patched:
-        guid = next(iter(sorted(button.loop_guids)))
+        guid = min(button.loop_guids)
         event = _known_event(guid, guids, options)
         if event is None or options.endpoint is None or len(button.loop_guids) != 1:
-            unchecked.append(guid)
+            unchecked.append((guid, _why_unchecked(button, event, options)))
             continue
         link = _calendar_link(
             host=options.endpoint,
@@ -324,23 +329,59 @@ def review_links(
             session_id=event.session_id,
             api_version=options.api_version,
         )
-        if all(_link_matches(_with_slashes(bl.url), link) for bl in button.links):
+        href = _href(link)
+        calendar = [bl for bl in button.links if bl.kind is LinkKind.CALENDAR]
+        if all(_written(bl, _with_slashes) == href for bl in calendar):
             continue  # up to date (a missing "//" is the scheme fix's, two characters)
-        stale = [bl for bl in button.links if not _link_matches(bl.url, link)]
         if not _loop_is_sound(doc, button):
-            unchecked.append(guid)
+            unchecked.append((guid, "its loop is not whole ('mailpatch lint' says why)"))
             continue
+        stale = [bl for bl in calendar if _written(bl) != href]
         if spans is None:
             spans = list(survey_of(doc.source, survey).mustaches)
         starts = [lo for lo, _ in spans]
-        mine = [_href_edit(bl.tag, _href(link), shift=0, what="link") for bl in stale]
+        mine = [_href_edit(bl.tag, href, shift=0, what="link") for bl in stale]
         if any(_span_around(spans, starts, at) >= 0 for e in mine for at in (e.start, e.end)):
-            unchecked.append(guid)  # a stray '{{' runs over it: rewriting would change more
+            unchecked.append((guid, "a handlebars expression left open runs over its link"))
             continue
+        _check_may_update(doc, button, options)
         edits += mine
         updates.append(Update(button.element.start, guid, link))
         updated.append(button)
     return LinkReview(tuple(edits), tuple(updates), tuple(dict.fromkeys(unchecked)), tuple(updated))
+
+
+def _written(link: ButtonLink, fix: Callable[[str], str] | None = None) -> str | None:
+    """The href exactly as written in the HTML (entities not decoded), after ``fix``."""
+    attr = link.tag.get("href")
+    if attr is None or attr.value is None:
+        return None
+    return fix(attr.value) if fix else attr.value
+
+
+def _why_unchecked(button: ButtonBlock, event: EventRef | None, options: PatchOptions) -> str:
+    if len(button.loop_guids) != 1:
+        return "its loop tests more than one event"
+    if event is None:
+        return "no readable event id for it in the settings"
+    return "no endpoint in the settings"
+
+
+def _check_may_update(doc: Document, button: ButtonBlock, options: PatchOptions) -> None:
+    """A stale Button is refused where a first patch would refuse it: protected or locked
+    (unless forced), or a Button block inside or around another (a closing tag missing?)."""
+    lines = LineIndex(doc.source)
+    _check_unlocked(button.element, "Button", options, lines, "update its calendar link")
+    el = button.element
+    for other in doc.blocks_of(BUTTON_TYPE):
+        inside = el.start < other.start < el.end or other.start < el.start < other.end
+        if other is not el and inside:
+            raise Refusal(
+                f"the Button block with a stale calendar link and the Button block at "
+                f"{lines.label(other.start)} are one inside the other; is a closing </div> "
+                "missing?",
+                el.start,
+            )
 
 
 def _with_slashes(url: str) -> str:
@@ -403,8 +444,6 @@ def events_in(text: str) -> EmailEvents:
 # A batch writes the same few links into every email: build and encode each once.
 _calendar_link = functools.lru_cache(maxsize=256)(CalendarLink)
 _href = functools.lru_cache(maxsize=256)(CalendarLink.href)
-# and finds the same links in the emails it patched before: judge each once
-_link_matches = functools.lru_cache(maxsize=1024)(link_matches)
 
 
 def _last_tag(text: str, lo: int, hi: int, opener: str) -> int:
@@ -535,19 +574,25 @@ def _event_for(qr: QrBlock, guids: set[str], options: PatchOptions) -> EventRef:
     )
 
 
-def _check_unlocked(element: Element, what: str, options: PatchOptions, lines: LineIndex) -> None:
+def _check_unlocked(
+    element: Element,
+    what: str,
+    options: PatchOptions,
+    lines: LineIndex,
+    doing: str = "patch it",
+) -> None:
     if options.force:
         return
     if (element.attr("data-protected") or "").strip().lower() == "true":
         raise Refusal(
-            f'the {what} block is protected (data-protected="true"); use --force to patch it',
+            f'the {what} block is protected (data-protected="true"); use --force to {doing}',
             element.start,
         )
     for tag in (element.tag, *element.ancestors):
         if tag.get("data-locked") is not None:
             raise Refusal(
                 f"the {what} block is locked (data-locked on the <{tag.token.name}> at "
-                f"{lines.label(tag.token.start)}); use --force to patch it",
+                f"{lines.label(tag.token.start)}); use --force to {doing}",
                 element.start,
             )
 

@@ -38,7 +38,7 @@ class Outcome:
     buttons: int = 0  # calendar buttons made
     links_updated: int = 0  # patched Buttons whose stale calendar links were written anew
     links_fixed: int = 0  # calendar links given their missing "//" (lint MP101)
-    unchecked: tuple[str, ...] = ()  # GUIDs of patched Buttons the settings say nothing of
+    unchecked: tuple[tuple[str, str], ...] = ()  # (GUID, why) of patched Buttons not judged
     output: bytes = b""  # a diff, or the result bytes when Mode.capture (stdout, -o, --output-dir)
 
     @property
@@ -57,11 +57,8 @@ class Outcome:
     @property
     def not_checked(self) -> str:
         """What -v says of the patched Buttons whose links were not judged."""
-        if not self.unchecked:
-            return ""
-        return (
-            f"calendar link for event {', '.join(self.unchecked)} not checked: no readable "
-            "event id for it in the settings"
+        return "; ".join(
+            f"calendar link for event {guid} not checked: {why}" for guid, why in self.unchecked
         )
 
     @property
@@ -78,6 +75,7 @@ class Mode:
     # where this file's settings came from ('[tool.mailpatch.events] in x/pyproject.toml'):
     # an event without a readable id is then told to be added there
     events_table: str | None = None
+    settings_file: str | None = None  # the configuration file itself, for other messages
 
 
 def unified_diff(name: str, before: str, after: str) -> str:

@@ -147,7 +147,10 @@ def test_a_button_the_settings_say_nothing_of_is_left_and_said_unchecked(
     assert f"calendar link for event {GUID} not checked: no readable event id" in err
     assert main(["patch", "--check", "--format", "json", "--event", other, str(path)]) == 0
     (item,) = json.loads(capsys.readouterr().out)["files"]
-    assert item["status"] == "unchanged" and item["unchecked_events"] == [GUID]
+    assert item["status"] == "unchanged"
+    assert item["unchecked_events"] == [
+        {"guid": GUID, "reason": "no readable event id for it in the settings"}
+    ]
 
 
 def test_event_id_updates_an_email_whose_only_event_is_patched(tmp_path: Path) -> None:
@@ -409,3 +412,92 @@ def test_updating_equals_patching_afresh(first: str, second: str, drop: bool, ex
     assert updated.text == patch(export, new).text
     assert not patch(updated.text, new).changed
     assert bool(updated.updates) == (patch(export, old).text != patch(export, new).text)
+
+
+# --- written exactly: what the platform reads is the raw text ----------------------------------
+
+WRITTEN = [
+    pytest.param(
+        lambda t: t.replace("{{this.msevtmgt_name}}", "%7B%7Bthis.msevtmgt_name%7D%7D"),
+        id="placeholder-percent-encoded",
+    ),
+    pytest.param(
+        lambda t: t.replace(
+            "%22{{contact.firstname}}%22", "%22&#123;&#123;contact.firstname&#125;&#125;%22"
+        ),
+        id="placeholder-as-entities",
+    ),
+    pytest.param(lambda t: t.replace("%22", "&quot;"), id="quot-entities"),
+    pytest.param(lambda t: t.replace("&amp;data=", "&data="), id="raw-ampersand"),
+    pytest.param(lambda t: t.replace("https://contoso", "HTTPS://contoso"), id="upper-scheme"),
+    pytest.param(lambda t: t.replace("ContosoSummit2026", "%43ontosoSummit2026"), id="pct-letter"),
+]
+
+
+@pytest.mark.parametrize("variant", WRITTEN)
+def test_a_link_written_otherwise_is_written_anew(variant: object) -> None:
+    """Decoded, these are the intended object; as the platform reads the raw text, some are
+    broken (a placeholder never filled, a quote that is no %22). Each is written anew, so
+    patch, --check and lint agree."""
+    hand_made = variant(PATCHED)  # type: ignore[operator]
+    assert hand_made != PATCHED
+    result = patch(hand_made, options())
+    assert result.text == PATCHED and len(result.updates) == 1
+    from mailpatch._lint import lint
+
+    assert "MP207" in {p.code for p in lint(hand_made, settings=options())}
+    assert "MP207" not in {p.code for p in lint(PATCHED, settings=options())}
+
+
+def _locked(text: str, how: str) -> str:
+    button = '<div data-editorblocktype="Button"'
+    assert text.count(button) == 1
+    if how == "protected":
+        return text.replace(button, button + ' data-protected="true"')
+    return text.replace(button, '<div data-locked="hard">' + button, 1).replace(
+        "</body>", "</div></body>"
+    )
+
+
+@pytest.mark.parametrize("how", ["protected", "locked"])
+def test_a_stale_protected_or_locked_button_is_refused_unless_forced(how: str) -> None:
+    from dataclasses import replace
+
+    from mailpatch._errors import Refusal
+
+    text = _locked(PATCHED, how)
+    assert not patch(text, options()).changed  # up to date: nothing to refuse
+    stale = options(events=[f"{GUID}=Renamed"])
+    with pytest.raises(Refusal, match="use --force to update its calendar link"):
+        patch(text, stale)
+    assert patch(text, replace(stale, force=True)).updates
+
+
+def test_only_calendar_links_are_written_anew() -> None:
+    """A real link beside the calendar link in the loop (an agenda) keeps its target."""
+    agenda = '<a href="https://contoso.com/agenda">Agenda</a>'
+    text = PATCHED.replace("<!--{{/if}}-->", agenda + "<!--{{/if}}-->", 1)
+    assert text != PATCHED
+    result = patch(text, options(events=[f"{GUID}=Renamed"]))
+    assert result.updates and agenda in result.text
+
+
+def test_the_reason_a_button_was_not_checked_is_the_real_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _email(tmp_path)
+    (tmp_path / "mailpatch.toml").write_text(f'[events]\n"{GUID}" = "Renamed"\n', "utf-8")
+    (tmp_path / ".git").mkdir()
+    assert main(["patch", "-v", "--check", str(path)]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert f"calendar link for event {GUID} not checked: no endpoint in the settings" in err
+
+
+@pytest.mark.parametrize(
+    "value",
+    [GUID.replace("-", ""), f"urn:uuid:{GUID}", "{" + GUID + "}", GUID.upper()],
+)
+def test_every_spelling_of_a_guid_is_refused_as_a_readable_id(value: str) -> None:
+    from mailpatch._config import guid_as_id_problem
+
+    assert guid_as_id_problem(value)
