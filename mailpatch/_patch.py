@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -233,9 +233,13 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
     pairs = _pair(doc, todo, free, events, options, lines)
     edits: list[Edit] = []
     pairings: list[Pairing] = []
+    done: set[int] = set()
     for qr, button in pairs:
-        _check_unlocked(button.element, "Button", options, lines)
         _check_apart(qr, button)
+        if id(button) in done:  # another QR block of its event: only removed
+            continue
+        done.add(id(button))
+        _check_unlocked(button.element, "Button", options, lines)
         check_own_end_tag(doc, button.element, "Button")
         check_expressions_closed(doc, button.element, "Button")
         _check_conditionals(doc, button)
@@ -762,15 +766,7 @@ def _pair(
     if options.buttons:
         return _pair_explicit(qrs, buttons, options.buttons, lines)
 
-    ranks: dict[int, int] = {}
-
-    def rank(block: ButtonBlock | QrBlock) -> int:
-        if not ranks:  # counted only when a distance decides (the walk costs)
-            starts = [b.element.start for b in (*qrs, *every.values())]
-            ranks.update(doc.ranks(starts))
-        return ranks[block.element.start]
-
-    def listing(cands: list[ButtonBlock]) -> str:
+    def listing(cands: Sequence[ButtonBlock]) -> str:
         return "; ".join(f"{lines.label(b.element.start)} {b.label!r}" for b in cands)
 
     # each Button's links are judged once, and each event's candidates listed once: a
@@ -785,10 +781,12 @@ def _pair(
     for event in {events[normal_guid(q.guid)] for q in qrs}:
         own = linked.get(event.readable_id)  # (events without one share the placeholders)
         by_event[event] = sorted([*placeholders, *own], key=_start) if own else placeholders
-    candidates = {id(q): by_event[events[normal_guid(q.guid)]] for q in qrs}
-    every = {id(b): b for q in qrs for b in candidates[id(q)]}
+
+    def candidates(q: QrBlock) -> list[ButtonBlock]:
+        return by_event[events[normal_guid(q.guid)]]
+
     for q in qrs:
-        if not candidates[id(q)]:
+        if not candidates(q):
             real = [b for b in buttons if b.links]
             hint = ""
             if real:
@@ -802,39 +800,87 @@ def _pair(
                 + hint,
                 q.element.start,
             )
-    if len(every) > len(qrs):
-        raise Refusal(
-            f"ambiguous: {len(qrs)} ERQRCode block(s) and {len(every)} candidate Buttons "
-            f"({listing(sorted(every.values(), key=_start))}); choose with --button LINE:COL",
-            qrs[0].element.start,
-        )
-    pairs: list[tuple[QrBlock, ButtonBlock]] = []
-    taken: set[int] = set()
-    by_rank: dict[int, tuple[list[int], list[ButtonBlock]]] = {}  # per candidate list
+    # one Button for each QR block; else one for each event, its QR blocks sharing it
+    groups: dict[EventRef, list[QrBlock]] = {}
     for q in qrs:
-        cands = candidates[id(q)]
-        tied = cands
-        if len(cands) > 1:  # only now count the blocks between them (costs a walk)
-            if id(cands) not in by_rank:
-                ordered = sorted(cands, key=rank)
-                by_rank[id(cands)] = ([rank(b) for b in ordered], ordered)
-            ranks_, ordered = by_rank[id(cands)]
-            # the nearest by block count lie on either side of the QR block's own rank
-            at = bisect_left(ranks_, rank(q))
-            near = ordered[max(at - 1, 0) : at + 1]
-            distance = min(abs(rank(b) - rank(q)) for b in near)
-            tied = [b for b in near if abs(rank(b) - rank(q)) == distance]
-            cands = tied
-        best = cands[0]
-        if len(tied) > 1 or id(best) in taken:
+        groups.setdefault(events[normal_guid(q.guid)], []).append(q)
+    for units in ([[q] for q in qrs], list(groups.values())):
+        found = assign([candidates(u[0]) for u in units])
+        if isinstance(found, list):
+            return [(q, found[i]) for i, unit in enumerate(units) for q in unit]
+        if found is AMBIGUOUS:
+            every = {id(b): b for u in units for b in candidates(u[0])}
             raise Refusal(
-                "ambiguous: cannot tell which Button belongs to which ERQRCode block "
-                f"({listing(sorted(every.values(), key=_start))}); choose with --button LINE:COL",
-                q.element.start,
+                f"ambiguous: {len(qrs)} ERQRCode block(s) and {len(every)} candidate Buttons "
+                f"({listing(sorted(every.values(), key=_start))}) can be paired in more than "
+                "one way; choose with --button LINE:COL",
+                qrs[0].element.start,
             )
-        taken.add(id(best))
-        pairs.append((q, best))
-    return pairs
+    every = {id(b): b for q in qrs for b in candidates(q)}
+    raise Refusal(
+        f"no Button block for every event: {len(groups)} event(s), {len(qrs)} ERQRCode "
+        f"block(s), candidate Buttons {listing(sorted(every.values(), key=_start))}",
+        qrs[0].element.start,
+    )
+
+
+AMBIGUOUS = object()  # assign(): two assignments or more
+
+
+def assign(candidates: Sequence[Sequence[ButtonBlock]]) -> list[ButtonBlock] | object | None:
+    """The one assignment of a distinct Button to each unit (a QR block, or an event's QR
+    blocks) from its candidates (each in document order), AMBIGUOUS when there are several,
+    None when there is none.
+
+    Units and Buttons are paired in document order where that is possible (QR, Button, QR,
+    Button; Button, QR, Button, QR; sections), judged in linear time: the earliest such
+    assignment (each unit the first candidate after the previous unit's) and the latest (each
+    the last before the next's) bound every other one, so they are equal exactly when it is
+    the only one. Where no order-preserving assignment exists (Buttons already linked to
+    their events, in another order), the choices each unit is forced to make decide, or the
+    pairing is refused.
+    """
+    n = len(candidates)
+    starts = {id(c): [b.element.start for b in c] for c in candidates}  # lists are shared
+    earliest: list[ButtonBlock] = []
+    at = -1
+    for c in candidates:
+        i = bisect_right(starts[id(c)], at)
+        if i == len(c):
+            break
+        earliest.append(c[i])
+        at = c[i].element.start
+    if len(earliest) == n:
+        latest: list[ButtonBlock] = []
+        at = 1 << 62
+        for c in reversed(candidates):
+            i = bisect_left(starts[id(c)], at) - 1
+            latest.append(c[i])  # exists: the earliest assignment is one
+            at = c[i].element.start
+        latest.reverse()
+        same = all(a is b for a, b in zip(earliest, latest, strict=True))
+        return earliest if same else AMBIGUOUS
+    # no order-preserving assignment: make the forced choices, one after another
+    chosen: list[ButtonBlock | None] = [None] * n
+    taken: set[int] = set()
+    progress = True
+    while progress:
+        progress = False
+        for k, c in enumerate(candidates):
+            if chosen[k] is not None:
+                continue
+            free = [b for b in c if id(b) not in taken]
+            if not free:
+                return None
+            if len(free) == 1:
+                chosen[k] = free[0]
+                taken.add(id(free[0]))
+                progress = True
+    left = [c for k, c in enumerate(candidates) if chosen[k] is None]
+    if left:  # each still has two choices or more: several assignments, unless too few
+        free = {id(b) for c in left for b in c if id(b) not in taken}
+        return AMBIGUOUS if len(free) >= len(left) else None
+    return [b for b in chosen if b is not None]
 
 
 def _start(block: ButtonBlock) -> int:
@@ -847,6 +893,8 @@ def _pair_explicit(
     chosen: tuple[tuple[int, int | None], ...],
     lines: LineIndex,
 ) -> list[tuple[QrBlock, ButtonBlock]]:
+    """The Buttons named, in document order: one per QR block, or one per event (in the
+    order of each event's first QR block)."""
     picked: list[ButtonBlock] = []
     for line, col in chosen:
         match = [
@@ -865,14 +913,19 @@ def _pair_explicit(
             )
         if match[0] not in picked:
             picked.append(match[0])
-    if len(picked) != len(qrs):
-        raise Refusal(
-            f"{len(qrs)} ERQRCode block(s) to patch but {len(picked)} Button(s) named "
-            "with --button",
-            qrs[0].element.start,
-        )
     picked.sort(key=lambda b: b.element.start)
-    return list(zip(qrs, picked, strict=True))
+    if len(picked) == len(qrs):
+        return list(zip(qrs, picked, strict=True))
+    groups: dict[str, list[QrBlock]] = {}  # an event's QR blocks share its Button
+    for q in qrs:
+        groups.setdefault(normal_guid(q.guid), []).append(q)
+    if len(picked) == len(groups):
+        return [(q, b) for group, b in zip(groups.values(), picked, strict=True) for q in group]
+    raise Refusal(
+        f"{len(qrs)} ERQRCode block(s) for {len(groups)} event(s) to patch but "
+        f"{len(picked)} Button(s) named with --button (one per block, or one per event)",
+        qrs[0].element.start,
+    )
 
 
 def _button_content(

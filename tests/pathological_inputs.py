@@ -130,8 +130,8 @@ def cases(scale: int = 1) -> list[Hostile]:
         Hostile(
             f"{blocks}-qr-blocks-one-button",
             lambda: qr() * blocks + BUTTON,
-            "refused",
-            "ambiguous",
+            "patched",
+            "one event: its QR blocks share the one Button, all removed",
         ),
         Hostile(
             f"one-qr-block-{blocks}-buttons",

@@ -79,14 +79,83 @@ def test_nearest_candidate(blocks: list[str], options: PatchOptions, labels: lis
     assert paired == labels
 
 
+IN_ORDER = [  # one pairing in document order exists: it is taken (issue 12)
+    pytest.param(
+        [button("A", "#"), "QR", button("B", "#"), TEXT, "QR"], ["A", "B"], id="was-a-tie"
+    ),
+    pytest.param(
+        ["QR", button("A", "#"), "QR", TEXT, button("B", "#")], ["A", "B"], id="nearest-taken"
+    ),
+    pytest.param(
+        ["QR0", button("A", "#"), "QR1", button("B", "#")], ["A", "B"], id="qr-button-qr-button"
+    ),
+    pytest.param(
+        [button("A", "#"), "QR0", button("B", "#"), "QR1"], ["A", "B"], id="button-qr-button-qr"
+    ),
+    pytest.param(
+        ["QR0", TEXT, button("A", "#"), TEXT, "QR1", TEXT, button("B", "#")],
+        ["A", "B"],
+        id="a-section-per-event",
+    ),
+    pytest.param(
+        ["QR0", TEXT, TEXT, TEXT, button("A", "#"), "QR1", button("B", "#")],
+        ["A", "B"],
+        id="text-between-qr-and-button",
+    ),
+]
+
+
+@pytest.mark.parametrize(("blocks", "labels"), IN_ORDER)
+def test_paired_in_document_order(blocks: list[str], labels: list[str]) -> None:
+    text = email(blocks)
+    result = patch(text, TWO_EVENTS if "QR0" in blocks else OPTIONS)
+    paired = [text[text.index("</a>", p.button_offset) - 1] for p in result.pairings]
+    assert paired == labels
+    assert 'data-editorblocktype="ERQRCode"' not in result.text
+
+
+@pytest.mark.parametrize(
+    "blocks",
+    [
+        pytest.param(["QR", TEXT, button("A", "#"), TEXT, "QR"], id="code-at-top-and-bottom"),
+        pytest.param(["QR", "QR", button("A", "#")], id="two-codes-then-button"),
+        pytest.param(
+            ["QR0", "QR0", button("A", "#"), "QR1", button("B", "#")], id="two-of-one-event"
+        ),
+    ],
+)
+def test_qr_blocks_of_one_event_share_one_button(blocks: list[str]) -> None:
+    """A code at the top and at the bottom, one Button: it is patched once, both codes go."""
+    text = email(blocks)
+    result = patch(text, TWO_EVENTS if "QR0" in blocks else OPTIONS)
+    assert len(result.pairings) == len({b for b in blocks if b.startswith("QR")})
+    assert 'data-editorblocktype="ERQRCode"' not in result.text
+    assert result.text.count("{{#each") == len(result.pairings)
+    assert not patch(result.text, TWO_EVENTS if "QR0" in blocks else OPTIONS).changed
+
+
+def test_an_explicit_button_serves_every_qr_block_of_its_event() -> None:
+    blocks = ["QR", TEXT, button("A", "#"), button("B", "#"), button("C", "#"), TEXT, "QR"]
+    text = email(blocks)
+    with pytest.raises(Refusal, match="more than one way"):
+        patch(text, OPTIONS)
+    b_line = text[: text.index('href="#">B')].count("\n") + 1
+    chosen = PatchOptions(endpoint=ENDPOINT, event=EventRef("ev-1"), buttons=((b_line, None),))
+    result = patch(text, chosen)
+    assert [text[text.index("</a>", p.button_offset) - 1] for p in result.pairings] == ["B"]
+    assert 'data-editorblocktype="ERQRCode"' not in result.text
+
+
 REFUSED = [
     pytest.param(["QR", button("A", OTHER)], "no Button block to pair", id="only-other-event"),
     pytest.param(["QR", button("A", "#"), button("B", SAME)], "ambiguous: 1", id="two-for-one"),
-    pytest.param([button("A", "#"), "QR", button("B", "#"), TEXT, "QR"], "cannot tell", id="tie"),
     pytest.param(
-        ["QR", button("A", "#"), "QR", TEXT, button("B", "#")],
-        "cannot tell",
-        id="nearest-already-taken",
+        [button("A", "#"), "QR", button("B", "#")], "more than one way", id="one-qr-between-two"
+    ),
+    pytest.param(
+        ["QR", button("A", "#"), button("B", "#"), button("C", "#"), "QR"],
+        "more than one way",
+        id="two-codes-three-buttons",
     ),
 ]
 
