@@ -58,6 +58,8 @@ def _line(outcome: Outcome, verbose: bool) -> str | None:
         return None
     if verbose and outcome.unchecked:
         line += f"; {outcome.not_checked}"
+    if verbose and outcome.left:
+        line += "; removed with the QR block: " + ", ".join(repr(t) for t in outcome.left)
     return line
 
 
@@ -76,6 +78,7 @@ def outcome_json(outcome: Outcome, with_diff: bool) -> dict[str, object]:
         "links_updated": outcome.links_updated,
         "links_fixed": outcome.links_fixed,
         "unchecked_events": [{"guid": g, "reason": why} for g, why in outcome.unchecked],
+        "left_with_qr_block": list(outcome.left),
     }
     if with_diff:
         item["diff"] = outcome.output.decode("utf-8", "surrogateescape") if outcome.output else None

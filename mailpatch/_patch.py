@@ -11,7 +11,7 @@ import functools
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from mailpatch._blocks import (
     BLOCK_ATTR,
@@ -53,6 +53,7 @@ from mailpatch._link import (
     is_calendar_url,
     slashless_host,
 )
+from mailpatch._moving import closed_by_bang, image_place, loop_span
 from mailpatch._survey import Survey, survey_of
 
 # "calendar/personal/ics" in any case, found from its '/' (a literal the search runs on)
@@ -109,6 +110,9 @@ class Edit:
     # a calendar link), "link" (a stale calendar link's href value written anew), or "href"
     # (inside a "button" replacement only)
     what: str
+    # for "button": where in ``replacement`` the Button's own content went (the QR image's
+    # place), so the verifier can check it is read there as written
+    inserted: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,8 @@ class PatchResult:
     qr_blocks: int = 0  # ERQRCode blocks found
     patched_buttons: int = 0  # Button blocks that already carried an event loop
     updates: tuple[Update, ...] = ()  # patched Buttons whose stale links are rewritten
+    # (QR block offset, visible text) outside a moved loop: removed with its QR block
+    left_behind: tuple[tuple[int, str], ...] = ()
     # (GUID, reason) of patched Buttons whose links were not judged: no readable id or no
     # endpoint for them in the settings, or a loop not whole; they are left as they are
     unchecked: tuple[tuple[str, str], ...] = ()
@@ -182,10 +188,10 @@ def _result(
         pairings,
         qr_blocks,
         patched_buttons,
-        updates,
-        unchecked,
-        survey,
-        (text, done, out),
+        updates=updates,
+        unchecked=unchecked,
+        survey=survey,
+        origin=(text, done, out),
     )
 
 
@@ -215,6 +221,14 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
     qrs = [read_qr_block(doc, el) for el in qr_elements]
     for element in qr_elements:
         _check_unlocked(element, "ERQRCode", options, lines)
+    for qr in qrs:
+        bang = closed_by_bang(doc, qr.element.content_start, qr.element.content_end)
+        if bang is not None:
+            raise Refusal(
+                "a comment in the ERQRCode block ends with '--!>': browsers end it there and "
+                "show the rest (a '-->' in every registrant's button); write '-->'",
+                bang.start,
+            )
 
     for button in patched:
         _check_carried_loop(doc, button)
@@ -234,6 +248,7 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
     edits: list[Edit] = []
     pairings: list[Pairing] = []
     done: set[int] = set()
+    left: list[tuple[int, str]] = []  # text outside a moved loop, gone with its QR block
     for qr, button in pairs:
         _check_apart(qr, button)
         if id(button) in done:  # another QR block of its event: only removed
@@ -254,8 +269,10 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
             session_id=event.session_id,
             api_version=options.api_version,
         )
-        edits.append(Edit(*_button_content(doc, qr, button, link), what="button"))
+        start, end, content, inserted = _button_content(doc, qr, button, link)
+        edits.append(Edit(start, end, content, what="button", inserted=inserted))
         pairings.append(Pairing(qr.element.start, button.element.start, qr.guid, link))
+        left += [(qr.element.start, text) for text in loop_span(doc, qr).left]
     if not options.keep_qr:
         open_paragraphs = _open_paragraphs(text, qrs)
         for qr in qrs:
@@ -282,7 +299,8 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
     edits += scheme_fixes(doc, left_as_they_are, survey)
     edits.sort(key=lambda e: e.start)
     _check_outside_expressions(survey, edits, lines)
-    return _result(text, edits, survey, tuple(pairings), len(qrs), len(patched), review)
+    result = _result(text, edits, survey, tuple(pairings), len(qrs), len(patched), review)
+    return replace(result, left_behind=tuple(left)) if left else result
 
 
 @dataclass(frozen=True)
@@ -930,7 +948,7 @@ def _pair_explicit(
 
 def _button_content(
     doc: Document, qr: QrBlock, button: ButtonBlock, link: CalendarLink
-) -> tuple[int, int, str]:
+) -> tuple[int, int, str, tuple[int, int]]:
     """The QR block's content with its ``<img>`` replaced by the button's relinked content."""
     source = doc.source
     el = button.element
@@ -942,9 +960,15 @@ def _button_content(
             key=lambda e: e.start,
         ),
     )
-    q = qr.element
-    content = source[q.content_start : qr.img.start] + relinked + source[qr.img.end : q.content_end]
-    return el.content_start, el.content_end, content
+    # only the loop moves, and the button takes the image's place (see _moving)
+    moved = loop_span(doc, qr)
+    content_tokens = [
+        t for t in doc.tokens_in(el.content_start, el.content_end) if t.start >= el.content_start
+    ]
+    lo, hi = image_place(doc, qr, content_tokens)
+    head = source[moved.start : lo]
+    content = head + relinked + source[hi : moved.end]
+    return el.content_start, el.content_end, content, (len(head), len(head) + len(relinked))
 
 
 def _href_edit(tag: StartTag, href: str, shift: int, what: str = "href") -> Edit:

@@ -39,6 +39,7 @@ class Outcome:
     links_updated: int = 0  # patched Buttons whose stale calendar links were written anew
     links_fixed: int = 0  # calendar links given their missing "//" (lint MP101)
     unchecked: tuple[tuple[str, str], ...] = ()  # (GUID, why) of patched Buttons not judged
+    left: tuple[str, ...] = ()  # text outside a moved loop, removed with its QR block
     output: bytes = b""  # a diff, or the result bytes when Mode.capture (stdout, -o, --output-dir)
 
     @property
@@ -160,6 +161,7 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
         "links_updated": len(result.updates),
         "links_fixed": sum(1 for e in result.edits if e.what == "scheme"),
         "unchecked": result.unchecked,
+        "left": tuple(text for _, text in result.left_behind),
     }
     # a file whose only change is stale links written anew is "updated", not "patched"
     only_updated = bool(result.updates) and not result.pairings

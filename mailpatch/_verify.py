@@ -378,6 +378,9 @@ def verify_full(before: str, result: PatchResult, options: PatchOptions) -> None
     if not all(_allowed(before, e) for e in result.edits):  # (a text-level check: no parser)
         raise VerifyError("content outside the ERQRCode and Button blocks changed")
     _check_before_html_end(before, result)
+    for i, edit in enumerate(result.edits):
+        if edit.what == "button":
+            _check_parses_as_written(edit, f"Button block #{i}")
     before_root, after_root = _parse(before), _parse(after)
     # 2. no QR block left unless asked
     if not options.keep_qr:
@@ -632,6 +635,33 @@ def _check_schemes(root: Any, name: str, edits: Sequence[Edit]) -> None:
                 raise VerifyError("a calendar link is still not https://HOST/…")
 
 
+def _check_parses_as_written(edit: Edit, where: str) -> None:
+    """The Button's own content, put where the QR image was, must be read there as it is
+    written: a block element put into a <p> makes browsers (and libxml2) close the paragraph
+    early and add an empty one after, a link put into a link ends the first. Of two markers
+    around the inserted span, the second must still be inside the first one's parent: an
+    element of the span that closed an enclosing element leaves it outside. (An element the
+    span leaves open holds the second marker deeper, as it does in browsers: harmless.)"""
+    if edit.inserted is None:
+        return
+    a, b = edit.inserted
+    content = edit.replacement
+    name = _sentinel_name(content, len(content), ())
+    marked = f"{content[:a]}<{name}-a></{name}-a>{content[a:b]}<{name}-b></{name}-b>{content[b:]}"
+    window = f'<html><body><div data-editorblocktype="button">{marked}</div></body></html>'
+    root = _read(window.encode("utf-8", "surrogatepass"))
+    first = None if root is None else root.find(f".//{name}-a")
+    last = None if root is None else root.find(f".//{name}-b")
+    parent = None if first is None else first.getparent()
+    if last is None or parent is None or not (
+        last.getparent() is parent or any(el is parent for el in last.iterancestors())
+    ):
+        raise VerifyError(
+            f"{where}: the button does not sit where it is written (a block element inside "
+            "a <p>, or a link inside a link?)"
+        )
+
+
 def _check_relinks(root: Any, name: str, result: PatchResult) -> None:
     """Each stale link written anew replaces a whole href value, as libxml2 reads it, of a
     link inside the {{#if}} branch of a Button's event loop, and decodes to the link meant
@@ -845,6 +875,7 @@ def _verify_fast(before: str, result: PatchResult, options: PatchOptions) -> Non
                 raise VerifyError("the ERQRCode block changes how libxml2 reads what follows")
             removed.append(found)
         else:
+            _check_parses_as_written(edit, f"Button block #{i}")
             end = _rebuild(found, edit.replacement, name, own=True)
             if end is None or end.getparent()[-1] is not end:
                 raise VerifyError("the new Button content does not close inside its Button block")

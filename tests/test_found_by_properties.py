@@ -211,18 +211,28 @@ _QR_ELSE = QR.replace(
 _EACH = QR[QR.index("<!--{{#each") : QR.index("\n", QR.index("<!--{{#each")) + 1]
 MARKUP_IN_A_TAG = [
     pytest.param(_B + "<p class='x\n" + _B + _QR_ELSE + QR + "0", id="stray-quote-over-blocks"),
-    pytest.param(
-        _B
-        + "<p class='x\n"
-        + QR.replace(_EACH, _EACH + _EACH).replace(
-            "'e4b81d2f-0a6c-ee11-9079-6045bd8e1f20'", '"e4b81d2f-0a6c-ee11-9079-6045bd8e1f20"'
-        )
-        + "{{#if (eq this.msevtmgt_eventid 'e4b81d2f-0a6c-ee11-9079-6045bd8e1f20')}}{{/if}}\n"
-        + QR
-        + "0",
-        id="stray-quote-making-a-p-an-erqrcode-block",
-    ),
 ]
+
+
+# A stray quote making a <p> the ERQRCode block, to the locator and to browsers alike. Once
+# the whole QR content moved and libxml2 read that content otherwise (unverifiable); since
+# only the loop moves (issue 12) every reader agrees on both spans, and it is patched.
+_P_AS_QR_BLOCK = (
+    _B
+    + "<p class='x\n"
+    + QR.replace(_EACH, _EACH + _EACH).replace(
+        "'e4b81d2f-0a6c-ee11-9079-6045bd8e1f20'", '"e4b81d2f-0a6c-ee11-9079-6045bd8e1f20"'
+    )
+    + "{{#if (eq this.msevtmgt_eventid 'e4b81d2f-0a6c-ee11-9079-6045bd8e1f20')}}{{/if}}\n"
+    + QR
+    + "0"
+)
+
+
+def test_a_p_made_an_erqrcode_block_by_a_stray_quote_is_patched_as_read() -> None:
+    result = patch(_P_AS_QR_BLOCK, ONE_EVENT)
+    verify(_P_AS_QR_BLOCK, result, ONE_EVENT)
+    assert "calendar/personal/ics" in result.text and "msevtmgt_qrcode" not in result.text
 
 
 @pytest.mark.parametrize("text", MARKUP_IN_A_TAG)
@@ -271,6 +281,15 @@ def test_qr_img_with_a_repeated_src_is_patched_and_verified() -> None:
 FOUND = Path(__file__).resolve().parent / "found"
 
 
+def test_a_link_after_the_loop_in_the_qr_block_is_refused_by_name() -> None:
+    """<a … href="#" da--{{/each}}--> after the {{/each}}, in the ERQRCode block: once moved
+    into the Button (then unverifiable: libxml2 ends the attribute name at '{'); only the loop
+    moves now, and a link left outside it is refused by name (issue 12)."""
+    text = (FOUND / "attribute-name-holding-handlebars.html").read_bytes().decode("utf-8")
+    with pytest.raises(Refusal, match=r"link outside its \{\{#each\}\} loop .*<a class"):
+        patch(text, ONE_EVENT)
+
+
 @pytest.mark.parametrize(
     ("name", "fragment"),
     [
@@ -288,11 +307,6 @@ FOUND = Path(__file__).resolve().parent / "found"
             "vml-href-quote-closed-early",
             r"the <v:roundrect> tag at 9:1 has no space after its href value",
             id="edit-inside-the-malformed-tag",
-        ),
-        pytest.param(  # <a … href="#" da--{{/each}}-->: libxml2 ends the name at '{'
-            "attribute-name-holding-handlebars",
-            r"the <a> tag at 24:1 has an attribute named 'da--{{'",
-            id="attribute-name-holding-handlebars",
         ),
         pytest.param(  # style="…; border: 0px"qqqqqq>: no space after the quoted value
             "no-space-after-a-quoted-value",

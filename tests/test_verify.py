@@ -40,7 +40,10 @@ def _retext(before: str, result: PatchResult, edits: list[Edit]) -> PatchResult:
 def _on_button(fn: Callable[[str], str]) -> Callable[[str, PatchResult], PatchResult]:
     def tamper(before: str, result: PatchResult) -> PatchResult:
         edits = [
-            dataclasses.replace(e, replacement=fn(e.replacement)) if e.what == "button" else e
+            # (where the button went is no longer known in the damaged text)
+            dataclasses.replace(e, replacement=fn(e.replacement), inserted=None)
+            if e.what == "button"
+            else e
             for e in result.edits
         ]
         return _retext(before, result, edits)
