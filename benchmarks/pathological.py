@@ -6,34 +6,61 @@ lxml, write) and the figures are printed: size, outcome, seconds for the whole p
 for the locator alone (``patch``), and peak RSS of the run so far. ``--scale`` multiplies
 the block counts (20,000 QR blocks, 2,000 pairs at 1), to show the growth is linear.
 
-    python benchmarks/pathological.py [--scale N] [--only SUBSTRING]
+Then the growing shapes (``shapes()``: unclosed '{{', unclosed Button tags, thousands of
+links, an email dense in '{{…}}'), each at the size the issue measured times ``--fraction``
+and at half that: seconds for ``process`` (patch and verify) and for ``lint``, each also as a
+ratio to a plain email of the same size (benchmarks/corpus.py), the growth from half to full
+size (2.0 is linear, 4.0 quadratic), and the peak of Python's heap while patching, verifying
+and linting (tracemalloc, in a child process) as a multiple of the input's size.
+
+    python benchmarks/pathological.py [--scale N] [--only SUBSTRING] [--fraction F]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
+import random
 import resource
+import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from corpus import make_email  # noqa: E402
 
 from mailpatch._errors import MissingOption, Refusal  # noqa: E402
-from mailpatch._patch import patch  # noqa: E402
+from mailpatch._lint import lint  # noqa: E402
+from mailpatch._patch import PatchOptions, patch  # noqa: E402
 from mailpatch._run import Mode, process  # noqa: E402
+from mailpatch._verify import verify  # noqa: E402
 
-from pathological_inputs import cases  # noqa: E402
+from pathological_inputs import ONE_EVENT, Shape, cases, shapes  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=1)
     parser.add_argument("--only", default="")
+    parser.add_argument("--fraction", type=float, default=1.0, help="of each shape's size")
+    parser.add_argument("--memory", nargs=3, help=argparse.SUPPRESS)  # SHAPE N plain|shape
     args = parser.parse_args(argv)
+    if args.memory:  # the child process that measures one input's peak
+        name, n, plain = args.memory
+        return _peak(_text(name, int(n), plain == "plain"))
+    failures = _hostile(args)
+    failures += _bounds(args)
+    return 1 if failures else 0
+
+
+def _hostile(args: argparse.Namespace) -> int:
     print(f"{'case':<40} {'MB':>6} {'outcome':<15} {'process s':>9} {'locate s':>8} {'RSS MB':>7}")
     failures = 0
     with tempfile.TemporaryDirectory(prefix="mailpatch-pathological-") as tmp:
@@ -62,7 +89,88 @@ def main(argv: list[str] | None = None) -> int:
             )
     if failures:
         print(f"{failures} case(s) ended otherwise than the unit tests expect", file=sys.stderr)
-    return 1 if failures else 0
+    return failures
+
+
+def _shape(name: str) -> Shape:
+    return next(s for s in shapes() if s.name == name)
+
+
+def _text(name: str, n: int, plain: bool) -> str:
+    """Shape ``name`` at ``n`` units, or (``plain``) a realistic email of the same size."""
+    text = _shape(name).build(n)
+    if not plain:
+        return text
+    email = make_email(random.Random(11), "plain.html", len(text), events=1, events_at=0.0)
+    return email.text
+
+
+def _peak(text: str) -> int:
+    """Print the peak of Python's heap while patching, verifying and linting ``text``, and its
+    ratio to the input's size (a child process: peaks do not mix)."""
+    tracemalloc.start()
+    with contextlib.suppress(Refusal, MissingOption):
+        result = patch(text, ONE_EVENT)
+        if result.changed:
+            verify(text, result, ONE_EVENT)
+    lint(text)
+    peak = tracemalloc.get_traced_memory()[1]
+    print(json.dumps({"peak": peak, "ratio": peak / len(text.encode("utf-8"))}))
+    return 0
+
+
+def _timed(text: str, options: PatchOptions, path: Path) -> tuple[str, float, float]:
+    data = text.encode("utf-8")
+    path.write_bytes(data)
+    start = time.perf_counter()
+    outcome = process(str(path), options, Mode(max_size=len(data) + 1))
+    processed = time.perf_counter() - start
+    start = time.perf_counter()
+    lint(text)
+    return outcome.status.value, processed, time.perf_counter() - start
+
+
+def _memory(name: str, n: int, plain: bool) -> float:
+    run = subprocess.run(
+        [sys.executable, __file__, "--memory", name, str(n), "plain" if plain else "shape"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(json.loads(run.stdout)["ratio"])
+
+
+def _bounds(args: argparse.Namespace) -> int:
+    chosen = [s for s in shapes() if args.only in s.name]
+    if not chosen:
+        return 0
+    print()
+    print(
+        f"{'shape':<28} {'MB':>6} {'outcome':<9} {'patch s':>8} {'x plain':>7} {'growth':>6} "
+        f"{'lint s':>7} {'x plain':>7} {'growth':>6} {'mem x':>6} {'plain':>6}"
+    )
+    failures = 0
+    with tempfile.TemporaryDirectory(prefix="mailpatch-bounds-") as tmp:
+        path = Path(tmp) / "email.html"
+        for shape in chosen:
+            n = max(2, int(shape.n * args.fraction))
+            _, half_patch, half_lint = _timed(shape.build(n // 2), shape.options, path)
+            text = shape.build(n)
+            status, patched, linted = _timed(text, shape.options, path)
+            _, plain_patch, plain_lint = _timed(_text(shape.name, n, True), ONE_EVENT, path)
+            memory, plain_memory = _memory(shape.name, n, False), _memory(shape.name, n, True)
+            if status != shape.outcome:
+                failures += 1
+                status += " (!)"
+            print(
+                f"{shape.name:<28} {len(text.encode()) / 1e6:>6.2f} {status:<9} "
+                f"{patched:>8.2f} {patched / plain_patch:>7.1f} {patched / half_patch:>6.1f} "
+                f"{linted:>7.2f} {linted / max(plain_lint, 1e-3):>7.1f} "
+                f"{linted / max(half_lint, 1e-3):>6.1f} {memory:>6.1f} {plain_memory:>6.1f}"
+            )
+    if failures:
+        print(f"{failures} shape(s) ended otherwise than the unit tests expect", file=sys.stderr)
+    return failures
 
 
 if __name__ == "__main__":

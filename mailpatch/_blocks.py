@@ -5,9 +5,11 @@ from __future__ import annotations
 import bisect
 import html
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from functools import cached_property
+from typing import overload
 
 from mailpatch._errors import Refusal
 from mailpatch._html import (
@@ -25,7 +27,7 @@ from mailpatch._html import (
     tokenize,
 )
 from mailpatch._link import is_calendar_url
-from mailpatch._survey import MUSTACHE, HitKind, Survey, survey_of
+from mailpatch._survey import MUSTACHE, HitKind, Survey, closing_bound, survey_of
 
 BLOCK_ATTR = "data-editorblocktype"
 QR_TYPE = "erqrcode"
@@ -52,6 +54,99 @@ GUID_LIKE = re.compile(
 )
 
 
+# One designer-relevant start tag open around others: (tag, the node around it or None, how
+# many nodes from the outermost to this one, and the outermost tag of this chain that is an
+# ERQRCode block / an ERQRCode or Button block / has a data-locked attribute, or None).
+_Tag = "StartTag | None"
+_Node = tuple[StartTag, "_Node | None", int, _Tag, _Tag, _Tag]
+
+
+class Ancestors(Sequence[StartTag]):
+    """The designer-relevant start tags (a block type, a lock, a protection) open around an
+    element, outermost first, as a tuple would hold them.
+
+    A view of one node of a chain that every element opened inside shares: a tuple for each
+    element would cost depth x elements, quadratic in memory and time on thousands of
+    nested (or never closed) blocks. What the checks ask of every block -- is it inside an
+    ERQRCode or Button block, is an ancestor locked -- is kept in each node, so it costs no
+    walk either (``outermost_*``).
+    """
+
+    __slots__ = ("_node",)
+
+    def __init__(self, node: _Node | None = None) -> None:
+        self._node = node
+
+    def __len__(self) -> int:
+        return 0 if self._node is None else self._node[2]
+
+    def _tags(self) -> list[StartTag]:  # innermost first
+        out: list[StartTag] = []
+        node = self._node
+        while node is not None:
+            out.append(node[0])
+            node = node[1]
+        return out
+
+    def __iter__(self) -> Iterator[StartTag]:
+        return reversed(self._tags())
+
+    def __reversed__(self) -> Iterator[StartTag]:
+        return iter(self._tags())
+
+    @overload
+    def __getitem__(self, i: int) -> StartTag: ...
+    @overload
+    def __getitem__(self, i: slice) -> tuple[StartTag, ...]: ...
+    def __getitem__(self, i: int | slice) -> StartTag | tuple[StartTag, ...]:
+        return tuple(self)[i]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Ancestors):
+            return self._node is other._node or tuple(self) == tuple(other)
+        if isinstance(other, tuple):
+            return tuple(self) == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
+
+    @property
+    def outermost_qr(self) -> StartTag | None:
+        """The outermost ancestor that is an ERQRCode block, or None."""
+        return None if self._node is None else self._node[3]
+
+    @property
+    def outermost_qr_or_button(self) -> StartTag | None:
+        """The outermost ancestor that is an ERQRCode or a Button block, or None."""
+        return None if self._node is None else self._node[4]
+
+    @property
+    def outermost_locked(self) -> StartTag | None:
+        """The outermost ancestor with a ``data-locked`` attribute, or None."""
+        return None if self._node is None else self._node[5]
+
+
+def _node(tag: StartTag, kind: str | None, parent: _Node | None) -> _Node:
+    """``tag``, of block type ``kind`` (None: not a block), opened inside ``parent``."""
+    if parent is None:
+        qr = block = locked = None
+        length = 1
+    else:
+        _, _, length, qr, block, locked = parent
+        length += 1
+    if qr is None and kind == QR_TYPE:
+        qr = tag
+    if block is None and kind in (QR_TYPE, BUTTON_TYPE):
+        block = tag
+    if locked is None and tag.get("data-locked") is not None:
+        locked = tag
+    return (tag, parent, length, qr, block, locked)
+
+
 @dataclass(frozen=True)
 class Element:
     """An element located in the source: ``source[start:end]`` is all of it."""
@@ -61,7 +156,7 @@ class Element:
     content_start: int
     content_end: int
     end: int
-    ancestors: tuple[StartTag, ...]
+    ancestors: Ancestors  # a sequence of StartTag, outermost first, like a tuple
     open_paragraph: int = -1  # start of a <p> left open before it, which its tag closes
     block_type: str = ""  # data-editorblocktype, stripped and in lower case
 
@@ -89,6 +184,49 @@ class Document:
         self.blocks = blocks  # in document order
         self._token_starts = [t.start for t in tokens]
         self._block_starts = block_starts or (lambda lo, hi: [b.start for b in blocks])
+        self._linkers: tuple[list[int], list[Token]] | None = None  # (starts, tokens)
+        self._links: dict[int, tuple[ButtonLink, ...]] = {}  # token start -> its links
+        self._loop_words: list[int] | None = None
+
+    def links_in(self, start: int, end: int) -> tuple[ButtonLink, ...]:
+        """The links of the tokens starting in ``source[start:end]``: every ``<a>`` (its href,
+        or "" for none) and every href in an Outlook conditional comment, in order.
+
+        Each token is read once, however many Buttons hold it (thousands of nested Buttons
+        would read the same tokens over and over), and a Button skips straight to its own.
+        """
+        if self._linkers is None:
+            kept = [
+                t
+                for t in self.tokens
+                if (t.kind is Kind.START and t.name == "a") or t.kind is Kind.COMMENT
+            ]
+            self._linkers = ([t.start for t in kept], kept)
+        starts, kept = self._linkers
+        lo, hi = bisect.bisect_left(starts, start), bisect.bisect_left(starts, end)
+        if lo == hi:
+            return ()
+        known = self._links
+        out: list[ButtonLink] = []
+        for tok in kept[lo:hi]:
+            found = known.get(tok.start)
+            if found is None:
+                found = known[tok.start] = _token_links(self.source, tok)
+            out += found
+        return tuple(out)
+
+    def may_hold_loop(self, start: int, end: int) -> bool:
+        """Whether ``source[start:end]`` holds "msevtmgt_eventid" (an event loop needs it),
+        found by bisection over where the source holds it."""
+        if self._loop_words is None:
+            found: list[int] = []
+            at = self.source.find(_LOOP_WORD)
+            while at >= 0:
+                found.append(at)
+                at = self.source.find(_LOOP_WORD, at + 1)
+            self._loop_words = found
+        i = bisect.bisect_left(self._loop_words, start)
+        return i < len(self._loop_words) and self._loop_words[i] + len(_LOOP_WORD) <= end
 
     def blocks_of(self, kind: str) -> list[Element]:
         return [b for b in self.blocks if b.block_type == kind]
@@ -153,15 +291,18 @@ def _match_blocks(
     """
     # stack entries: (tag name, start tag, index into `pending` or -1)
     stack: list[tuple[str, StartTag | None, int]] = []
+    chain: list[_Node] = []  # a node for each entry of `stack` with a start tag, in order
     depths: dict[str, list[int]] = {}  # tag name -> stack depths where one is open
     scopes: list[int] = []  # depths of open _SCOPE elements
     table_scopes: list[int] = []  # depths of open _TABLE_SCOPE elements
-    pending: list[tuple[StartTag, tuple[StartTag, ...], int, str] | None] = []
+    pending: list[tuple[StartTag, Ancestors, int, str] | None] = []
     paragraphs: list[int] = []  # start offsets of the open <p> elements, as depths["p"]
     found: dict[int, Element] = {}
 
     def close(content_end: int, end: int) -> None:
         name, tag, slot = stack.pop()
+        if tag is not None:
+            chain.pop()
         depths[name].pop()
         if name == "p":
             paragraphs.pop()
@@ -187,8 +328,9 @@ def _match_blocks(
             tag = StartTag(source, tok) if interesting else None
             slot = -1
             block = None if tag is None else tag.get(BLOCK_ATTR)
+            kind = None
             if block is not None:
-                ancestors = tuple(t for _, t, _ in stack if t is not None)
+                ancestors = Ancestors(chain[-1] if chain else None)
                 slot = len(pending)
                 # HTML5: a block-level start tag closes a <p> open in scope
                 p_open = depths.get("p")
@@ -203,6 +345,8 @@ def _match_blocks(
                 scopes.append(depth)
             if tok.name in _TABLE_SCOPE:
                 table_scopes.append(depth)
+            if tag is not None:
+                chain.append(_node(tag, kind, chain[-1] if chain else None))
             stack.append((tok.name, tag, slot))
         elif tok.kind is Kind.END:
             if tok.name in _DOCUMENT_PARTS:
@@ -372,7 +516,10 @@ def markers(doc: Document, start: int, end: int) -> list[Marker]:
             lo, hi = comment_body(doc.source, tok)
         else:
             continue
-        for m in _HANDLEBARS.finditer(doc.source, max(lo, start), min(hi, end)):
+        lo, hi = max(lo, start), min(hi, end)
+        # up to the last '}}' only: from each unclosed '{{' after it the search would read to
+        # ``hi`` again (quadratic); it finds the same expressions
+        for m in _HANDLEBARS.finditer(doc.source, lo, closing_bound(doc.source, lo, hi)):
             kind = _classify(m.group(1))
             if kind is not None:
                 out.append(Marker(kind[0], m.start(), m.end(), kind[1]))
@@ -509,7 +656,7 @@ class ButtonLink:
     tag: StartTag
     url: str  # HTML-unescaped
 
-    @property
+    @cached_property  # one link is read by every Button around it (nested ones): judged once
     def kind(self) -> LinkKind:
         if self.url.strip().lower() in PLACEHOLDER_HREFS:
             return LinkKind.PLACEHOLDER
@@ -527,34 +674,38 @@ class ButtonBlock:
         return button_label(self)
 
 
-def read_button_block(doc: Document, element: Element) -> ButtonBlock:
+_LOOP_WORD = "msevtmgt_eventid"
+
+
+def _token_links(source: str, tok: Token) -> tuple[ButtonLink, ...]:
+    """The links one token holds: an ``<a>`` is one, a conditional comment its hrefs."""
+    if tok.kind is Kind.START:
+        tag = StartTag(source, tok)
+        href = tag.get("href")
+        return (ButtonLink(tag, html.unescape(href.value or "") if href else ""),)
+    lo, hi = comment_body(source, tok)
+    if not CONDITIONAL.match(source, lo, hi) or "href" not in source[lo:hi].lower():
+        return ()  # ('<!--[if !mso]><!-- -->' and the like hold no link)
     links: list[ButtonLink] = []
-    source = doc.source
-    for tok in doc.tokens_in(element.content_start, element.content_end):
-        if tok.start < element.content_start or tok.start >= element.content_end:
-            continue
-        if tok.kind is Kind.START and tok.name == "a":
-            tag = StartTag(source, tok)
+    for inner in tokenize(source, lo, hi):
+        if inner.kind is Kind.START:
+            tag = StartTag(source, inner)
             href = tag.get("href")
-            links.append(ButtonLink(tag, html.unescape(href.value or "") if href else ""))
-        elif tok.kind is Kind.COMMENT:
-            lo, hi = comment_body(source, tok)
-            if not CONDITIONAL.match(source, lo, hi) or "href" not in source[lo:hi].lower():
-                continue  # ('<!--[if !mso]><!-- -->' and the like hold no link)
-            for inner in tokenize(source, lo, hi):
-                if inner.kind is Kind.START:
-                    tag = StartTag(source, inner)
-                    href = tag.get("href")
-                    if href is not None:
-                        links.append(ButtonLink(tag, html.unescape(href.value or "")))
+            if href is not None:
+                links.append(ButtonLink(tag, html.unescape(href.value or "")))
+    return tuple(links)
+
+
+def read_button_block(doc: Document, element: Element) -> ButtonBlock:
+    links = doc.links_in(element.content_start, element.content_end)
     guids: frozenset[str] = frozenset()
-    if source.find("msevtmgt_eventid", element.content_start, element.content_end) >= 0:
+    if doc.may_hold_loop(element.content_start, element.content_end):
         guids = frozenset(  # an event loop needs that word: most Buttons skip reading markers
             m.guid.strip().strip("{}").lower()
             for m in markers(doc, element.content_start, element.content_end)
             if m.kind is MarkerKind.IF_EVENT
         )
-    return ButtonBlock(element, tuple(links), guids)
+    return ButtonBlock(element, links, guids)
 
 
 _TAGS = re.compile(r"<[^>]*>|<!--.*?-->", re.S)

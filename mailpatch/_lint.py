@@ -7,6 +7,7 @@ is rewritten here. Each check has a stable code, a severity and a one-line fix h
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import html
 import json
@@ -540,11 +541,12 @@ def _placement(link: Link, stack: list[_Frame]) -> Iterator[Problem]:
 
 def _check_buttons(doc: Document, found: list[Link], lines: LineIndex) -> Iterator[Problem]:
     patched: dict[str, Element] = {}  # GUID -> a Button that carries that event's calendar link
+    starts = [link.tag.token.start for link in found]  # in document order: bisect, not a scan
     for element in doc.blocks_of(BUTTON_TYPE):
-        inside = [
-            link
-            for link in found
-            if element.content_start <= link.tag.token.start < element.content_end
+        inside = found[
+            bisect.bisect_left(starts, element.content_start) : bisect.bisect_left(
+                starts, element.content_end
+            )
         ]
         calendar = [link for link in inside if link.calendar]
         if not calendar:

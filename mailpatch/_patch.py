@@ -54,7 +54,7 @@ from mailpatch._link import (
     slashless_host,
 )
 from mailpatch._moving import closed_by_bang, image_place, loop_span
-from mailpatch._survey import Survey, survey_of
+from mailpatch._survey import Spans, Survey, survey_of
 
 # "calendar/personal/ics" in any case, found from its '/' (a literal the search runs on)
 _CALENDAR_HINT = re.compile(r"/(?=[pP])(?i:personal/ics)(?<=(?i:calendar/personal/ics))")
@@ -337,7 +337,7 @@ def review_links(
     updates: list[Update] = []
     unchecked: list[tuple[str, str]] = []
     updated: list[ButtonBlock] = []
-    spans: list[tuple[int, int]] | None = None
+    spans: Spans | None = None
     for button in patched:
         guid = min(button.loop_guids)
         event = _known_event(guid, guids, options)
@@ -360,10 +360,9 @@ def review_links(
             continue
         stale = [bl for bl in calendar if _written(bl) != href]
         if spans is None:
-            spans = list(survey_of(doc.source, survey).mustaches)
-        starts = [lo for lo, _ in spans]
+            spans = survey_of(doc.source, survey).mustaches
         mine = [_href_edit(bl.tag, href, shift=0, what="link") for bl in stale]
-        if any(_span_around(spans, starts, at) >= 0 for e in mine for at in (e.start, e.end)):
+        if any(spans.around(at) >= 0 for e in mine for at in (e.start, e.end)):
             unchecked.append((guid, "a handlebars expression left open runs over its link"))
             continue
         _check_may_update(doc, button, options)
@@ -395,8 +394,16 @@ def _check_may_update(doc: Document, button: ButtonBlock, options: PatchOptions)
     lines = LineIndex(doc.source)
     _check_unlocked(button.element, "Button", options, lines, "update its calendar link")
     el = button.element
-    for other in doc.blocks_of(BUTTON_TYPE):
-        inside = el.start < other.start < el.end or other.start < el.start < other.end
+    if el.ancestors.outermost_qr_or_button is not None:  # inside another block
+        raise Refusal(
+            "the Button block with a stale calendar link is inside another block; is a "
+            "closing </div> missing?",
+            el.start,
+        )
+    others = doc.blocks_of(BUTTON_TYPE)
+    at = bisect_right([b.start for b in others], el.start)  # only what starts inside it
+    for other in others[at : at + 1]:
+        inside = el.start < other.start < el.end
         if other is not el and inside:
             raise Refusal(
                 f"the Button block with a stale calendar link and the Button block at "
@@ -547,12 +554,11 @@ def scheme_fixes(
             edits += fixes
     if edits:  # rare: only now the handlebars pass
         spans = survey_of(doc.source, survey).mustaches
-        starts = [lo for lo, _ in spans]
-        edits = [e for e in edits if _span_around(spans, starts, e.start) < 0]
+        edits = [e for e in edits if _span_around(spans, spans.starts, e.start) < 0]
     return edits
 
 
-def _span_around(spans: Sequence[tuple[int, int]], starts: list[int], at: int) -> int:
+def _span_around(spans: Sequence[tuple[int, int]], starts: Sequence[int], at: int) -> int:
     """The index of the span (sorted, apart; ``starts`` their starts) that offset ``at`` lies
     strictly inside, or -1."""
     i = bisect_left(starts, at) - 1
@@ -628,10 +634,9 @@ def _check_outside_expressions(survey: Survey, edits: list[Edit], lines: LineInd
     if not edits:
         return
     spans = survey.mustaches
-    starts = [lo for lo, _ in spans]
     for edit in edits:
         for at in {edit.start, edit.end}:
-            i = _span_around(spans, starts, at)
+            i = spans.around(at)
             if i >= 0:
                 raise Refusal(
                     f"the handlebars expression opened at {lines.label(spans[i][0])} runs "
@@ -651,15 +656,18 @@ def _check_not_nested(doc: Document, lines: LineIndex) -> None:
         inner = (el.attr(BLOCK_ATTR) or "").strip().lower()
         if inner not in _BLOCK_NAMES:
             continue
-        for tag in el.ancestors:
+        # the outermost such ancestor, kept by the locator (walking each block's ancestors
+        # was quadratic in the nesting)
+        ancestors = el.ancestors
+        tag = ancestors.outermost_qr_or_button if inner == QR_TYPE else ancestors.outermost_qr
+        if tag is not None:
             attr = tag.get(BLOCK_ATTR)
             outer = (attr.value or "").strip().lower() if attr is not None else ""
-            if outer == QR_TYPE or (outer == BUTTON_TYPE and inner == QR_TYPE):
-                raise Refusal(
-                    f"the {_BLOCK_NAMES[inner]} block is inside the {_BLOCK_NAMES[outer]} block "
-                    f"that starts at {lines.label(tag.token.start)}; is a closing </div> missing?",
-                    el.start,
-                )
+            raise Refusal(
+                f"the {_BLOCK_NAMES[inner]} block is inside the {_BLOCK_NAMES[outer]} block "
+                f"that starts at {lines.label(tag.token.start)}; is a closing </div> missing?",
+                el.start,
+            )
 
 
 _CONDITIONAL = re.compile(r"\[if\b[^\]]*\]>(.*)", re.S | re.I)  # its markup, after '[if …]>'

@@ -9,8 +9,12 @@ once per reader is most of what separates mailpatch from a plain parse.
 from __future__ import annotations
 
 import re
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterator
 from enum import Enum
 from functools import cached_property
+from itertools import chain
 
 
 class HitKind(Enum):
@@ -42,6 +46,62 @@ _KINDS = {
 MUSTACHE = re.compile(r"\{\{.*?(?:\}\}|\Z)", re.S)
 
 
+class Spans:
+    """``(start, end)`` spans in order and apart, stored as two machine-integer arrays: an email
+    dense in ``{{…}}`` holds one per five bytes, where a tuple of two ints each would cost some
+    120 bytes (25 times the text). Reads as a sequence of ``(start, end)`` tuples."""
+
+    __slots__ = ("ends", "starts")
+
+    def __init__(self, flat: array[int]) -> None:  # start, end, start, end, …
+        self.starts = flat[0::2]  # sorted: bisect them (``around``)
+        self.ends = flat[1::2]
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, i: int) -> tuple[int, int]:
+        return self.starts[i], self.ends[i]
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        return zip(self.starts, self.ends, strict=True)
+
+    def around(self, at: int) -> int:
+        """The index of the span that offset ``at`` lies strictly inside, or -1."""
+        i = bisect_left(self.starts, at) - 1
+        return i if i >= 0 and self.starts[i] < at < self.ends[i] else -1
+
+
+def closed_expressions(text: str, lo: int = 0, hi: int | None = None) -> Iterator[str]:
+    r"""What ``re.finditer(r"\{\{.*?\}\}", text[lo:hi], re.S)`` yields, in linear time.
+
+    That regular expression tries every '{{' after the last '}}' again to the end of the
+    text: quadratic on an email full of unclosed '{{'. Once a '{{' has no '}}' after it, no
+    later one has either, so the search stops there.
+    """
+    end = len(text) if hi is None else hi
+    find = text.find
+    at = find("{{", lo, end)
+    while at >= 0:
+        close = find("}}", at + 2, end)
+        if close < 0:
+            return
+        yield text[at : close + 2]
+        at = find("{{", close + 2, end)
+
+
+def closing_bound(text: str, lo: int, hi: int) -> int:
+    r"""An end for a search, at most ``hi``, past which no '{{…}}' (closed by '}}' or '}}}')
+    in ``text[lo:hi]`` reaches: two past its last '}}', or ``lo`` when it has none.
+
+    A lazy expression such as ``\{\{(.*?)\}\}`` run up to it finds exactly what it finds up
+    to ``hi``, without reading from each unclosed '{{' after the last '}}' to ``hi`` again
+    (quadratic on a text full of them).
+    """
+    last = text.rfind("}}", lo, hi)
+    return lo if last < 0 else min(hi, last + 2)
+
+
 Hit = tuple[int, HitKind]  # (offset of the '-' in 'data-', kind); plain tuples: built by the
 # thousand, where a NamedTuple or dataclass per hit would cost a third of the pass again
 
@@ -58,9 +118,11 @@ class Survey:
         return tuple([(m.start(), kinds[m.lastgroup]) for m in _HIT.finditer(self.text)])
 
     @cached_property
-    def mustaches(self) -> tuple[tuple[int, int], ...]:
+    def mustaches(self) -> Spans:
         """(start, end) of every Handlebars expression, closed or not, in order."""
-        return tuple([m.span() for m in MUSTACHE.finditer(self.text)])
+        code = "i" if len(self.text) < 2**31 else "q"  # 8 bytes a span, not some 120
+        spans = map(re.Match.span, MUSTACHE.finditer(self.text))
+        return Spans(array(code, chain.from_iterable(spans)))
 
     def expressions(self) -> set[str]:
         """The text of every closed expression ('{{…}}')."""

@@ -38,9 +38,8 @@ from mailpatch._errors import MissingOption, Refusal
 from mailpatch._html import HTML_SPACE
 from mailpatch._link import PLACEHOLDER, DecodeError, decode_calendar_url, is_calendar_url
 from mailpatch._patch import Edit, PatchOptions, PatchResult, normal_guid, patch
-from mailpatch._survey import HitKind, Survey, survey_of
+from mailpatch._survey import HitKind, Survey, closed_expressions, survey_of
 
-_EXPRESSION = re.compile(r"\{\{.*?\}\}", re.S)
 _EVENT_IF = re.compile(r"\{\{~?#\s*if\s+\(\s*eq\s+this\.msevtmgt_eventid\s+['\"]([^'\"]*)['\"]")
 _MARKER = re.compile(
     r"\{\{~?(?:(?P<each>#\s*each\s)|(?P<if>#\s*if\s)|(?P<else>\s*else\s*~?\}\})"
@@ -340,9 +339,9 @@ def _check_expressions(
         expr
         for edit in edits
         if edit.what in ("qr", "link")  # (a stale link's placeholders go with it)
-        for expr in _EXPRESSION.findall(before, edit.start, edit.end)
+        for expr in closed_expressions(before, edit.start, edit.end)
     }
-    has = set(_EXPRESSION.findall(after))
+    has = set(closed_expressions(after))  # (linear where unclosed '{{' abound)
     if not has - had <= added:
         raise VerifyError(f"handlebars expressions appeared: {sorted(has - had - added)}")
     if not had - has <= qr_img:
@@ -607,27 +606,28 @@ def _check_schemes(root: Any, name: str, edits: Sequence[Edit]) -> None:
     wanted = {f"{name}:{i}s" for i, e in enumerate(edits) if e.what == "scheme"}
     if not wanted:
         return
+    marker = re.compile(re.escape(name) + r":\d+s")  # each node's markers found at once
     found: dict[str, Any] = {}
     for node in root.xpath("//@*[contains(., $m)] | //comment()[contains(., $m)]", m=name):
         attribute = getattr(node, "is_attribute", False)
         text = str(node) if attribute else (node.text or "")
-        for marker in wanted:
-            if marker not in text:
+        for m in dict.fromkeys(marker.findall(text)):
+            if m not in wanted:
                 continue
             owner = node.getparent() if attribute else node
-            if owner is None or marker in found or (attribute and node.attrname != "href"):
+            if owner is None or m in found or (attribute and node.attrname != "href"):
                 raise VerifyError("a calendar link's // would land outside a link")
-            found[marker] = owner
+            found[m] = owner
     if set(found) != wanted:
         raise VerifyError("a calendar link's // would land outside a link")
-    buttons = []
+    buttons: dict[Any, None] = {}  # each Button once, however many of its links were fixed
     for owner in found.values():
         button = next(
             (el for el in (owner, *owner.iterancestors()) if _block_type(el) == "button"), None
         )
         if button is None:
             raise VerifyError("a calendar link's // would land outside a Button block")
-        buttons.append(button)
+        buttons[button] = None
     for button in buttons:
         for kind, url in _stream(button):
             url = re.sub(re.escape(name) + r":\d+s", "//", url)

@@ -212,3 +212,91 @@ def cases(scale: int = 1) -> list[Hostile]:
             "a million '<p' with no '>'",
         ),
     ]
+
+
+# --- bounds: shapes that grow, to show time linear in size and memory a small multiple --------
+
+CALENDAR_HREF = (  # Microsoft's sample anchor: "https:" without its "//" (lint MP101, patch fixes)
+    f"https:{ENDPOINT}/EvtMgmt/api/v2.0/calendar/personal/ics?api-version=2016-06-30&amp;"
+    "data=[{%22readableEventId%22:%22ev-1%22,%22data%22:{%22registrationId%22:"
+    "%22{{this.msevtmgt_name}}%22}}]"
+)
+CALENDAR_BUTTON = (
+    '<div data-editorblocktype="Button" align="center">'
+    f'<a class="buttonClass" href="{CALENDAR_HREF}"><span>Add to calendar</span></a></div>\n'
+)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A hostile shape made of ``n`` repeated units: each command must take time linear in
+    ``n`` (within a small constant of a plain email of the same size) and memory a small
+    multiple of the input. ``n`` is what the issue measured; the unit tests build a few
+    hundred units, the benchmark the full size and prints the figures."""
+
+    name: str
+    build: Callable[[int], str]
+    n: int
+    outcome: str  # what patching it ends as ("patched", "refused" or "not applicable")
+    why: str  # the refusal message fragment, or what the shape shows
+    options: PatchOptions = field(default=ONE_EVENT)
+
+
+def shapes() -> list[Shape]:
+    unclosed_button = '<div data-editorblocktype="Button">'
+    return [
+        Shape(
+            "unclosed-{{-after-blocks",
+            lambda n: qr() + BUTTON + "{{ x " * n,
+            65_800,  # 329 KB
+            "patched",
+            "each '{{' searched to the end of the file for its '}}' (lint, verify)",
+        ),
+        Shape(
+            "unclosed-{{-in-paragraphs",
+            lambda n: qr() + BUTTON + "<p>{{ x </p>\n" * n,
+            25_300,  # 329 KB
+            "patched",
+            "one unclosed '{{' per text run, then markup",
+        ),
+        Shape(
+            "unclosed-{{-in-a-button",
+            lambda n: (
+                qr()
+                + '<div data-editorblocktype="Button"><a href="#">Add</a>'
+                + "{{ x " * n
+                + "</div>\n"
+            ),
+            65_800,
+            "refused",
+            "is never closed before the next '{{'",
+        ),
+        Shape(
+            "unclosed-button-start-tags",
+            lambda n: qr() + BUTTON + unclosed_button * n,
+            8_000,
+            "patched",
+            "every Button nested in all those before it (ancestors, links, nesting check)",
+        ),
+        Shape(
+            "buttons-with-https-links",
+            lambda n: CALENDAR_BUTTON * n,
+            10_000,
+            "patched",
+            "a '//' for every link (the scheme check)",
+        ),
+        Shape(
+            "lint-calendar-links",
+            lambda n: CALENDAR_BUTTON * n,
+            50_000,
+            "patched",
+            "every link matched with its Button (lint)",
+        ),
+        Shape(
+            "dense-{{…}}",
+            lambda n: qr() + BUTTON + "{{a}}" * n,
+            3_900_000,  # 19.5 MB
+            "patched",
+            "one Handlebars expression per five bytes (memory)",
+        ),
+    ]

@@ -10,12 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from mailpatch._blocks import scan
 from mailpatch._files import decode
+from mailpatch._html import Kind
+from mailpatch._lint import lint
 from mailpatch._patch import patch
 from mailpatch._run import Mode, Status, process
+from mailpatch._survey import closed_expressions, closing_bound
 from mailpatch._verify import verify
 
-from pathological_inputs import Hostile, cases
+from pathological_inputs import Hostile, Shape, cases, qr, shapes
 
 STATUS = {
     "patched": Status.PATCHED,
@@ -76,3 +80,64 @@ def test_benchmark_script_runs() -> None:
     )
     assert run.returncode == 0, run.stderr
     assert "nesting-1000-around-blocks" in run.stdout and "patched" in run.stdout
+
+
+# --- bounds: the growing shapes, at a few hundred units (their figures: the benchmark) ---------
+
+SHAPES = [pytest.param(s, id=s.name) for s in shapes()]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_growing_shape_ends_as_an_outcome(shape: Shape, tmp_path: Path) -> None:
+    path = tmp_path / "email.html"
+    text = shape.build(300)
+    path.write_text(text, "utf-8")
+    outcome = process(str(path), shape.options, Mode())
+    assert outcome.status is STATUS[shape.outcome], outcome.message
+    if shape.outcome == "refused":
+        assert shape.why in outcome.message
+    else:
+        after = decode(path.read_bytes()).text
+        assert after != text and "ERQRCode" not in after
+        assert not patch(after, shape.options).changed  # a second run is a no-op
+    problems = lint(text)  # finishes, and says the same of every repeated unit
+    if "calendar-links" in shape.name or "https-links" in shape.name:
+        assert [p.code for p in problems] == ["MP101", "MP201"] * 300  # (outside a loop)
+        assert all(p.fixable for p in problems if p.code == "MP101")
+
+
+def test_unclosed_expressions_are_found_as_the_regular_expression_finds_them() -> None:
+    """The linear searches find what the lazy regular expressions found (quadratic)."""
+    import re
+
+    handlebars = re.compile(r"\{\{\{?(.*?)\}?\}\}", re.S)
+    closed = re.compile(r"\{\{.*?\}\}", re.S)
+    for text in ["{{ a {{b}} {{ c", "{{{x}}}} {{ {{y}}} {{", "}}{{", "{{}}}{{{ }}", "{ {{ x"]:
+        for lo in range(len(text) + 1):
+            for hi in range(lo, len(text) + 1):
+                bound = closing_bound(text, lo, hi)
+                assert [m.span() for m in handlebars.finditer(text, lo, bound)] == [
+                    m.span() for m in handlebars.finditer(text, lo, hi)
+                ]
+                assert list(closed_expressions(text, lo, hi)) == closed.findall(text, lo, hi)
+
+
+def test_nested_blocks_share_their_ancestors() -> None:
+    """Thousands of nested Buttons: each element's ancestors read as the tuple of tags open
+    around it, outermost first, and the nesting questions are answered without a walk."""
+    text = qr() + '<div data-locked="1">' + '<div data-editorblocktype="Button">' * 50
+    doc = scan(text)
+    buttons = doc.blocks_of("button")
+    assert len(buttons) == 50
+    locked = next(t for t in doc.tokens if t.kind is Kind.START and "data-locked" in t.text(text))
+    for depth, button in enumerate(buttons):
+        expected = tuple([locked.start] + [b.start for b in buttons[:depth]])
+        assert tuple(t.token.start for t in button.ancestors) == expected
+        assert len(button.ancestors) == depth + 1
+        assert button.ancestors == tuple(button.ancestors)
+        assert button.ancestors.outermost_locked is not None
+        assert button.ancestors.outermost_locked.token.start == locked.start
+        outer = button.ancestors.outermost_qr_or_button
+        assert (outer.token.start if outer else None) == (buttons[0].start if depth else None)
+        assert button.ancestors.outermost_qr is None
+    assert doc.blocks_of("erqrcode")[0].ancestors == ()

@@ -501,3 +501,15 @@ def test_every_spelling_of_a_guid_is_refused_as_a_readable_id(value: str) -> Non
     from mailpatch._config import guid_as_id_problem
 
     assert guid_as_id_problem(value)
+
+
+def test_a_stale_button_holding_another_button_is_refused() -> None:
+    """A Button nested in the patched one (a closing tag missing?) would have its own real
+    link taken for part of the calendar button: refused, as a first patch refuses it."""
+    from mailpatch._errors import Refusal
+
+    inner = '<div data-editorblocktype="Button"><a href="https://contoso.com/x">x</a></div>'
+    text = PATCHED.replace("<!--{{/if}}-->", inner + "<!--{{/if}}-->", 1)
+    assert text != PATCHED
+    with pytest.raises(Refusal, match="closing </div> missing"):
+        patch(text, options(events=[f"{GUID}=Renamed"]))
