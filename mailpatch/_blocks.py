@@ -34,11 +34,19 @@ QR_TYPE = "erqrcode"
 BUTTON_TYPE = "button"
 PLACEHOLDER_HREFS = frozenset({"", "#", "about:blank"})
 
-_HANDLEBARS = re.compile(r"\{\{\{?(.*?)\}?\}\}", re.S)
+HB_COMMENT = re.compile(r"\{\{~?!--.*?--~?\}\}", re.S)  # a long handlebars comment
+# an expression's inside (group 1); a long comment '{{!-- … --}}' as a whole, no group
+_HANDLEBARS = re.compile(r"\{\{~?!--.*?--~?\}\}|\{\{\{?(.*?)\}?\}\}", re.S)
 _EACH = re.compile(r"#\s*each\s")
 _IF = re.compile(r"#\s*if\s")
+# the event test, in the forms that render alike: (eq this.msevtmgt_eventid 'GUID') as the
+# designer writes it, the operands the other way round, or the field without 'this.' (inside
+# the {{#each}} the registration is the context)
 _EVENT_IF = re.compile(
-    r"#\s*if\s+\(\s*eq\s+this\.msevtmgt_eventid\s+(?P<q>['\"])(?P<guid>[^'\"]*)(?P=q)\s*\)\s*\Z"
+    r"#\s*if\s+\(\s*eq\s+(?:"
+    r"(?:this\.)?msevtmgt_eventid\s+(?P<q>['\"])(?P<guid>[^'\"]*)(?P=q)"
+    r"|(?P<q2>['\"])(?P<guid2>[^'\"]*)(?P=q2)\s+(?:this\.)?msevtmgt_eventid"
+    r")\s*\)\s*\Z"
 )
 _CLOSE_IF = re.compile(r"/\s*if\s*\Z")
 _CLOSE_EACH = re.compile(r"/\s*each\s*\Z")
@@ -467,10 +475,20 @@ class MarkerKind(Enum):
     END_EACH = "{{/each}}"
 
 
-# The loop as Microsoft's procedure writes it, optionally with an {{else}} inside the {{#if}}.
+# The loop as Microsoft's procedure writes it, optionally with an {{else}} inside the {{#if}}
+# and one on the {{#each}} (shown to a contact with no registration at all).
+_E, _I, _L, _F, _N = (
+    MarkerKind.EACH,
+    MarkerKind.IF_EVENT,
+    MarkerKind.ELSE,
+    MarkerKind.END_IF,
+    MarkerKind.END_EACH,
+)
 WHOLE_LOOPS = (
-    [MarkerKind.EACH, MarkerKind.IF_EVENT, MarkerKind.END_IF, MarkerKind.END_EACH],
-    [MarkerKind.EACH, MarkerKind.IF_EVENT, MarkerKind.ELSE, MarkerKind.END_IF, MarkerKind.END_EACH],
+    [_E, _I, _F, _N],
+    [_E, _I, _L, _F, _N],
+    [_E, _I, _F, _L, _N],
+    [_E, _I, _L, _F, _L, _N],
 )
 
 
@@ -496,7 +514,9 @@ def _classify(expr: str) -> tuple[MarkerKind, str] | None:
         return MarkerKind.EACH, ""
     if _IF.match(body):
         m = _EVENT_IF.match(body)
-        return (MarkerKind.IF_EVENT, m.group("guid")) if m else (MarkerKind.IF_OTHER, "")
+        if m is None:
+            return MarkerKind.IF_OTHER, ""
+        return MarkerKind.IF_EVENT, m.group("guid") if m.group("q") else m.group("guid2")
     if body.strip() == "else":
         return MarkerKind.ELSE, ""
     if _CLOSE_IF.match(body):
@@ -520,6 +540,8 @@ def markers(doc: Document, start: int, end: int) -> list[Marker]:
         # up to the last '}}' only: from each unclosed '{{' after it the search would read to
         # ``hi`` again (quadratic); it finds the same expressions
         for m in _HANDLEBARS.finditer(doc.source, lo, closing_bound(doc.source, lo, hi)):
+            if m.group(1) is None:
+                continue  # a handlebars comment: text, whatever it holds
             kind = _classify(m.group(1))
             if kind is not None:
                 out.append(Marker(kind[0], m.start(), m.end(), kind[1]))
@@ -581,6 +603,8 @@ def check_expressions_closed(doc: Document, element: Element, name: str) -> None
     source = doc.source
     for m in MUSTACHE.finditer(source, element.content_start, element.content_end):
         text = m.group(0)
+        if HB_COMMENT.fullmatch(text):
+            continue  # '{{!-- … --}}' holds what it likes: Handlebars skips it whole
         if not text.endswith("}}") or "{{" in text[2:]:
             raise Refusal(
                 f"the handlebars expression {text[:40]!r}… in the {name} block is never "
@@ -708,13 +732,17 @@ def read_button_block(doc: Document, element: Element) -> ButtonBlock:
     return ButtonBlock(element, links, guids)
 
 
-_TAGS = re.compile(r"<[^>]*>|<!--.*?-->", re.S)
 
 
 def button_label(button: ButtonBlock) -> str:
-    """The visible text of a Button block, for messages."""
-    source = button.element.tag.source
-    content = source[button.element.content_start : button.element.content_end]
-    text = html.unescape(_TAGS.sub(" ", re.sub(r"<!--.*?-->", " ", content, flags=re.S)))
-    text = " ".join(text.split())
+    """The visible text of a Button block, for messages: its text tokens, as the tokenizer
+    reads tags to their real end (an attribute value holding '>' is no text)."""
+    el = button.element
+    source = el.tag.source
+    parts = [
+        source[t.start : t.end]
+        for t in tokenize(source, el.content_start, el.content_end)
+        if t.kind is Kind.TEXT
+    ]
+    text = " ".join(html.unescape(" ".join(parts)).split())
     return text[:40] + ("…" if len(text) > 40 else "")

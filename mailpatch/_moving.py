@@ -20,7 +20,7 @@ import html
 import re
 from dataclasses import dataclass
 
-from mailpatch._blocks import Document, QrBlock
+from mailpatch._blocks import HB_COMMENT, Document, QrBlock
 from mailpatch._errors import Refusal
 from mailpatch._html import VOID, Kind, Token
 
@@ -73,7 +73,8 @@ def loop_span(doc: Document, qr: QrBlock) -> Moved:
             else:
                 end = hi
             continue
-        if "{{" in part or re.search(r"<a\b|\bhref\s*=", part, re.I):
+        bare = HB_COMMENT.sub("", part)  # a handlebars comment renders nothing: it may go
+        if "{{" in bare or re.search(r"<a\b|\bhref\s*=", bare, re.I):
             shown = _shown(part) or " ".join(part.split())[:60]
             raise Refusal(
                 "the ERQRCode block holds handlebars or a link outside its {{#each}} loop "
@@ -81,9 +82,14 @@ def loop_span(doc: Document, qr: QrBlock) -> Moved:
                 "the QR block unseen: move it out of the block, or delete it",
                 lo + len(part) - len(part.lstrip()),
             )
-        text = _shown(part)
+        text = _shown(bare)
         if text:
             left.append(text)
+        # the white space next to the loop moves with it (the Button keeps its line breaks)
+        if outer:
+            start = lo + len(part.rstrip())
+        else:
+            end = lo + len(part) - len(part.lstrip())
     return Moved(start, end, tuple(left))
 
 

@@ -42,8 +42,10 @@ _KINDS = {
 }
 
 # A Handlebars expression as Handlebars lexes it: from '{{' to the first '}}', or to the end
-# of the text when it is never closed.
-MUSTACHE = re.compile(r"\{\{.*?(?:\}\}|\Z)", re.S)
+# of the text when it is never closed; a long comment '{{!-- … --}}' runs to its '--}}' (the
+# '{{…}}' inside are its text), or to the end when it has none (Handlebars cannot lex that).
+MUSTACHE = re.compile(r"\{\{~?!--.*?(?:--~?\}\}|\Z)|\{\{.*?(?:\}\}|\Z)", re.S)
+_LONG_COMMENT = re.compile(r"\{\{~?!--.*?--~?\}\}", re.S)
 
 
 class Spans:
@@ -83,9 +85,15 @@ def closed_expressions(text: str, lo: int = 0, hi: int | None = None) -> Iterato
     find = text.find
     at = find("{{", lo, end)
     while at >= 0:
-        close = find("}}", at + 2, end)
-        if close < 0:
-            return
+        if text.startswith("!--", at + 2) or text.startswith("~!--", at + 2):
+            comment = _LONG_COMMENT.match(text, at, end)  # '{{!-- {{x}} --}}' is one
+            if comment is None:
+                return
+            close = comment.end() - 2
+        else:
+            close = find("}}", at + 2, end)
+            if close < 0:
+                return
         yield text[at : close + 2]
         at = find("{{", close + 2, end)
 

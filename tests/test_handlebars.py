@@ -54,8 +54,9 @@ DEFAULT_FIELDS: tuple[tuple[str, str], ...] = (
 
 # The event GUID in a loop marker: either quote, any case, any spacing.
 GUID_MARKER = re.compile(
-    r"\{\{~?\s*#if\s*\(\s*eq\s+this\.msevtmgt_eventid\s+(['\"])"
-    r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\1\s*\)\s*~?\}\}",
+    r"\{\{~?\s*#if\s*\(\s*eq\s+(?:(?:this\.)?msevtmgt_eventid\s+)?(['\"])"
+    r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\1"
+    r"\s*(?:(?:this\.)?msevtmgt_eventid\s*)?\)\s*~?\}\}",
     re.IGNORECASE,
 )
 # A plain-path placeholder, the only kind the tool leaves unencoded in a field value.

@@ -355,7 +355,7 @@ LINK_TAMPERS = [
         _on_links(
             lambda e: dataclasses.replace(e, replacement=e.replacement.replace("moved", "x"))
         ),
-        "another host",
+        "not the one built",
         id="other-host",
     ),
     pytest.param(
