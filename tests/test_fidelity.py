@@ -204,3 +204,17 @@ def test_the_verifier_refuses_a_block_put_into_a_paragraph() -> None:
         with pytest.raises(VerifyError, match="does not sit where it is written"):
             check(email, forged, ONE_EVENT)
     assert parsed(old_style) != spelled(old_style)  # and html5lib agrees it would break
+
+
+def test_a_button_s_label_is_its_text_not_an_attribute() -> None:
+    """Messages name a Button by its text; an attribute value holding '>' is not text."""
+    first = (
+        '<div data-editorblocktype="Button"><a href="#" title="a > b">Add to calendar</a>'
+        "</div>\n"
+    )
+    email = qr() + first + first.replace("Add to calendar", "Register a colleague")
+    with pytest.raises(Refusal) as refused:
+        patch(email, ONE_EVENT)
+    message = str(refused.value)
+    assert "'Add to calendar'" in message and "'Register a colleague'" in message
+    assert "> b" not in message
