@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mailpatch._blocks import HB_COMMENT, Document, QrBlock
@@ -102,21 +103,30 @@ def _construct(doc: Document, tokens: list[Token], lo: int, hi: int, backwards: 
         tok = tokens[first]
         if doc.source[tok.start : tok.end].strip() != doc.source[lo:hi]:
             return lo if backwards else hi  # a marker inside a run of text: itself only
+    first, last = _widened(doc, tokens, first, last, lambda name: name not in VOID)
+    if tokens[first].kind is Kind.START:
+        span = (tokens[first].start, tokens[last].end)
+    return span[0] if backwards else span[1]
+
+
+def _widened(
+    doc: Document, tokens: list[Token], first: int, last: int, takes: Callable[[str], bool]
+) -> tuple[int, int]:
+    """Token indices widened over each element (its name taken by ``takes``) that holds
+    nothing but tokens ``first`` to ``last`` and white space."""
     while True:
         before, after = _neighbour(doc, tokens, first, -1), _neighbour(doc, tokens, last, +1)
         if before is None or after is None:
-            break
+            return first, last
         open_, close = tokens[before], tokens[after]
         if not (
             open_.kind is Kind.START
             and close.kind is Kind.END
             and open_.name == close.name
-            and open_.name not in VOID
+            and takes(open_.name)
         ):
-            break
+            return first, last
         first, last = before, after
-        span = (open_.start, close.end)
-    return span[0] if backwards else span[1]
 
 
 def _index_at(tokens: list[Token], offset: int) -> int:
@@ -161,21 +171,10 @@ def image_place(doc: Document, qr: QrBlock, content_tokens: list[Token]) -> tupl
         if el.content_start <= t.start < el.content_end
     ]
     i = next(k for k, t in enumerate(tokens) if t.start == qr.img.start)
-    lo, hi = i, i
     blocks = any(t.kind is Kind.START and t.name in CLOSES_P for t in content_tokens)
-    while True:
-        before, after = _neighbour(doc, tokens, lo, -1), _neighbour(doc, tokens, hi, +1)
-        if before is None or after is None:
-            break
-        open_, close = tokens[before], tokens[after]
-        if not (
-            open_.kind is Kind.START
-            and close.kind is Kind.END
-            and open_.name == close.name
-            and (open_.name == "a" or (blocks and open_.name in PHRASING_ONLY))
-        ):
-            break
-        lo, hi = before, after
+    lo, hi = _widened(
+        doc, tokens, i, i, lambda name: name == "a" or (blocks and name in PHRASING_ONLY)
+    )
     if blocks:
         held = _open_phrasing(doc, tokens[: lo])
         if held is not None:

@@ -260,15 +260,8 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
         _check_conditionals(doc, button)
         _check_no_blocks_of_its_own(doc, button)
         check_not_cut_off(doc, button.element, "Button", "moved inside the loop,")
-        event = events[normal_guid(qr.guid)]
         assert options.endpoint is not None
-        link = _calendar_link(
-            host=options.endpoint,
-            readable_event_id=event.readable_id,
-            fields=options.fields,
-            session_id=event.session_id,
-            api_version=options.api_version,
-        )
+        link = _link_for(options, options.endpoint, events[normal_guid(qr.guid)])
         start, end, content, inserted = _button_content(doc, qr, button, link)
         edits.append(Edit(start, end, content, what="button", inserted=inserted))
         pairings.append(Pairing(qr.element.start, button.element.start, qr.guid, link))
@@ -344,13 +337,7 @@ def review_links(
         if event is None or options.endpoint is None or len(button.loop_guids) != 1:
             unchecked.append((guid, _why_unchecked(button, event, options)))
             continue
-        link = _calendar_link(
-            host=options.endpoint,
-            readable_event_id=event.readable_id,
-            fields=options.fields,
-            session_id=event.session_id,
-            api_version=options.api_version,
-        )
+        link = _link_for(options, options.endpoint, event)
         href = _href(link)
         calendar = [bl for bl in button.links if bl.kind is LinkKind.CALENDAR]
         if all(_written(bl, _with_slashes) == href for bl in calendar):
@@ -467,6 +454,17 @@ def events_in(text: str) -> EmailEvents:
     return EmailEvents(
         tuple((normal_guid(q.guid), q.element.start) for q in qrs),
         frozenset(g for b in buttons for g in b.loop_guids),
+    )
+
+
+def _link_for(options: PatchOptions, host: str, event: EventRef) -> CalendarLink:
+    """The calendar link the settings build for one event."""
+    return _calendar_link(
+        host=host,
+        readable_event_id=event.readable_id,
+        fields=options.fields,
+        session_id=event.session_id,
+        api_version=options.api_version,
     )
 
 
