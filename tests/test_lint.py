@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_handlebars import MUTANTS
 
 from mailpatch._cli import main
 from mailpatch._files import decode
@@ -22,6 +21,7 @@ from mailpatch._lint import RULES, CalendarContent, Link, check_link, lint
 from mailpatch._patch import PatchOptions, patch
 
 from fixturecases import FIXTURES, Case, cases
+from test_handlebars import MUTANTS
 
 LINT = sorted(p for p in (FIXTURES / "lint").iterdir() if (p / "input.html").exists())
 PATCH = cases("patch")

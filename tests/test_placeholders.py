@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_handlebars import HARNESS, Renderer, handlebars  # noqa: F401 (a fixture)
 
 from mailpatch._cli import main
 from mailpatch._link import (
@@ -36,6 +35,8 @@ from mailpatch._link import (
     placeholder_problems,
 )
 from mailpatch._lint import lint
+
+from test_handlebars import HARNESS, Renderer, handlebars  # noqa: F401 (a fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 EMAIL = ROOT / "fixtures" / "examples" / "registration-email.html"
