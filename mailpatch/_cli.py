@@ -210,6 +210,17 @@ def _die_with_parent(parent: int | None) -> None:
         os._exit(1)
 
 
+def _print_version(ctx: click.Context) -> None:
+    """mailpatch's version, and the parsers that decide verification (for bug reports): lxml
+    and the libxml2 it runs, imported only here (start-up matters for every other command)."""
+    import lxml.etree
+
+    click.echo(f"mailpatch {__version__}")
+    click.echo(f"lxml {'.'.join(map(str, lxml.etree.LXML_VERSION))}")
+    click.echo(f"libxml2 {'.'.join(map(str, lxml.etree.LIBXML_VERSION))}")
+    ctx.exit()
+
+
 HELP = """Patch exported Dynamics 365 Marketing registration emails so that the "Add to calendar"
 button downloads a personalised .ics from the Events API.
 
@@ -255,7 +266,14 @@ class _Commands(click.Group):
 
 
 @click.group(cls=_Commands, help=HELP, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="mailpatch")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, _param, value: _print_version(ctx) if value else None,
+    help="Show the version, and lxml's and libxml2's (they decide verification), and exit.",
+)
 def cli() -> None:
     pass
 

@@ -1098,8 +1098,27 @@ def test_patch_help_mentions_exit_codes_and_options(
 def test_version(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
     result = run(capsysbinary, "--version")
     assert result.code == EXIT_OK
-    assert result.out.decode() == f"mailpatch, version {__version__}\n"
+    import lxml.etree
+
+    lxml_version = ".".join(map(str, lxml.etree.LXML_VERSION))
+    libxml2 = ".".join(map(str, lxml.etree.LIBXML_VERSION))
+    assert result.out.decode() == (
+        f"mailpatch {__version__}\nlxml {lxml_version}\nlibxml2 {libxml2}\n"
+    )
     assert re.fullmatch(r"\d+\.\d+\.\d+\S*", __version__)
+
+
+def test_packaging_ships_the_license_and_the_typing_marker() -> None:
+    """py.typed for type checkers, the MIT LICENSE the metadata names (SPDX form)."""
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    meta = tomllib.loads((root / "pyproject.toml").read_text("utf-8"))
+    assert meta["project"]["license"] == "MIT"
+    assert meta["project"]["license-files"] == ["LICENSE"]
+    assert (root / "LICENSE").read_text("utf-8").startswith("MIT License")
+    assert (root / "mailpatch" / "py.typed").exists()
+    assert "py.typed" in meta["tool"]["setuptools"]["package-data"]["mailpatch"]
 
 
 _REFUSED = case("refuse", "no-button")
