@@ -48,7 +48,9 @@ def _line(outcome: Outcome, verbose: bool) -> str | None:
     made = f" ({outcome.changes})"
     if outcome.status in (Status.REFUSED, Status.ERROR):
         return f"error: cannot patch {outcome.where}: {outcome.message}"
-    if outcome.status in _CHANGED:
+    if outcome.status in _CHANGED and outcome.written_to:  # say what happened to the file
+        line = f"wrote {outcome.written_to}{made} from {outcome.path}"
+    elif outcome.status in _CHANGED:
         line = f"{outcome.status.value} {outcome.path}{made}"
     elif verbose:
         line = f"{outcome.status.value} {outcome.path}" + (
@@ -602,6 +604,7 @@ def _deliver(
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         write_if_changed(target, outcome.output)
+        outcome = replace(outcome, written_to=str(target))
     except (FileProblem, OSError) as exc:
         problem = str(exc) if isinstance(exc, FileProblem) else (exc.strerror or str(exc))
         return replace(

@@ -40,14 +40,20 @@ class Outcome:
     links_fixed: int = 0  # calendar links given their missing "//" (lint MP101)
     unchecked: tuple[tuple[str, str], ...] = ()  # (GUID, why) of patched Buttons not judged
     left: tuple[str, ...] = ()  # text outside a moved loop, removed with its QR block
+    qr_removed: int = 0  # ERQRCode blocks removed
+    written_to: str = ""  # where the result went, when not in place (-o FILE, --output-dir)
     output: bytes = b""  # a diff, or the result bytes when Mode.capture (stdout, -o, --output-dir)
 
     @property
     def changes(self) -> str:
         """'1 calendar button', '2 calendar buttons, 1 link fixed', …"""
         parts = []
-        if self.buttons or not (self.links_fixed or self.links_updated):
+        others = self.links_fixed or self.links_updated or self.qr_removed
+        if self.buttons or not others:
             parts.append(f"{self.buttons} calendar button{'s' if self.buttons != 1 else ''}")
+        elif self.qr_removed and not self.buttons:  # a QR block kept earlier, now removed
+            n = self.qr_removed
+            parts.append(f"{n} QR block{'s' if n != 1 else ''} removed")
         if self.links_updated:
             n = self.links_updated
             parts.append(f"stale links in {n} calendar button{'s' if n != 1 else ''}")
@@ -162,6 +168,7 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
         "links_fixed": sum(1 for e in result.edits if e.what == "scheme"),
         "unchecked": result.unchecked,
         "left": tuple(text for _, text in result.left_behind),
+        "qr_removed": sum(1 for e in result.edits if e.what == "qr"),
     }
     # a file whose only change is stale links written anew is "updated", not "patched"
     only_updated = bool(result.updates) and not result.pairings

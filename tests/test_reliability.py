@@ -294,7 +294,7 @@ def test_ics_dates_out_of_range_are_usage_errors(
 
 DEEP = (
     '<div data-editorblocktype="Button"><a href="https://contoso.svc.dynamics.com/EvtMgmt/api/'
-    'v2.0/calendar/personal/ics?api-version=2016-06-30&amp;data=' + "[" * 1500 + '">x</a></div>'
+    "v2.0/calendar/personal/ics?api-version=2016-06-30&amp;data=" + "[" * 1500 + '">x</a></div>'
 )
 
 
@@ -339,9 +339,7 @@ def test_stdin_obeys_max_size() -> None:
     assert b"over the 1,000-byte limit" in run.stderr
 
 
-def test_jobs_are_capped_by_files_and_cpus(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_jobs_are_capped_by_files_and_cpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     exports(tmp_path, "a.html", "b.html")
     seen: list[int] = []
     real = _cli.run_all
@@ -395,3 +393,21 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state not in ("Z", "X")
+
+
+# --- status lines say what happened to the file named ---------------------------------------------
+
+
+def test_status_lines_say_where_a_result_went_and_what_was_removed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    exports(tmp_path, "a.html")
+    out = tmp_path / "out" / "a.html"
+    assert main(["patch", *ARGS, "-o", str(out), str(tmp_path / "a.html")]) == EXIT_OK
+    assert f"wrote {out} (1 calendar button) from {tmp_path / 'a.html'}" in capsys.readouterr().err
+    # a QR block kept by an earlier --keep-qr run, removed now: no "0 calendar buttons"
+    assert main(["patch", *ARGS, "--keep-qr", str(tmp_path / "a.html")]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["patch", *ARGS, str(tmp_path / "a.html")]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert f"patched {tmp_path / 'a.html'} (1 QR block removed)" in err
