@@ -471,8 +471,10 @@ class MarkerKind(Enum):
     IF_EVENT = "{{#if (eq this.msevtmgt_eventid …)}}"
     IF_OTHER = "{{#if}}"
     ELSE = "{{else}}"
+    ELSE_CHAIN = "{{else if …}}"  # a chained branch: not the loop's form, refused
     END_IF = "{{/if}}"
     END_EACH = "{{/each}}"
+    OTHER_BLOCK = "{{#…}}/{{^…}}/{{/…}}"  # another block helper: not the loop's, refused
 
 
 # The loop as Microsoft's procedure writes it, optionally with an {{else}} inside the {{#if}}
@@ -517,12 +519,16 @@ def _classify(expr: str) -> tuple[MarkerKind, str] | None:
         if m is None:
             return MarkerKind.IF_OTHER, ""
         return MarkerKind.IF_EVENT, m.group("guid") if m.group("q") else m.group("guid2")
-    if body.strip() == "else":
+    if body.strip() in ("else", "^"):  # '{{^}}' is '{{else}}' to Handlebars
         return MarkerKind.ELSE, ""
+    if re.match(r"\s*else\s", body):  # '{{else if …}}' opens another branch
+        return MarkerKind.ELSE_CHAIN, ""
     if _CLOSE_IF.match(body):
         return MarkerKind.END_IF, ""
     if _CLOSE_EACH.match(body):
         return MarkerKind.END_EACH, ""
+    if body[:1] in ("#", "^", "/"):  # {{#unless}}, {{^inverse}}, {{/with}}, …
+        return MarkerKind.OTHER_BLOCK, ""
     return None
 
 

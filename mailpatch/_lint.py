@@ -475,9 +475,11 @@ def _check_loops(doc: Document, found: list[Link], lines: LineIndex) -> Iterator
             yield from _placement(item, stack)
             continue
         kind = item.kind
+        if kind is MarkerKind.OTHER_BLOCK:
+            continue  # another helper's block ({{#unless}}…): not the loop's to judge here
         if kind in opens:
             stack.append(_Frame(item))
-        elif kind is MarkerKind.ELSE:
+        elif kind in (MarkerKind.ELSE, MarkerKind.ELSE_CHAIN):
             if stack:
                 stack[-1].in_else = True
             else:

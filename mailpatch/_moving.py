@@ -42,6 +42,9 @@ PHRASING_ONLY = frozenset(
     }
 )  # fmt: skip
 _SPACE = re.compile(r"(?:\s|&nbsp;|&#160;|&#xa0;)*\Z", re.I)
+_SHORT_COMMENT = re.compile(r"\{\{~?!.*?\}\}", re.S)
+# a run of text that is nothing but loop markers ('{{#each …}}{{#if …}}' in one <p>)
+_MARKERS_ONLY = re.compile(r"\s*(?:\{\{~?[#/]?\s*(?:each|if|else)\b[^{}]*\}\}\s*)+")
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,8 @@ def loop_span(doc: Document, qr: QrBlock) -> Moved:
             else:
                 end = hi
             continue
-        bare = HB_COMMENT.sub("", part)  # a handlebars comment renders nothing: it may go
+        # a handlebars comment, long or short, renders nothing: it may go with the block
+        bare = _SHORT_COMMENT.sub("", HB_COMMENT.sub("", part))
         if "{{" in bare or re.search(r"<a\b|\bhref\s*=", bare, re.I):
             shown = _shown(part) or " ".join(part.split())[:60]
             raise Refusal(
@@ -101,7 +105,7 @@ def _construct(doc: Document, tokens: list[Token], lo: int, hi: int, backwards: 
     span = (tokens[first].start, tokens[first].end)
     if tokens[first].kind is not Kind.COMMENT:
         tok = tokens[first]
-        if doc.source[tok.start : tok.end].strip() != doc.source[lo:hi]:
+        if _MARKERS_ONLY.fullmatch(doc.source, tok.start, tok.end) is None:
             return lo if backwards else hi  # a marker inside a run of text: itself only
     first, last = _widened(doc, tokens, first, last, lambda name: name not in VOID)
     if tokens[first].kind is Kind.START:
@@ -214,3 +218,84 @@ def closed_by_bang(doc: Document, lo: int, hi: int) -> Token | None:
         if t.kind is Kind.COMMENT and lo <= t.start < hi and bang:
             return t
     return None
+
+
+# Elements whose end tag may be left out: one left open in the moved loop closes harmlessly.
+_OPTIONAL_END = frozenset(
+    {"p", "li", "dt", "dd", "td", "th", "tr", "tbody", "thead", "tfoot", "option", "colgroup"}
+)
+_TABLE_PARTS = frozenset(
+    {"tr", "td", "th", "tbody", "thead", "tfoot", "caption", "col", "colgroup"}
+)
+_REVEALED_OPENER = re.compile(r"<!--\s*\[if\b[^\]]*\]>\s*<!--\s*-?-?>\Z", re.I)
+_REVEALED_CLOSER = re.compile(r"<!--\s*<!\[endif\]\s*-->\Z", re.I)
+
+
+def check_movable(
+    doc: Document, qr: QrBlock, moved: Moved, place: tuple[int, int], content: list[Token]
+) -> None:
+    """Refuse a loop that cannot move whole: what moves around the button (the loop, the
+    image's place taken out) must be balanced markup -- an end tag closing something outside
+    it (a '</td></tr>' after a marker in a table cell) breaks the page around the Button --
+    and hold no link (it would become part of the calendar button, or a link in a link);
+    nor may the button land inside an Outlook conditional when it holds one of its own."""
+    el = qr.element
+    tokens = [
+        t
+        for t in doc.tokens_in(moved.start, moved.end)
+        if moved.start <= t.start < moved.end and not place[0] <= t.start < place[1]
+    ]
+    stack: list[Token] = []
+    revealed = 0  # Outlook conditionals ('<!--[if !mso]><!-- -->') open at the image's place
+    for t in tokens:
+        if t.kind is Kind.START and t.name == "a":
+            raise Refusal(
+                "the ERQRCode block's loop holds a link "
+                f"({doc.source[t.start : t.end][:60]!r}) besides the QR image: moved into the "
+                "Button it would be part of the calendar button (or a link inside a link); "
+                "take it out of the loop",
+                t.start,
+            )
+        if t.kind is Kind.START and t.name in _TABLE_PARTS and not any(
+            o.name == "table" for o in stack
+        ):
+            raise Refusal(
+                f"the ERQRCode block's loop is not whole markup: its <{t.name}> belongs to a "
+                "table outside the loop (markers in table cells?); moved into the Button, "
+                "browsers would drop it: give each marker a line or paragraph of its own",
+                t.start,
+            )
+        if t.kind is Kind.START and t.name not in VOID:
+            if not doc.source.endswith("/>", t.start, t.end):
+                stack.append(t)
+        elif t.kind is Kind.END:
+            at = next((k for k in range(len(stack) - 1, -1, -1) if stack[k].name == t.name), -1)
+            if at < 0 or any(o.name not in _OPTIONAL_END for o in stack[at + 1 :]):
+                raise Refusal(
+                    f"the ERQRCode block's loop is not whole markup: its </{t.name}> closes an "
+                    "element the loop did not open (a marker inside a table cell or a "
+                    "paragraph with other content?); moved into the Button it would break the "
+                    "page around it: give each marker a line or paragraph of its own",
+                    t.start,
+                )
+            del stack[at:]
+        elif t.kind is Kind.COMMENT and t.start < place[0]:
+            text = doc.source[t.start : t.end]
+            revealed += bool(_REVEALED_OPENER.search(text)) - bool(_REVEALED_CLOSER.search(text))
+    left_open = [o for o in stack if o.name not in _OPTIONAL_END]
+    if left_open:
+        o = left_open[-1]
+        raise Refusal(
+            f"the ERQRCode block's loop is not whole markup: the <{o.name}> it opens is "
+            "closed outside it; moved into the Button it would swallow what follows",
+            o.start,
+        )
+    conditional = any(
+        t.kind is Kind.COMMENT and "[if" in doc.source[t.start : t.end].lower() for t in content
+    )
+    if revealed > 0 and conditional:
+        raise Refusal(
+            "the QR image sits inside an Outlook conditional ('<!--[if !mso]><!-- -->'), and "
+            "the Button holds Outlook conditionals of its own: they cannot nest",
+            el.start,
+        )

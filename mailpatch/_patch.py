@@ -53,7 +53,7 @@ from mailpatch._link import (
     is_calendar_url,
     slashless_host,
 )
-from mailpatch._moving import closed_by_bang, image_place, loop_span
+from mailpatch._moving import check_movable, closed_by_bang, image_place, loop_span
 from mailpatch._survey import Spans, Survey, survey_of
 
 # "calendar/personal/ics" in any case, found from its '/' (a literal the search runs on)
@@ -236,6 +236,7 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
     todo = [q for q in qrs if normal_guid(q.guid) not in done_guids]
     # the events this email is for: an id given for "the" event serves only when there is one
     guids = {normal_guid(q.guid) for q in qrs} | done_guids
+    _check_one_spelling(qrs)
     events = {normal_guid(q.guid): _event_for(q, guids, options) for q in todo}
     if todo and options.endpoint is None:
         raise MissingOption(
@@ -265,7 +266,6 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
         start, end, content, inserted = _button_content(doc, qr, button, link)
         edits.append(Edit(start, end, content, what="button", inserted=inserted))
         pairings.append(Pairing(qr.element.start, button.element.start, qr.guid, link))
-        left += [(qr.element.start, text) for text in loop_span(doc, qr).left]
     if not options.keep_qr:
         open_paragraphs = _open_paragraphs(text, qrs)
         for qr in qrs:
@@ -278,6 +278,8 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
                     qr.element.start,
                 )
             edits.append(Edit(qr.element.start, qr.element.end, "", what="qr"))
+            # what stands outside its loop goes with it: named, or refused if it matters
+            left += [(qr.element.start, text) for text in loop_span(doc, qr).left]
     review = review_links(doc, patched, options, guids, survey)
     edits += review.edits
     # rewritten Buttons' links are written anew, and so are those of a Button nested in one
@@ -600,6 +602,22 @@ def _event_for(qr: QrBlock, guids: set[str], options: PatchOptions) -> EventRef:
     )
 
 
+def _check_one_spelling(qrs: Sequence[QrBlock]) -> None:
+    """Handlebars' eq compares exactly: two QR blocks testing one GUID in two spellings
+    ('AAAA…' and 'aaaa…') cannot both match the registration's, so which loop to keep is
+    not for mailpatch to guess."""
+    seen: dict[str, QrBlock] = {}
+    for q in qrs:
+        first = seen.setdefault(normal_guid(q.guid), q)
+        if first.guid.strip() != q.guid.strip():
+            raise Refusal(
+                f"two ERQRCode blocks test event {normal_guid(q.guid)} spelt differently "
+                f"({first.guid.strip()!r} and {q.guid.strip()!r}); Handlebars compares them "
+                "exactly, so at most one ever matches: make them the same",
+                q.element.start,
+            )
+
+
 def _check_unlocked(
     element: Element,
     what: str,
@@ -749,7 +767,7 @@ def _check_apart(qr: QrBlock, button: ButtonBlock) -> None:
         raise Refusal("the ERQRCode block and its Button block overlap", q.start)
 
 
-def _served_events(button: ButtonBlock) -> frozenset[str] | None:
+def _served_events(button: ButtonBlock, host: str | None) -> frozenset[str] | None:
     """The events a Button may be paired with: None for none (no links, or a real link),
     an empty set for any event (placeholder links only), else the one readable event id its
     calendar links carry."""
@@ -761,16 +779,21 @@ def _served_events(button: ButtonBlock) -> frozenset[str] | None:
         if kind is LinkKind.REAL:
             return None
         if kind is LinkKind.CALENDAR:
-            readable_id = _linked_event(link)
+            readable_id = _linked_event(link, host)
             if readable_id is None:
                 return None
             ids.add(readable_id)
     return frozenset(ids) if len(ids) <= 1 else None
 
 
-def _linked_event(link: ButtonLink) -> str | None:
+def _linked_event(link: ButtonLink, host: str | None) -> str | None:
+    """The readable id a Button's calendar link carries, if it goes to the settings' Events
+    API host (a look-alike path on another host is a link elsewhere: never taken)."""
     try:
-        data = decode_calendar_url(link.url).data
+        decoded = decode_calendar_url(link.url)
+        if decoded.host != host:
+            return None
+        data = decoded.data
         readable_id = data[0].get("readableEventId") if data else None
     except (DecodeError, AttributeError, IndexError, KeyError, TypeError, ValueError):
         return None
@@ -798,7 +821,7 @@ def _pair(
     placeholders: list[ButtonBlock] = []  # serve any event
     linked: dict[str, list[ButtonBlock]] = {}  # readable event id -> Buttons linking to it
     for b in buttons:
-        served = _served_events(b)
+        served = _served_events(b, options.endpoint)
         if served is not None:
             (linked.setdefault(next(iter(served)), []) if served else placeholders).append(b)
     by_event: dict[EventRef, list[ButtonBlock]] = {}
@@ -825,9 +848,9 @@ def _pair(
                 q.element.start,
             )
     # one Button for each QR block; else one for each event, its QR blocks sharing it
-    groups: dict[EventRef, list[QrBlock]] = {}
+    groups: dict[str, list[QrBlock]] = {}  # by GUID: two events may share a readable id
     for q in qrs:
-        groups.setdefault(events[normal_guid(q.guid)], []).append(q)
+        groups.setdefault(normal_guid(q.guid), []).append(q)
     for units in ([[q] for q in qrs], list(groups.values())):
         found = assign([candidates(u[0]) for u in units])
         if isinstance(found, list):
@@ -972,6 +995,7 @@ def _button_content(
         t for t in doc.tokens_in(el.content_start, el.content_end) if t.start >= el.content_start
     ]
     lo, hi = image_place(doc, qr, content_tokens)
+    check_movable(doc, qr, moved, (lo, hi), content_tokens)
     head = source[moved.start : lo]
     content = head + relinked + source[hi : moved.end]
     return el.content_start, el.content_end, content, (len(head), len(head) + len(relinked))

@@ -59,8 +59,8 @@ _LOOPS = (
     ["each", "if", "else", "endif", "else", "endeach"],
 )
 _MARKER = re.compile(
-    r"\{\{~?(?:(?P<each>#\s*each\s)|(?P<if>#\s*if\s)|(?P<else>\s*else\s*~?\}\})"
-    r"|(?P<endif>/\s*if\s*~?\}\})|(?P<endeach>/\s*each\s*~?\}\}))"
+    r"\{\{~?(?:(?P<each>#\s*each\s)|(?P<if>#\s*if\s)|(?P<else>\s*else\b|\^\s*~?\}\})"
+    r"|(?P<endif>/\s*if\s*~?\}\})|(?P<endeach>/\s*each\s*~?\}\})|(?P<other>[#^/]))"
 )
 
 

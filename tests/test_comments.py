@@ -73,6 +73,11 @@ REFUSED = [
         id="button-ends-in-an-unclosed-mso-conditional",  # found by the atheris target
     ),
     pytest.param(
+        CLASSIC + QR.replace(IMG, "<!--[if !mso]><!-- -->" + IMG + "<!--<![endif]-->"),
+        "they cannot nest",  # Outlook would skip to the VML's own <![endif]: no button at all
+        id="img-in-revealed-conditional-classic-button",
+    ),
+    pytest.param(
         BUTTON + QR.replace("<!--{{/if}}-->", "<!--{{/if}}--!>"),
         "ends with '--!>'",
         id="bang-gt-closes",  # issue 12: a marker in such a comment is refused by name
@@ -93,7 +98,7 @@ def test_refused(text: str, fragment: str) -> None:
 
 PATCHED = [
     pytest.param(
-        CLASSIC + QR.replace(IMG, "<!--[if !mso]><!-- -->" + IMG + "<!--<![endif]-->"),
+        BUTTON + QR.replace(IMG, "<!--[if !mso]><!-- -->" + IMG + "<!--<![endif]-->"),
         id="img-in-revealed-conditional",  # real markup: every client but Outlook shows it
     ),
     pytest.param(BUTTON + QR.replace("<!--{{/if}}-->", "<!--{{/if}}--->"), id="three-dashes"),

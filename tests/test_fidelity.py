@@ -6,12 +6,14 @@ Button's content must parse to the elements its markup spells, in the nesting it
 
 from __future__ import annotations
 
+import re
+
 import html5lib
 import pytest
 
 from mailpatch._errors import Refusal
 from mailpatch._html import VOID, Kind, tokenize
-from mailpatch._patch import patch
+from mailpatch._patch import EventRef, PatchOptions, patch
 from mailpatch._verify import verify
 
 from pathological_inputs import IMG, ONE_EVENT, qr
@@ -209,8 +211,7 @@ def test_the_verifier_refuses_a_block_put_into_a_paragraph() -> None:
 def test_a_button_s_label_is_its_text_not_an_attribute() -> None:
     """Messages name a Button by its text; an attribute value holding '>' is not text."""
     first = (
-        '<div data-editorblocktype="Button"><a href="#" title="a > b">Add to calendar</a>'
-        "</div>\n"
+        '<div data-editorblocktype="Button"><a href="#" title="a > b">Add to calendar</a></div>\n'
     )
     email = qr() + first + first.replace("Add to calendar", "Register a colleague")
     with pytest.raises(Refusal) as refused:
@@ -218,3 +219,147 @@ def test_a_button_s_label_is_its_text_not_an_attribute() -> None:
     message = str(refused.value)
     assert "'Add to calendar'" in message and "'Register a colleague'" in message
     assert "> b" not in message
+
+
+# --- what an adversarial review of the above found: each now refused by name, or patched ------
+
+G1, G2 = "a1b2c3d4-1111-1111-1111-111111111111", "e5f6a7b8-2222-2222-2222-222222222222"
+TWO = PatchOptions(
+    endpoint="org.crm.dynamics.com", events={G1: EventRef("EV1"), G2: EventRef("EV2")}
+)
+
+
+def loop(guid: str, inner: str = IMG, *, each_else: str = "", if_else: str = "") -> str:
+    """A QR block whose content is the loop around ``inner`` (markers in comments)."""
+    return (
+        '<div data-editorblocktype="ERQRCode">\n'
+        "<!--{{#each contact.msevtmgt_eventregistration_contact_msevtmgt_contactid }}-->\n"
+        f"<!--{{{{#if (eq this.msevtmgt_eventid '{guid}')}}}}-->\n{inner}\n{if_else}"
+        f"<!--{{{{/if}}}}-->\n{each_else}<!--{{{{/each}}}}-->\n</div>\n"
+    )
+
+
+REVIEW_REFUSED = [
+    pytest.param(
+        loop(G1, "See you there<!--{{else if (eq this.msevtmgt_eventid '" + G2 + "')}}-->" + IMG)
+        + INLINE,
+        "unbalanced loop markers",
+        id="else-if-chain",  # the button went into the G2 branch with EV1's link
+    ),
+    pytest.param(
+        loop(G1, "See you<!--{{^}}-->" + IMG) + INLINE,
+        "no QR <img> inside the",
+        id="caret-else",  # '{{^}}' is '{{else}}': the image is in the else branch
+    ),
+    pytest.param(
+        loop(G1, "{{#unless x}}" + IMG + "{{/unless}}") + INLINE,
+        "unbalanced loop markers",
+        id="other-block-helper",
+    ),
+    pytest.param(
+        '<div data-editorblocktype="ERQRCode"><table><tbody><tr><td>'
+        "<!--{{#each contact.msevtmgt_eventregistration_contact_msevtmgt_contactid }}-->"
+        f"</td></tr><tr><td><!--{{{{#if (eq this.msevtmgt_eventid '{G1}')}}}}-->{IMG}"
+        "<!--{{/if}}--></td></tr><tr><td><!--{{/each}}--></td></tr></tbody></table></div>\n"
+        + INLINE,
+        "not whole markup",
+        id="markers-in-table-rows",  # </td></tr> fragments moved without their table
+    ),
+    pytest.param(
+        loop(G1, if_else='<!--{{else}}--><a href="https://contoso.com/register">Register</a>\n')
+        + INLINE,
+        "holds a link",
+        id="link-in-the-else-branch",
+    ),
+    pytest.param(
+        loop(G1, IMG + '<br><a href="https://maps.example.com/">Directions</a>') + INLINE,
+        "holds a link",
+        id="link-beside-the-image",
+    ),
+    pytest.param(
+        loop(G1, f'<a href="{{{{this.msevtmgt_qrcode}}}}"><span>{IMG}</span></a>') + INLINE,
+        "holds a link",
+        id="image-in-a-span-in-a-link",
+    ),
+    pytest.param(
+        loop(G1)
+        .replace(f"{IMG}\n", f"{IMG}\n</div>\n", 1)
+        .replace("<!--{{#each", "<div class=c>\n<!--{{#each", 1)
+        + INLINE,
+        "unbalanced loop markers",  # the inner </div> ends the block: {{/each}} is outside
+        id="div-around-half-the-loop",
+    ),
+    pytest.param(
+        loop(G1) + loop(G1.upper()) + INLINE,
+        "spelt differently",
+        id="one-guid-two-spellings",
+    ),
+    pytest.param(
+        loop(G1)
+        + INLINE
+        + loop(G1).replace(
+            "<!--{{/each}}-->\n",
+            '<!--{{/each}}-->\n<p><a href="https://maps.example.com/">'
+            "Directions</a> {{contact.firstname}}</p>\n",
+        ),
+        "outside its {{#each}} loop",
+        id="second-block-of-an-event-checked-too",
+    ),
+]
+
+
+@pytest.mark.parametrize(("email", "fragment"), REVIEW_REFUSED)
+def test_review_cases_are_refused_by_name(email: str, fragment: str) -> None:
+    with pytest.raises(Refusal, match=re.escape(fragment)):
+        patch(email, TWO)
+
+
+def test_two_events_with_one_readable_id_keep_a_button_each() -> None:
+    """Grouped by GUID, not by readable id: G2's loop is not lost into G1's Button."""
+    same = PatchOptions(
+        endpoint="org.crm.dynamics.com", events={G1: EventRef("EV"), G2: EventRef("EV")}
+    )
+    with pytest.raises(Refusal, match="no Button block for every event"):
+        patch(loop(G1) + loop(G2) + INLINE, same)
+    email = loop(G1) + INLINE + loop(G2) + INLINE.replace("Add to calendar", "Add the labs")
+    result = patch(email, same)
+    verify(email, result, same)
+    assert {p.guid for p in result.pairings} == {G1, G2}
+
+
+def test_two_markers_in_one_paragraph_move_with_their_paragraph() -> None:
+    """'<p>{{#each}}{{#if}}</p>' (the designer's text editor) moves whole: no stray </p>."""
+    email = (
+        '<div data-editorblocktype="ERQRCode">\n'
+        "<p>{{#each contact.msevtmgt_eventregistration_contact_msevtmgt_contactid}}"
+        f"{{{{#if (eq this.msevtmgt_eventid '{G1}')}}}}</p>\n<p>{IMG}</p>\n"
+        "<p>{{/if}}{{/each}}</p>\n</div>\n" + INLINE
+    )
+    out = patched_with(email, TWO)
+    (content,) = button_contents(out)
+    assert parsed(content) == spelled(content)
+    assert content.count("<p>") == content.count("</p>")
+
+
+def test_a_short_handlebars_comment_outside_the_loop_goes_with_the_block() -> None:
+    email = loop(G1).replace("<!--{{#each", "{{! the desk scans this }}\n<!--{{#each", 1) + INLINE
+    out = patched_with(email, TWO)
+    assert "desk scans" not in out
+
+
+def test_a_calendar_path_on_another_host_is_no_candidate() -> None:
+    """A Button linking to '…/calendar/personal/ics' on a look-alike host links elsewhere."""
+    evil = INLINE.replace(
+        'href="#"',
+        'href="https://evil.example/EvtMgmt/api/v2.0/calendar/personal/ics?api-version='
+        '2016-06-30&amp;data=[{%22readableEventId%22:%22EV1%22,%22data%22:{}}]"',
+    )
+    with pytest.raises(Refusal, match="no Button block to pair"):
+        patch(loop(G1) + evil, TWO)
+
+
+def patched_with(email: str, options: PatchOptions) -> str:
+    result = patch(email, options)
+    verify(email, result, options)
+    assert not patch(result.text, options).changed
+    return result.text
