@@ -94,7 +94,11 @@ Wildcards {{key}} in the content are filled from the link's data and --data (whi
 {{msevtmgt_checkin_url}} from --checkin-url; a wildcard without a value is left as is, with
 a warning. Exit codes: 0 written; 2 usage error (bad or missing event details).""",
 )
-@click.option("--event", "event_file", metavar="FILE", help="event.toml with the event details.")
+@click.option(
+    "--event-file", "event_file", metavar="FILE", help="event.toml with the event details."
+)
+# the old name, which 'patch --event GUID=ID' made confusing: still read, with a warning
+@click.option("--event", "old_event_file", metavar="FILE", hidden=True)
 @click.option("--name", help="Event name (SUMMARY).")
 @click.option("--start", metavar="ISO", help="Start, e.g. 2026-03-14T09:00.")
 @click.option("--end", metavar="ISO", help="End, e.g. 2026-03-14T17:30.")
@@ -116,6 +120,7 @@ a warning. Exit codes: 0 written; 2 usage error (bad or missing event details)."
 )
 def ics_command(
     event_file: str | None,
+    old_event_file: str | None,
     name: str | None,
     start: str | None,
     end: str | None,
@@ -131,6 +136,11 @@ def ics_command(
     output: str,
 ) -> int:
     """Write the .ics the Events API would return for one registrant (a preview, offline)."""
+    if old_event_file is not None:
+        if event_file is not None:
+            raise click.UsageError("give the event file once, with --event-file")
+        click.echo("warning: 'ics --event FILE' is now 'ics --event-file FILE'", err=True)
+        event_file = old_event_file
     # imported here, not at the top: 'patch' and 'lint' start faster without them
     from mailpatch._ics import EventError, build_ics, load_event
 

@@ -134,7 +134,14 @@ def test_issue_example_writes_a_valid_invitation(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     event(tmp_path)
-    args = ["--event", "event.toml", "--data", "firstname=Zoë", "--data", "registrationId=REG-1"]
+    args = [
+        "--event-file",
+        "event.toml",
+        "--data",
+        "firstname=Zoë",
+        "--data",
+        "registrationId=REG-1",
+    ]
     code, out, err = run_ics([*args, "-o", "invite.ics", *STAMP], capsysbinary)
     assert code == 0 and out == b""
     assert "wrote invite.ics" in err and "{{msevtmgt_checkin_url}} has no value" in err
@@ -165,7 +172,9 @@ def test_stdout(
     output: list[str], tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:
     toml = str(event(tmp_path))
-    code, out, _ = run_ics(["--event", toml, "--data", "registrationId=R", *output], capsysbinary)
+    code, out, _ = run_ics(
+        ["--event-file", toml, "--data", "registrationId=R", *output], capsysbinary
+    )
     assert code == 0
     check_ics(out)
 
@@ -199,7 +208,7 @@ def test_options_override_the_toml(
     toml = str(event(tmp_path))
     other = tmp_path / "other.html"
     other.write_text("<p>Other content</p>", "utf-8")
-    args = ["--event", toml, "--name", "Renamed", "--content", str(other), *STAMP]
+    args = ["--event-file", toml, "--name", "Renamed", "--content", str(other), *STAMP]
     vevent = check_ics(run_ics(args, capsysbinary)[1]).walk("VEVENT")[0]
     assert str(vevent["SUMMARY"]) == "Renamed"
     assert str(vevent["DESCRIPTION"]) == "Other content"
@@ -208,7 +217,7 @@ def test_options_override_the_toml(
 def test_utc_event_has_no_vtimezone(
     tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:
-    args = ["--event", str(event(tmp_path)), "--timezone", "UTC", *STAMP]
+    args = ["--event-file", str(event(tmp_path)), "--timezone", "UTC", *STAMP]
     calendar = check_ics(run_ics(args, capsysbinary)[1])
     assert [c.name for c in calendar.subcomponents] == ["VEVENT"]
 
@@ -219,7 +228,7 @@ def test_toml_datetimes_and_a_bom_in_the_content(
     toml = TOML.replace('"2026-03-14T09:00"', "2026-03-14T09:00:00")
     path = event(tmp_path, toml)
     (tmp_path / "calendar-content.html").write_bytes(b"\xef\xbb\xbf<p>Ol\xc3\xa1</p>")
-    vevent = check_ics(run_ics(["--event", str(path)], capsysbinary)[1]).walk("VEVENT")[0]
+    vevent = check_ics(run_ics(["--event-file", str(path)], capsysbinary)[1]).walk("VEVENT")[0]
     assert vevent["DTSTART"].dt.hour == 9
     assert str(vevent["DESCRIPTION"]) == "Olá"
 
@@ -231,7 +240,7 @@ def test_values_are_html_escaped_in_x_alt_desc_and_plain_in_description(
     tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:
     hostile = '<b>"Zoë" & O\'Brien</b>; a, b \\ c'
-    args = ["--event", str(event(tmp_path)), "--data", f"firstname={hostile}"]
+    args = ["--event-file", str(event(tmp_path)), "--data", f"firstname={hostile}"]
     args += ["--data", "registrationId=REG-1", "--checkin-url", "https://x.example/c?a=1&b=2"]
     calendar = check_ics(run_ics([*args, *STAMP], capsysbinary)[1])
     alt = alt_desc(calendar)
@@ -252,7 +261,7 @@ def _fixture_href() -> str:
 def test_link_supplies_the_keys_and_data_fills_them(
     tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:
-    args = ["--event", str(event(tmp_path)), "--link", _fixture_href(), *STAMP]
+    args = ["--event-file", str(event(tmp_path)), "--link", _fixture_href(), *STAMP]
     code, out, err = run_ics(args, capsysbinary)
     assert code == 0
     assert "warning: registrationId is '{{this.msevtmgt_name}}'" in err
@@ -291,7 +300,7 @@ def test_data_usage_errors(
     tmp_path: Path,
     capsysbinary: pytest.CaptureFixture[bytes],
 ) -> None:
-    code, out, err = run_ics(["--event", str(event(tmp_path)), *args], capsysbinary)
+    code, out, err = run_ics(["--event-file", str(event(tmp_path)), *args], capsysbinary)
     assert code == 2 and out == b""
     assert fragment in err
 
@@ -314,7 +323,7 @@ def test_data_usage_errors(
 def test_event_errors_are_usage_errors(
     toml: str, fragment: str, tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:
-    code, out, err = run_ics(["--event", str(event(tmp_path, toml))], capsysbinary)
+    code, out, err = run_ics(["--event-file", str(event(tmp_path, toml))], capsysbinary)
     assert code == 2 and out == b""
     assert fragment in err
 
@@ -322,14 +331,14 @@ def test_event_errors_are_usage_errors(
 def test_content_not_utf8(tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
     path = event(tmp_path)
     (tmp_path / "calendar-content.html").write_bytes(b"<p>Ol\xe1</p>")
-    code, _, err = run_ics(["--event", str(path)], capsysbinary)
+    code, _, err = run_ics(["--event-file", str(path)], capsysbinary)
     assert code == 2 and "is not UTF-8" in err
 
 
 def test_uid_is_per_event_and_registrant(
     tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:
-    base = ["--event", str(event(tmp_path)), *STAMP]
+    base = ["--event-file", str(event(tmp_path)), *STAMP]
 
     def uid(*extra: str) -> str:
         calendar = check_ics(run_ics([*base, *extra], capsysbinary)[1])
@@ -345,7 +354,7 @@ def test_default_dtstamp_is_now_in_utc(
     tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:
     before = datetime.now(UTC).replace(microsecond=0)
-    calendar = check_ics(run_ics(["--event", str(event(tmp_path))], capsysbinary)[1])
+    calendar = check_ics(run_ics(["--event-file", str(event(tmp_path))], capsysbinary)[1])
     stamp = calendar.walk("VEVENT")[0]["DTSTAMP"].dt
     assert before <= stamp <= datetime.now(UTC)
 
@@ -477,7 +486,7 @@ def test_readme_example_is_what_the_command_writes(
     capsysbinary: pytest.CaptureFixture[bytes],
 ) -> None:
     examples = FIXTURES / "examples"
-    args = ["--event", str(examples / "event.toml"), "--data", "firstname=Zoë"]
+    args = ["--event-file", str(examples / "event.toml"), "--data", "firstname=Zoë"]
     args += ["--data", "registrationId=REG-1", "--checkin-url"]
     args += ["https://contoso.example/checkin/REG-1", "--dtstamp", "2025-05-01T08:00:00Z"]
     code, out, _ = run_ics(args, capsysbinary)
@@ -487,3 +496,15 @@ def test_readme_example_is_what_the_command_writes(
     vevent = written[written.index("BEGIN:VEVENT") : written.index("END:VEVENT")]
     readme = (FIXTURES.parent / "README.md").read_text("utf-8")
     assert vevent in readme
+
+
+def test_the_old_event_option_still_reads_the_file_with_a_warning(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """'ics --event FILE' clashed with 'patch --event GUID=ID': now --event-file."""
+    toml = str(event(tmp_path))
+    code, out, err = run_ics(["--event", toml, "--data", "registrationId=R", *STAMP], capsysbinary)
+    assert code == 0 and b"BEGIN:VCALENDAR" in out
+    assert "'ics --event FILE' is now 'ics --event-file FILE'" in err
+    both = ["--event", toml, "--event-file", toml]
+    assert run_ics(both, capsysbinary)[0] == 2

@@ -112,7 +112,7 @@ def test_dev_null_stays_a_device(tmp_path: Path) -> None:
     shutil.copyfile(EXAMPLE, path)
     assert main(["patch", *ARGS, "-o", os.devnull, str(path)]) == EXIT_OK
     assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
-    assert main(["ics", "--event", str(EVENT), "-o", os.devnull]) == EXIT_OK
+    assert main(["ics", "--event-file", str(EVENT), "-o", os.devnull]) == EXIT_OK
     assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
 
 
@@ -238,7 +238,7 @@ def test_option_values_that_are_not_utf8_are_a_usage_error(option: str) -> None:
         pytest.param(["patch", *ARGS, "--diff", str(EXAMPLE)], id="patch-diff"),
         pytest.param(["patch", *ARGS, "-", "<"], id="patch-stdin"),
         pytest.param(["lint", str(FIXTURES / "lint" / "mp206-links-differ")], id="lint"),
-        pytest.param(["ics", "--event", str(EVENT), "--data", "registrationId=1"], id="ics"),
+        pytest.param(["ics", "--event-file", str(EVENT), "--data", "registrationId=1"], id="ics"),
     ],
 )
 @pytest.mark.parametrize("sink", ["full", "closed"])
@@ -288,7 +288,7 @@ def test_stdout_full_or_closed(args: list[str], sink: str) -> None:
 def test_ics_dates_out_of_range_are_usage_errors(
     extra: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["ics", "--event", str(EVENT), *extra]) == EXIT_USAGE
+    assert main(["ics", "--event-file", str(EVENT), *extra]) == EXIT_USAGE
     assert "out of range" in capsys.readouterr().err
 
 
