@@ -166,6 +166,20 @@ per code goes to stderr. --format json prints a JSON array with the hints instea
     metavar="CODE[,CODE]",
     help="Do not report these codes. Repeatable.",
 )
+@click.option(
+    "--exit-zero",
+    is_flag=True,
+    help="Exit 0 even when problems are found (unreadable files still exit 123).",
+)
+@click.option(
+    "--statistics",
+    is_flag=True,
+    help="Print how many problems each code has, instead of each problem.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Only the problems: no summary.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Also a line for every file linted, and its config."
+)
 @selection_options
 def lint_command(
     paths: tuple[str, ...],
@@ -173,6 +187,10 @@ def lint_command(
     calendar_content: str | None,
     keep_qr: bool | None,
     ignored: tuple[str, ...],
+    exit_zero: bool,
+    statistics: bool,
+    quiet: bool,
+    verbose: bool,
     excludes: tuple[str, ...],
     includes: tuple[str, ...],
     respect_gitignore: bool | None,
@@ -181,6 +199,10 @@ def lint_command(
     """Check calendar links in emails (PATH: files, folders, or '-' for stdin)."""
     if "-" in paths and len(paths) > 1:
         raise click.UsageError("'-' (stdin) must be the only PATH")
+    if quiet and verbose:
+        raise click.UsageError("-q/--quiet and -v/--verbose cannot be combined")
+    if statistics and output_format == "json":
+        raise click.UsageError("--statistics cannot be combined with --format json")
     configs = Configs(config_path)
     files, _ = select(paths, configs, excludes, includes, respect_gitignore)
     cli_skip = _codes(ignored)
@@ -210,13 +232,31 @@ def lint_command(
             click.echo(f"error: cannot lint {path}: {exc}", err=True)
             unreadable += 1
             continue
-        reports += [r for r in found if r.problem.code not in skip]
+        mine = [r for r in found if r.problem.code not in skip]
+        if verbose:
+            source = config.source or "none"
+            click.echo(
+                f"linted {path}: {_plural(len(mine), 'problem')} (config: {source})", err=True
+            )
+        reports += mine
     if output_format == "json":
         write_stdout(json.dumps([r.as_json() for r in reports], indent=2, ensure_ascii=False))
         write_stdout("\n")
+    elif statistics:  # as ruff --statistics: count, code, name; the most frequent first
+        from mailpatch._lint import RULES
+
+        counts = Counter(r.problem.code for r in reports)
+        width = max((len(str(n)) for n in counts.values()), default=1)
+        write_stdout(
+            "".join(
+                f"{n:>{width}}  {code}  {RULES[code].name}\n"
+                for code, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+            )
+        )
     else:
         write_stdout("".join(report.text() + "\n" for report in reports))
+    if output_format != "json" and not quiet:
         click.echo(_summary(reports, len(files) - unreadable, unreadable), err=True)
     if unreadable:
         return EXIT_UNREADABLE
-    return EXIT_FOUND if reports else EXIT_OK
+    return EXIT_FOUND if reports and not exit_zero else EXIT_OK

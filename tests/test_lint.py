@@ -578,3 +578,36 @@ def test_nothing_is_written(tmp_path: Path) -> None:
     before = path.read_bytes(), path.stat().st_mtime_ns
     assert main(["lint", str(path)]) == 1
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+
+
+# --- habits from ruff: --exit-zero, --statistics, -q, -v --------------------------------------
+
+DIFFER = FIXTURES / "lint" / "mp206-links-differ" / "input.html"
+CLEAN = FIXTURES / "lint" / "clean-classic" / "input.html"
+
+
+def test_exit_zero_reports_but_passes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint", "--exit-zero", str(DIFFER)]) == 0
+    assert " MP206 " in capsys.readouterr().out
+    assert main(["lint", "--exit-zero", str(DIFFER), str(DIFFER.parent / "nope.html")]) == 123
+
+
+def test_statistics_count_each_code(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint", "--statistics", str(DIFFER), str(DIFFER)]) == 1
+    assert capsys.readouterr().out == "1  MP206  links-differ\n"  # one file, named twice
+    both = FIXTURES / "lint"
+    assert main(["lint", "--statistics", str(both)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    counts = [int(line.split()[0]) for line in lines]
+    assert counts == sorted(counts, reverse=True) and len(lines) == len(set(lines))
+    assert main(["lint", "--statistics", "--format", "json", str(DIFFER)]) == 2
+
+
+def test_quiet_and_verbose(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint", "-q", str(DIFFER)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == "" and " MP206 " in captured.out
+    assert main(["lint", "-v", str(DIFFER), str(CLEAN)]) == 1
+    err = capsys.readouterr().err
+    assert f"linted {DIFFER}: 1 problem" in err and f"linted {CLEAN}: 0 problems" in err
+    assert main(["lint", "-q", "-v", str(DIFFER)]) == 2
