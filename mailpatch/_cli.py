@@ -136,8 +136,10 @@ def _plan(
             data = stdin if path == "-" else Path(path).read_bytes()
             assert data is not None
             where = f"{path}:{LineIndex(decode(data).text).label(events.to_patch[0][1])}"
-            table = f"[tool.mailpatch] in {mode.settings_file}" if mode.settings_file else (
-                "[tool.mailpatch] of pyproject.toml"
+            table = (
+                f"[tool.mailpatch] in {mode.settings_file}"
+                if mode.settings_file
+                else ("[tool.mailpatch] of pyproject.toml")
             )
             raise click.UsageError(
                 f"--endpoint is needed: {where} has an ERQRCode block to patch (give "
@@ -386,6 +388,11 @@ it is written.""",
     metavar="BYTES",
     help=f"Refuse files larger than this (default {DEFAULT_MAX_SIZE:,}).",
 )
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Colour the --diff (default: on a terminal, unless NO_COLOR is set).",
+)
 @selection_options
 @click.option("-q", "--quiet", is_flag=True, help="Only errors; no summary, no progress bar.")
 @click.option(
@@ -414,6 +421,7 @@ def patch_command(
     output_format: str,
     jobs: int | None,
     max_size: int | None,
+    color: bool | None,
     quiet: bool,
     verbose: bool,
 ) -> None:
@@ -475,6 +483,8 @@ def patch_command(
     workers = workers or (cpus if len(files) >= PARALLEL_THRESHOLD else 1)
     workers = max(1, min(workers, cpus, len(files)))  # more would only wait, and cost memory
     as_json = output_format == "json"
+    # a diff in colour on a terminal, as black does; --no-color, NO_COLOR or a pipe: plain
+    colored = diff and not as_json and _wants_color(color)
     echo = partial(click.echo, err=True)
     used = configs.used()
     if verbose and not as_json:
@@ -500,6 +510,8 @@ def patch_command(
         )
         with bar as items:
             for outcome in items:
+                if colored and outcome.status in _CHANGED and outcome.output:
+                    outcome = replace(outcome, output=color_diff(outcome.output))
                 outcome = _deliver(outcome, output, output_dir, base, as_json, inputs)
                 text = _line(outcome, verbose)
                 failed = outcome.status in (Status.REFUSED, Status.ERROR)
@@ -541,6 +553,26 @@ def patch_command(
         echo(summarize(outcomes))
     # exit through click, so `cli()` run standalone gives the same status as main()
     click.get_current_context().exit(code)
+
+
+def _wants_color(color: bool | None) -> bool:
+    if color is not None:
+        return color
+    return not os.environ.get("NO_COLOR") and sys.stdout.isatty()
+
+
+_DIFF_COLORS = ((b"+++", b"\x1b[1m"), (b"---", b"\x1b[1m"), (b"@@", b"\x1b[36m"),
+                (b"+", b"\x1b[32m"), (b"-", b"\x1b[31m"))  # fmt: skip
+
+
+def color_diff(diff: bytes) -> bytes:
+    """A unified diff with ANSI colours: headers bold, hunks cyan, added green, removed red."""
+    out = []
+    for line in diff.splitlines(keepends=True):
+        body = line.rstrip(b"\r\n")
+        code = next((c for prefix, c in _DIFF_COLORS if body.startswith(prefix)), None)
+        out.append(line if code is None else code + body + b"\x1b[0m" + line[len(body) :])
+    return b"".join(out)
 
 
 def _stderr_is_terminal() -> bool:
@@ -646,5 +678,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _has_surrogates(text: str) -> bool:
     return any("\udc80" <= c <= "\udcff" for c in text)
-
-

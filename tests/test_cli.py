@@ -1187,3 +1187,43 @@ def test_lint_and_ics_are_imported_only_when_named() -> None:
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.splitlines() == ["[]", "['ics', 'lint', 'patch']", "lint"]
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "colored"),
+    [
+        pytest.param(["--color"], {}, True, id="forced"),
+        pytest.param(["--color"], {"NO_COLOR": "1"}, True, id="forced-over-no-color"),
+        pytest.param(["--no-color"], {}, False, id="off"),
+        pytest.param([], {}, False, id="not-a-terminal"),
+    ],
+)
+def test_diff_colour(
+    flags: list[str],
+    env: dict[str, str],
+    colored: bool,
+    tmp_path: Path,
+    capsysbinary: pytest.CaptureFixture[bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As black: colour on a terminal unless NO_COLOR, --color/--no-color decide; the
+    coloured diff still applies once the escapes are taken out."""
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    c = case("patch", "crlf")
+    path = copy(c, tmp_path)
+    result = run(capsysbinary, "patch", "--diff", *flags, *c.args, path)
+    assert result.code == EXIT_CHANGES
+    assert (b"\x1b[" in result.out) is colored
+    plain = re.sub(rb"\x1b\[[0-9;]*m", b"", result.out)
+    assert apply_diff(c.input.read_bytes(), plain) == c.expected.read_bytes()
+
+
+def test_no_color_is_honoured_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mailpatch import _cli
+
+    monkeypatch.setattr(_cli.sys.stdout, "isatty", lambda: True)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert _cli._wants_color(None) is True
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert _cli._wants_color(None) is False
