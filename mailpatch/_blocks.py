@@ -57,9 +57,7 @@ CONDITIONAL = re.compile(r"\[if\b", re.I)
 GUID = re.compile(r"\{?[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}\}?\Z", re.I)
 # what a GUID may look like where a readable event id is wanted: braced, bare 32 hex digits,
 # or a urn:uuid: (none of them is a readable id)
-GUID_LIKE = re.compile(
-    r"(?:urn:uuid:)?\{?[0-9a-f]{8}-?(?:[0-9a-f]{4}-?){3}[0-9a-f]{12}\}?\Z", re.I
-)
+GUID_LIKE = re.compile(r"(?:urn:uuid:)?\{?[0-9a-f]{8}-?(?:[0-9a-f]{4}-?){3}[0-9a-f]{12}\}?\Z", re.I)
 
 
 # One designer-relevant start tag open around others: (tag, the node around it or None, how
@@ -736,8 +734,6 @@ def read_button_block(doc: Document, element: Element) -> ButtonBlock:
             if m.kind is MarkerKind.IF_EVENT
         )
     return ButtonBlock(element, links, guids)
-
-
 
 
 def button_label(button: ButtonBlock) -> str:

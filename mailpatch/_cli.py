@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from mailpatch import __version__
-from mailpatch._cli_select import Configs, common_base, select, selection_options
+from mailpatch._cli_select import Configs, common_base, excluded_name, select, selection_options
 from mailpatch._errors import MissingOption
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, write_if_changed
 from mailpatch._html import LineIndex
@@ -389,6 +389,12 @@ it is written.""",
     help=f"Refuse files larger than this (default {DEFAULT_MAX_SIZE:,}).",
 )
 @click.option(
+    "--stdin-filename",
+    metavar="NAME",
+    help="With '-': the file stdin's email stands for (editor integrations): its folder's "
+    "configuration and excludes apply, and messages, diffs and JSON name it.",
+)
+@click.option(
     "--color/--no-color",
     default=None,
     help="Colour the --diff (default: on a terminal, unless NO_COLOR is set).",
@@ -421,6 +427,7 @@ def patch_command(
     output_format: str,
     jobs: int | None,
     max_size: int | None,
+    stdin_filename: str | None,
     color: bool | None,
     quiet: bool,
     verbose: bool,
@@ -441,11 +448,22 @@ def patch_command(
     configs = Configs(config_path)
     unreadable: list[tuple[str, str]] = []  # folders and .gitignore files: refused by name
     files, skipped = select(paths, configs, excludes, includes, respect_gitignore, unreadable)
+    if stdin_filename is not None and files != ["-"]:
+        raise click.UsageError("--stdin-filename goes with '-' (stdin) as the only PATH")
+    if stdin_filename is not None and excluded_name(
+        stdin_filename, configs, excludes, includes, respect_gitignore
+    ):
+        # as black's --force-exclude with --stdin-filename: the email comes back unchanged
+        _stdout(sys.stdin.buffer.read())
+        if verbose:
+            click.echo(f"excluded {stdin_filename}", err=True)
+        click.get_current_context().exit(EXIT_OK)
     if output is not None and (len(files) != 1 or Path(paths[0]).is_dir()):
         raise click.UsageError("-o/--output takes exactly one input file")
     if output_dir is not None:
         files, skipped = _outside_output_dir(output_dir, paths, files, skipped)
-    file_configs = [configs.of(f) for f in files]
+    # stdin's settings are those of the file it stands for (--stdin-filename), as in ruff
+    file_configs = [configs.of(stdin_filename if f == "-" and stdin_filename else f) for f in files]
     # each configuration's settings, built once: a bad value is a usage error before any read
     settings: dict[int, tuple[PatchOptions, Mode]] = {}
     for config in {id(c): c for c in file_configs}.values():
@@ -472,6 +490,7 @@ def patch_command(
                 max_size=max_size or config.max_size or DEFAULT_MAX_SIZE,
                 events_table=config.events_table if config.source else None,
                 settings_file=str(config.source) if config.source else None,
+                stdin_name=stdin_filename,
             ),
         )
     stdin = None
@@ -513,6 +532,8 @@ def patch_command(
                 if colored and outcome.status in _CHANGED and outcome.output:
                     outcome = replace(outcome, output=color_diff(outcome.output))
                 outcome = _deliver(outcome, output, output_dir, base, as_json, inputs)
+                if outcome.path == "-" and stdin_filename:
+                    outcome = replace(outcome, path=stdin_filename)
                 text = _line(outcome, verbose)
                 failed = outcome.status in (Status.REFUSED, Status.ERROR)
                 if text and not as_json and (failed or not quiet):

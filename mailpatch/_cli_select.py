@@ -124,6 +124,20 @@ def _selection(
     )
 
 
+def excluded_name(
+    name: str,
+    configs: Configs,
+    excludes: Sequence[str],
+    includes: Sequence[str],
+    respect_gitignore: bool | None,
+) -> bool:
+    """Whether the file ``name`` (which need not exist: stdin's stand-in) is excluded by its
+    configuration's or the command line's excludes."""
+    config = configs.of(name)
+    selection = _selection(config, excludes, includes, respect_gitignore)
+    return selection.excluded(Path(name).absolute())
+
+
 def select(
     paths: Sequence[str],
     configs: Configs,

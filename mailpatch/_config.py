@@ -61,9 +61,11 @@ class Config:
     @property
     def events_table(self) -> str:
         """Where the user adds an event id: '[tool.mailpatch.events] in path/pyproject.toml'."""
-        table = "[tool.mailpatch.events]" if self.source and self.source.name == (
-            "pyproject.toml"
-        ) else "[events]"
+        table = (
+            "[tool.mailpatch.events]"
+            if self.source and self.source.name == ("pyproject.toml")
+            else "[events]"
+        )
         if self.source is None:
             return "--event GUID=ID"
         shown = self.source

@@ -109,9 +109,7 @@ def discover(
             skipped.append(given)
             continue
         found = (
-            _walk(path, selection, ignores, problems)
-            if given != "-" and path.is_dir()
-            else [path]
+            _walk(path, selection, ignores, problems) if given != "-" and path.is_dir() else [path]
         )
         for item in found:
             name = given if item is path else str(item)

@@ -612,4 +612,3 @@ def build_fields(
             raise LinkError(f"cannot drop field {key!r}: it is not set")
         del result[key]
     return tuple(result.items())
-

@@ -413,9 +413,12 @@ def _entry(entry: dict[str, Any], content: CalendarContent | None) -> Iterator[t
         elif _near("readableEventId", entry) is None:  # a misspelling is reported already
             yield "MP106", "no readableEventId"
     elif GUID_LIKE.match(event_id.strip()):
-        yield "MP111", (
-            f"readableEventId {event_id.strip()!r} is an event GUID: the API needs the "
-            "readable id, so every registrant's download fails"
+        yield (
+            "MP111",
+            (
+                f"readableEventId {event_id.strip()!r} is an event GUID: the API needs the "
+                "readable id, so every registrant's download fails"
+            ),
         )
     data = entry.get("data")
     if not isinstance(data, dict):

@@ -180,7 +180,7 @@ def image_place(doc: Document, qr: QrBlock, content_tokens: list[Token]) -> tupl
         doc, tokens, i, i, lambda name: name == "a" or (blocks and name in PHRASING_ONLY)
     )
     if blocks:
-        held = _open_phrasing(doc, tokens[: lo])
+        held = _open_phrasing(doc, tokens[:lo])
         if held is not None:
             raise Refusal(
                 f"the QR image sits inside a <{held.name}> with other content, and the "
@@ -256,8 +256,10 @@ def check_movable(
                 "take it out of the loop",
                 t.start,
             )
-        if t.kind is Kind.START and t.name in _TABLE_PARTS and not any(
-            o.name == "table" for o in stack
+        if (
+            t.kind is Kind.START
+            and t.name in _TABLE_PARTS
+            and not any(o.name == "table" for o in stack)
         ):
             raise Refusal(
                 f"the ERQRCode block's loop is not whole markup: its <{t.name}> belongs to a "

@@ -83,6 +83,7 @@ class Mode:
     # an event without a readable id is then told to be added there
     events_table: str | None = None
     settings_file: str | None = None  # the configuration file itself, for other messages
+    stdin_name: str | None = None  # --stdin-filename: the name stdin's email goes by
 
 
 def unified_diff(name: str, before: str, after: str) -> str:
@@ -137,7 +138,7 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
         reason = exc.reason
         if isinstance(exc, UnmappedEvent) and mode.events_table:
             reason = (
-                f"no readable event id for event {exc.guid}: add \"{exc.guid}\" = "
+                f'no readable event id for event {exc.guid}: add "{exc.guid}" = '
                 f'"READABLE_ID" under {mode.events_table} (or give --event {exc.guid}=ID)'
             )
         return Outcome(path, Status.REFUSED, reason, position, output=echo)
@@ -176,7 +177,7 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
     would = Status.WOULD_UPDATE if only_updated else Status.WOULD_PATCH
     new = email.encode(result.text)
     if mode.diff:
-        name = "stdin" if path == "-" else path
+        name = (mode.stdin_name or "stdin") if path == "-" else path
         # (a file name that is not UTF-8 goes out as the bytes it is, as git writes it)
         diff = unified_diff(name, email.text, result.text).encode("utf-8", "surrogateescape")
         return Outcome(path, would, **made, output=diff)

@@ -673,8 +673,10 @@ def _check_parses_as_written(edit: Edit, where: str) -> None:
     first = None if root is None else root.find(f".//{name}-a")
     last = None if root is None else root.find(f".//{name}-b")
     parent = None if first is None else first.getparent()
-    if last is None or parent is None or not (
-        last.getparent() is parent or any(el is parent for el in last.iterancestors())
+    if (
+        last is None
+        or parent is None
+        or not (last.getparent() is parent or any(el is parent for el in last.iterancestors()))
     ):
         raise VerifyError(
             f"{where}: the button does not sit where it is written (a block element inside "
@@ -707,9 +709,7 @@ def _check_relinks(root: Any, name: str, result: PatchResult) -> None:
             a in v and not (v.startswith(a) and v.endswith(b)) for v in values
         ):
             raise VerifyError("a calendar link written anew is not a whole href value")
-        button = next(
-            (el for el in owner.iterancestors() if _block_type(el) == "button"), None
-        )
+        button = next((el for el in owner.iterancestors() if _block_type(el) == "button"), None)
         if button is None:
             raise VerifyError("a calendar link written anew lands outside a Button block")
         seq = _loop_sequence(button)

@@ -1227,3 +1227,36 @@ def test_no_color_is_honoured_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> 
     assert _cli._wants_color(None) is True
     monkeypatch.setenv("NO_COLOR", "1")
     assert _cli._wants_color(None) is False
+
+
+def test_stdin_filename_gives_stdin_its_file_s_settings_and_name(tmp_path: Path) -> None:
+    """What editor integrations need: the configuration and excludes of the file stdin stands
+    for, and its name in messages and diffs."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.mailpatch]\nendpoint = "contoso.svc.dynamics.com"\nexclude = ["drafts/*"]\n'
+        '[tool.mailpatch.events]\n"3d5f7b9c-1e2a-ef11-a82e-000d3a4b5c6d" = "Summit"\n',
+        "utf-8",
+    )
+    example = (
+        Path(__file__).resolve().parent.parent / "fixtures" / "examples" / "registration-email.html"
+    ).read_bytes()
+
+    def mailpatch(*args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [sys.executable, "-m", "mailpatch", *args],
+            input=example,
+            capture_output=True,
+            cwd=tmp_path,
+            timeout=60,
+        )
+
+    patched = mailpatch("patch", "--stdin-filename", "emails/summit.html", "-")
+    assert patched.returncode == 0 and b"readableEventId%22:%22Summit" in patched.stdout
+    assert b"patched emails/summit.html (1 calendar button)" in patched.stderr
+    diff = mailpatch("patch", "--diff", "--stdin-filename", "emails/summit.html", "-")
+    assert diff.stdout.startswith(b"--- a/emails/summit.html\n+++ b/emails/summit.html\n")
+    excluded = mailpatch("patch", "-v", "--stdin-filename", "emails/drafts/wip.html", "-")
+    assert excluded.returncode == 0 and excluded.stdout == example
+    assert b"excluded emails/drafts/wip.html" in excluded.stderr
+    assert mailpatch("patch", "--stdin-filename", "x.html", "a.html").returncode == 2
