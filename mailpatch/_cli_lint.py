@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from mailpatch import __version__
 from mailpatch._cli_select import Configs, select, selection_options
 from mailpatch._config import Config
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, read_bytes
@@ -23,6 +24,7 @@ if TYPE_CHECKING:  # the lint core is imported when the command runs: start-up t
     from mailpatch._patch import PatchOptions
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE, EXIT_UNREADABLE = 0, 1, 2, 123
+LINT_JSON_SCHEMA = 2  # 2: one document (problems, unreadable files, summary); 1 was an array
 QR_LEFT = "MP204"
 
 
@@ -142,10 +144,11 @@ per code goes to stderr. --format json prints a JSON array with the hints instea
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "github"]),
     default="text",
     show_default=True,
-    help="Report format.",
+    help="Report format: json, one document with every problem and unreadable file; github, "
+    "workflow annotations (::error file=…) for GitHub Actions.",
 )
 @click.option(
     "--calendar-content",
@@ -201,8 +204,8 @@ def lint_command(
         raise click.UsageError("'-' (stdin) must be the only PATH")
     if quiet and verbose:
         raise click.UsageError("-q/--quiet and -v/--verbose cannot be combined")
-    if statistics and output_format == "json":
-        raise click.UsageError("--statistics cannot be combined with --format json")
+    if statistics and output_format != "text":
+        raise click.UsageError("--statistics goes with the text format")
     configs = Configs(config_path)
     files, _ = select(paths, configs, excludes, includes, respect_gitignore)
     cli_skip = _codes(ignored)
@@ -221,6 +224,7 @@ def lint_command(
         )
     reports: list[Report] = []
     unreadable = 0
+    unread: list[dict[str, str]] = []  # for JSON: each file that could not be read, and why
     for path in files:
         config = configs.of(path)
         skip, content, settings = per_config[id(config)]
@@ -231,6 +235,7 @@ def lint_command(
         except FileProblem as exc:
             click.echo(f"error: cannot lint {path}: {exc}", err=True)
             unreadable += 1
+            unread.append({"path": path, "reason": str(exc)})
             continue
         mine = [r for r in found if r.problem.code not in skip]
         if verbose:
@@ -239,9 +244,23 @@ def lint_command(
                 f"linted {path}: {_plural(len(mine), 'problem')} (config: {source})", err=True
             )
         reports += mine
+    code = EXIT_UNREADABLE if unreadable else EXIT_FOUND if reports and not exit_zero else EXIT_OK
     if output_format == "json":
-        write_stdout(json.dumps([r.as_json() for r in reports], indent=2, ensure_ascii=False))
-        write_stdout("\n")
+        document = {
+            "mailpatch": __version__,
+            "schema": LINT_JSON_SCHEMA,
+            "problems": [r.as_json() for r in reports],
+            "unreadable": unread,
+            "summary": {
+                "problems": len(reports),
+                "files": len(files) - unreadable,
+                "unreadable": unreadable,
+            },
+            "exit_code": code,
+        }
+        write_stdout(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    elif output_format == "github":  # workflow commands: one annotation a problem
+        write_stdout("".join(_annotation(r) + "\n" for r in reports))
     elif statistics:  # as ruff --statistics: count, code, name; the most frequent first
         from mailpatch._lint import RULES
 
@@ -257,6 +276,26 @@ def lint_command(
         write_stdout("".join(report.text() + "\n" for report in reports))
     if output_format != "json" and not quiet:
         click.echo(_summary(reports, len(files) - unreadable, unreadable), err=True)
-    if unreadable:
-        return EXIT_UNREADABLE
-    return EXIT_FOUND if reports and not exit_zero else EXIT_OK
+    return code
+
+
+def _annotation(report: Report) -> str:
+    """A GitHub Actions workflow command; its properties and message escaped as it asks."""
+    rule = report.problem.rule
+
+    def prop(text: str) -> str:
+        return (
+            text.replace("%", "%25")
+            .replace("\r", "%0D")
+            .replace("\n", "%0A")
+            .replace(":", "%3A")
+            .replace(",", "%2C")
+        )
+
+    message = f"{report.problem.message} ({rule.hint})"
+    message = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    level = "warning" if rule.severity.value == "warning" else "error"
+    return (
+        f"::{level} file={prop(report.path)},line={report.line},col={report.column},"
+        f"title={prop(rule.code + ' ' + rule.name)}::{message}"
+    )

@@ -421,7 +421,9 @@ def test_json_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     )
     assert main(["lint", "--format", "json", bad]) == 1
     out = capsys.readouterr()
-    report = json.loads(out.out)
+    document = json.loads(out.out)
+    assert document["schema"] == 2 and document["exit_code"] == 1
+    report = document["problems"]
     assert [(r["code"], r["line"], r["column"]) for r in report] == [
         ("MP205", 4, 33),
         ("MP101", 5, 30),
@@ -434,12 +436,28 @@ def test_json_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert out.err == ""
 
 
-def test_json_format_clean_is_an_empty_array(
+def test_json_format_clean_lists_no_problem_and_unreadable_files_with_why(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ok = write(tmp_path, "ok.html", button(LOOP + anchor() + END))
     assert main(["lint", "--format", "json", ok]) == 0
-    assert json.loads(capsys.readouterr().out) == []
+    document = json.loads(capsys.readouterr().out)
+    assert document["problems"] == [] and document["unreadable"] == []
+    latin1 = tmp_path / "latin1.html"
+    latin1.write_bytes("<p>caf\xe9</p>".encode("latin-1"))
+    assert main(["lint", "--format", "json", ok, str(latin1)]) == 123
+    document = json.loads(capsys.readouterr().out)
+    (unread,) = document["unreadable"]
+    assert unread["path"] == str(latin1) and "is not UTF-8" in unread["reason"]
+    assert document["summary"] == {"problems": 0, "files": 1, "unreadable": 1}
+
+
+def test_github_annotations(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint", "--format", "github", str(DIFFER)]) == 1
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith(f"::error file={DIFFER},line=24,col=30,title=MP206 links-differ::")
+    assert "this calendar link differs from the one at 18%3A108" not in line  # message: raw
+    assert "differs from the one at 18:108" in line
 
 
 def test_text_summary_gives_one_hint_per_code(
