@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -63,7 +64,20 @@ def lint_file(
 
     text = decode(data).text
     lines = LineIndex(text)
-    return [Report(path, *lines.position(p.offset), p) for p in lint(text, content, settings)]
+    reports = [Report(path, *lines.position(p.offset), p) for p in lint(text, content, settings)]
+    if "mailpatch:" not in text:
+        return reports
+    ignored: dict[int, set[str]] = {}  # line -> codes an inline comment there suppresses
+    for m in _SUPPRESS.finditer(text):
+        codes = {c.strip().upper() for c in m.group(1).split(",") if c.strip()}
+        line = lines.position(m.start())[0]
+        for at in (line, line + 1):  # its own line and the next
+            ignored.setdefault(at, set()).update(codes)
+    return [r for r in reports if r.problem.code not in ignored.get(r.line, ())]
+
+
+# '<!-- mailpatch: ignore MP206, MP205 -->': a hand-made link the user keeps on purpose
+_SUPPRESS = re.compile(r"<!--\s*mailpatch:\s*ignore\s+([A-Za-z0-9,\s]+?)\s*-->")
 
 
 def _settings(config: Config) -> PatchOptions | None:
@@ -138,7 +152,10 @@ Exit codes: 0 no problems; 1 problems found (warnings too); 2 usage error;
             123 a file could not be read as UTF-8 text (the others are still linted).
 \b
 Report lines are PATH:LINE:COL: CODE message on stdout; a summary with one fix hint
-per code goes to stderr. --format json prints a JSON array with the hints instead.""",
+per code goes to stderr. --format json prints one JSON document with the hints instead.
+\b
+A hand-made link to keep as it is: put <!-- mailpatch: ignore MP206 --> (codes separated
+by commas) on its line or the line before; those codes are not reported there.""",
 )
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option(

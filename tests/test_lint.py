@@ -633,3 +633,19 @@ def test_quiet_and_verbose(capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err
     assert f"linted {DIFFER}: 1 problem" in err and f"linted {CLEAN}: 0 problems" in err
     assert main(["lint", "-q", "-v", str(DIFFER)]) == 2
+
+
+def test_an_inline_comment_suppresses_its_codes_on_its_line_and_the_next(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = DIFFER.read_text("utf-8")
+    lines = text.split("\n")
+    assert "MP206" not in "".join(lines[22:24])
+    lines[22] += "<!-- mailpatch: ignore MP206, mp999 -->"  # the line before line 24
+    kept = tmp_path / "kept.html"
+    kept.write_text("\n".join(lines), "utf-8")
+    assert main(["lint", str(kept)]) == 0
+    lines[22] = lines[22].replace("MP206", "MP205")
+    kept.write_text("\n".join(lines), "utf-8")
+    assert main(["lint", str(kept)]) == 1  # another code: still reported
+    assert " MP206 " in capsys.readouterr().out
