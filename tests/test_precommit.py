@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,43 @@ def test_two_events_an_events_table_and_a_later_settings_change(
     assert "exit code: 123" in refused.stdout
     assert "under [tool.mailpatch.events] in pyproject.toml (or give --event" in refused.stdout
     assert (repo / "emails" / "unknown.html").read_bytes() == other
+
+
+def readme_snippet() -> str:
+    """The .pre-commit-config.yaml the README prints, exactly."""
+    readme = (ROOT / "README.md").read_text("utf-8")
+    after = readme.split("<!-- pre-commit-snippet -->\n```yaml\n", 1)[1]
+    return after.split("```", 1)[0]
+
+
+def test_the_readme_snippet_works_as_printed(tmp_path: Path, pre_commit_home: Path) -> None:
+    """The snippet, with mailpatch installed where pre-commit runs (this venv, on PATH)."""
+    repo = tmp_path
+    (repo / "emails").mkdir()
+    shutil.copyfile(EXAMPLE, repo / "emails" / "summit.html")
+    (repo / "pyproject.toml").write_text(PYPROJECT, "utf-8")
+    (repo / ".pre-commit-config.yaml").write_text(readme_snippet(), "utf-8")
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "templates")
+    env = {
+        **os.environ,
+        **GIT_ENV,
+        "PRE_COMMIT_HOME": str(pre_commit_home),
+        "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
+    }
+    run = partial(
+        subprocess.run,
+        [sys.executable, "-m", "pre_commit", "run", "--all-files", "--color", "never"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    first = run()
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert "files were modified by this hook" in first.stdout
+    assert "ContosoSummit2026" in (repo / "emails" / "summit.html").read_text("utf-8")
+    second = run()
+    assert second.returncode == 0, second.stdout + second.stderr
