@@ -325,9 +325,18 @@ def check_link(link: Link, content: CalendarContent | None = None) -> list[Probl
         return [*out, Problem("MP104", at, 'the link holds a raw " (JSON quotes must be %22)')]
     query = urllib.parse.urlsplit(url).query
     params: dict[str, str] = {}
+    twice: list[str] = []
     for pair in query.split("&"):
         key, _, value = pair.partition("=")
+        if key in params and key in ("data", "api-version"):
+            twice.append(key)
         params.setdefault(key, value)
+    if twice:  # servers and libraries take the first or the last: which one is not known
+        code = "MP105" if "data" in twice else "MP103"
+        return [
+            *out,
+            Problem(code, at, f"{twice[0]}= is given twice: which one counts is not known"),
+        ]
     if "api-version" not in params:
         out.append(Problem("MP103", at, "no api-version= parameter"))
     if "data" not in params:

@@ -649,3 +649,17 @@ def test_an_inline_comment_suppresses_its_codes_on_its_line_and_the_next(
     kept.write_text("\n".join(lines), "utf-8")
     assert main(["lint", str(kept)]) == 1  # another code: still reported
     assert " MP206 " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        pytest.param("&amp;data=[{}]&amp;data=oops", "MP105", id="data-twice"),
+        pytest.param("&amp;api-version=2017-01-01", "MP103", id="api-version-twice"),
+    ],
+)
+def test_a_parameter_given_twice_is_reported(query: str, code: str) -> None:
+    """The link decoder took the last 'data=', lint the first: '&data=<valid>&data=oops'
+    passed lint and broke the decoder (issue 14). Given twice, neither reading is certain."""
+    found = check_link(_link(GOOD + query))
+    assert code in {p.code for p in found}, found
