@@ -215,7 +215,7 @@ def lint_command(
     includes: tuple[str, ...],
     respect_gitignore: bool | None,
     config_path: str | None,
-) -> int:
+) -> None:
     """Check calendar links in emails (PATH: files, folders, or '-' for stdin)."""
     if "-" in paths and len(paths) > 1:
         raise click.UsageError("'-' (stdin) must be the only PATH")
@@ -293,7 +293,8 @@ def lint_command(
         write_stdout("".join(report.text() + "\n" for report in reports))
     if output_format != "json" and not quiet:
         click.echo(_summary(reports, len(files) - unreadable, unreadable), err=True)
-    return code
+    # exit through click, so `cli()` run standalone (CliRunner) gives what main() returns
+    click.get_current_context().exit(code)
 
 
 def _annotation(report: Report) -> str:

@@ -30,6 +30,7 @@ UNCHANGED = cases("unchanged")
 # stops such a run before it starts: test_event_id_for_a_run_with_two_events_is_a_usage_error)
 REFUSE = [c for c in cases("refuse") if c.name != "event-id-two-guids"]
 BOM = b"\xef\xbb\xbf"
+FIXTURES_ROOT = Path(__file__).resolve().parent.parent / "fixtures"
 OLD_NS = 1_000_000_000 * 10**9  # 2001: a rewrite of an aged file cannot keep this mtime
 
 
@@ -1260,3 +1261,24 @@ def test_stdin_filename_gives_stdin_its_file_s_settings_and_name(tmp_path: Path)
     assert excluded.returncode == 0 and excluded.stdout == example
     assert b"excluded emails/drafts/wip.html" in excluded.stderr
     assert mailpatch("patch", "--stdin-filename", "x.html", "a.html").returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        pytest.param(
+            ["lint", str(FIXTURES_ROOT / "lint" / "mp206-links-differ" / "input.html")],
+            1,
+            id="lint-found",
+        ),
+        pytest.param(["lint", str(FIXTURES_ROOT / "lint" / "clean-classic")], 0, id="lint-clean"),
+        pytest.param(
+            ["ics", "--event-file", str(FIXTURES_ROOT / "examples" / "event.toml")], 0, id="ics"
+        ),
+    ],
+)
+def test_every_command_exits_through_click(args: list[str], code: int) -> None:
+    """`cli()` standalone (what CliRunner and the console script's click run) exits with what
+    main() returns: lint returned its code from the callback, which click ignores (exit 0)."""
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == code == main(args), result.output
