@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import html
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
@@ -27,14 +27,20 @@ from mailpatch._html import (
     tokenize,
 )
 from mailpatch._link import is_calendar_url
-from mailpatch._survey import MUSTACHE, HitKind, Survey, closing_bound, survey_of
+from mailpatch._survey import (
+    HB_COMMENT,
+    MUSTACHE,
+    HitKind,
+    Survey,
+    closing_bound,
+    survey_of,
+)
 
 BLOCK_ATTR = "data-editorblocktype"
 QR_TYPE = "erqrcode"
 BUTTON_TYPE = "button"
 PLACEHOLDER_HREFS = frozenset({"", "#", "about:blank"})
 
-HB_COMMENT = re.compile(r"\{\{~?!--.*?--~?\}\}", re.S)  # a long handlebars comment
 # an expression's inside (group 1); a long comment '{{!-- … --}}' as a whole, no group
 _HANDLEBARS = re.compile(r"\{\{~?!--.*?--~?\}\}|\{\{\{?(.*?)\}?\}\}", re.S)
 _EACH = re.compile(r"#\s*each\s")
@@ -175,7 +181,7 @@ class Document:
     """A located email: its designer blocks, and the tokens the block readers look at.
 
     ``scan`` tokenizes everything; ``locate`` only the ERQRCode and Button blocks, so
-    ``tokens`` and ``blocks`` hold what a patch reads, and ``rank`` orders blocks either way.
+    ``tokens`` and ``blocks`` hold what a patch reads.
     """
 
     def __init__(
@@ -183,13 +189,11 @@ class Document:
         source: str,
         tokens: list[Token],
         blocks: list[Element],
-        block_starts: Callable[[int, int], list[int]] | None = None,
     ) -> None:
         self.source = source
         self.tokens = tokens  # in document order, not overlapping
         self.blocks = blocks  # in document order
         self._token_starts = [t.start for t in tokens]
-        self._block_starts = block_starts or (lambda lo, hi: [b.start for b in blocks])
         self._linkers: tuple[list[int], list[Token]] | None = None  # (starts, tokens)
         self._links: dict[int, tuple[ButtonLink, ...]] = {}  # token start -> its links
         self._loop_words: list[int] | None = None
@@ -248,17 +252,6 @@ class Document:
         if found and found[0].end <= start:  # only the first can end before ``start``
             found = found[1:]
         return found
-
-    def ranks(self, starts: Iterable[int]) -> dict[int, int]:
-        """For blocks starting at ``starts``: how many designer blocks (of any type) start
-        before each, counted from the first of them -- so differences are exact, however the
-        document was read, and only the stretch between them is walked."""
-        wanted = sorted(set(starts))
-        if not wanted:
-            return {}
-        found = self._block_starts(wanted[0], wanted[-1])
-        base = bisect.bisect_left(found, wanted[0])
-        return {s: bisect.bisect_left(found, s) - base for s in wanted}
 
 
 # HTML5 "has an element in scope": an end tag looks down the open elements no further than
@@ -418,7 +411,6 @@ def locate(source: str, survey: Survey | None = None) -> Document:
     hits = survey_of(source, survey).hits
     tokens: list[Token] = []
     elements: list[Element] = []
-    windows: list[tuple[int, int]] = []  # the spans tokenized, one per block read
     pos = 0
     for at, kind in hits:
         if kind is not HitKind.QR and kind is not HitKind.BUTTON:
@@ -437,31 +429,10 @@ def locate(source: str, survey: Survey | None = None) -> Document:
         tokens += window
         elements += found
         pos = window[-1].end
-        windows.append((tok.start, pos))
     if not elements:
         return Document(source, [], [])
 
-    def block_starts(lo: int, hi: int) -> list[int]:
-        # every block from lo to hi: inside the windows read they are known; between them
-        # each hit is read exactly
-        starts = [e.start for e in elements if lo <= e.start <= hi]
-        w = bisect.bisect_right(windows, (lo, len(source) + 1)) - 1  # the window holding lo
-        at = windows[w][0]
-        for h, kind in hits[bisect.bisect_left(hits, (lo,)) :]:
-            if h > hi:
-                break
-            if kind is HitKind.LOCKED:
-                continue
-            while w < len(windows) and windows[w][1] <= h:
-                at, w = max(at, windows[w][1]), w + 1
-            if h < at or (w < len(windows) and windows[w][0] <= h):
-                continue
-            tok, at = _token_at(source, at, h)
-            if _block_type(source, tok) is not None:
-                starts.append(tok.start)
-        return sorted(starts)
-
-    return Document(source, tokens, elements, block_starts)
+    return Document(source, tokens, elements)
 
 
 class MarkerKind(Enum):

@@ -40,9 +40,6 @@ PARALLEL_THRESHOLD = 64
 PROGRESS_THRESHOLD = 20  # a progress bar for runs of at least this many files, on a terminal
 
 
-_stdout = write_stdout
-
-
 def _line(outcome: Outcome, verbose: bool) -> str | None:
     """The status line for one file, or None when it is not worth a line at this verbosity."""
     made = f" ({outcome.changes})"
@@ -454,7 +451,7 @@ def patch_command(
         stdin_filename, configs, excludes, includes, respect_gitignore
     ):
         # as black's --force-exclude with --stdin-filename: the email comes back unchanged
-        _stdout(sys.stdin.buffer.read())
+        write_stdout(sys.stdin.buffer.read())
         if verbose:
             click.echo(f"excluded {stdin_filename}", err=True)
         click.get_current_context().exit(EXIT_OK)
@@ -563,7 +560,7 @@ def patch_command(
             "summary": {s.name.lower(): sum(o.status is s for o in outcomes) for s in Status},
             "exit_code": code,
         }
-        _stdout(
+        write_stdout(
             # a file name that is not UTF-8 is written with \\udcXX escapes (what os.fsdecode
             # gives back to Python), never as bytes that would make the document invalid
             (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode(
@@ -644,7 +641,7 @@ def _deliver(
         target = Path(output)
     if target is None:
         if not as_json:  # with --format json a diff travels inside the document
-            _stdout(outcome.output)
+            write_stdout(outcome.output)
         return outcome
     real = os.path.realpath(target)
     if output_dir is not None and inputs and real in inputs:

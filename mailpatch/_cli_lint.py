@@ -249,10 +249,18 @@ def lint_command(
         try:
             data = sys.stdin.buffer.read() if path == "-" else read_bytes(Path(path), max_size)
             found = lint_file(path, data, content, settings)
-        except FileProblem as exc:
-            click.echo(f"error: cannot lint {path}: {exc}", err=True)
+        except Exception as exc:  # FileProblem, or a bug: that file's error, not the run's
+            reason = (
+                str(exc)
+                if isinstance(exc, FileProblem)
+                else (
+                    f"INTERNAL ERROR: {type(exc).__name__}: {str(exc)[:200]}; please report this "
+                    "with the file"
+                )
+            )
+            click.echo(f"error: cannot lint {path}: {reason}", err=True)
             unreadable += 1
-            unread.append({"path": path, "reason": str(exc)})
+            unread.append({"path": path, "reason": reason})
             continue
         mine = [r for r in found if r.problem.code not in skip]
         if verbose:

@@ -155,11 +155,11 @@ def select(
     """
     files: list[str] = []
     skipped: list[str] = []
-    seen: set[str] = set()
+    seen: set[str] = set()  # real paths, across the named paths
     for given in paths:
         config = configs.of(given)
         found, named_skipped = discover(
-            [given], _selection(config, excludes, includes, respect_gitignore), problems
+            [given], _selection(config, excludes, includes, respect_gitignore), problems, seen
         )
         skipped += named_skipped
         for name in found:
@@ -169,8 +169,5 @@ def select(
             ).excluded(Path(name).absolute()):
                 skipped.append(name)
                 continue
-            real = name if name == "-" else os.path.realpath(name)
-            if real not in seen:
-                seen.add(real)
-                files.append(name)
+            files.append(name)
     return files, skipped

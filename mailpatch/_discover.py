@@ -89,20 +89,24 @@ def gitignore_spec(data: bytes) -> object:
 
 
 def discover(
-    paths: Sequence[str], selection: Selection, problems: Problems | None = None
+    paths: Sequence[str],
+    selection: Selection,
+    problems: Problems | None = None,
+    seen: set[str] | None = None,
 ) -> tuple[list[str], list[str]]:
     """(files to process, named paths skipped by an exclude), in a stable order.
 
     Named files come in the order given (whatever their extension: naming a file is asking
     for it); each folder's files follow in sorted order. ``-`` passes through untouched. A
     file named twice (``a.html ./a.html``, or through a symlink) is taken once. Folders and
-    .gitignore files that cannot be read are added to ``problems``.
+    .gitignore files that cannot be read are added to ``problems``; ``seen`` (real paths) may
+    be shared by several calls, so a file reached from two of them is also taken once.
     """
     problems = [] if problems is None else problems
     ignores = _Ignores(selection.root, problems) if selection.respect_gitignore else None
     out: list[str] = []
     skipped: list[str] = []
-    seen: set[str] = set()
+    seen = set() if seen is None else seen
     for given in paths:
         path = Path(given)
         if given != "-" and selection.excluded(path.absolute()):

@@ -606,7 +606,7 @@ def _check_stale(doc: Document, settings: PatchOptions) -> Iterator[Problem]:
         for m in markers(doc, el.content_start, el.content_end)
         if m.kind is MarkerKind.IF_EVENT
     }
-    review = review_links(doc, patched, settings, guids)
+    review = review_links(doc, patched, settings, guids, refuse=False)
     for edit in review.edits:
         update = max(
             (u for u in review.updates if u.button_offset <= edit.start),

@@ -21,9 +21,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mailpatch._blocks import HB_COMMENT, Document, QrBlock
+from mailpatch._blocks import Document, Element, QrBlock
 from mailpatch._errors import Refusal
 from mailpatch._html import VOID, Kind, Token
+from mailpatch._survey import HB_COMMENT
 
 # Start tags that close an open <p> in HTML5's tree construction ("in body" insertion mode).
 CLOSES_P = frozenset(
@@ -41,7 +42,6 @@ PHRASING_ONLY = frozenset(
         "sup", "code", "h1", "h2", "h3", "h4", "h5", "h6", "big", "s", "strike", "tt",
     }
 )  # fmt: skip
-_SPACE = re.compile(r"(?:\s|&nbsp;|&#160;|&#xa0;)*\Z", re.I)
 _SHORT_COMMENT = re.compile(r"\{\{~?!.*?\}\}", re.S)
 # a run of text that is nothing but loop markers ('{{#each …}}{{#if …}}' in one <p>)
 _MARKERS_ONLY = re.compile(r"\s*(?:\{\{~?[#/]?\s*(?:each|if|else)\b[^{}]*\}\}\s*)+")
@@ -56,14 +56,16 @@ class Moved:
     left: tuple[str, ...] = ()  # visible text outside the loop, removed with the QR block
 
 
+def own_tokens(doc: Document, el: Element) -> list[Token]:
+    """The tokens that start inside an element's content."""
+    lo, hi = el.content_start, el.content_end
+    return [t for t in doc.tokens_in(lo, hi) if lo <= t.start < hi]
+
+
 def loop_span(doc: Document, qr: QrBlock) -> Moved:
     """The loop and the white space around it; see the module docstring."""
     el = qr.element
-    tokens = [
-        t
-        for t in doc.tokens_in(el.content_start, el.content_end)
-        if el.content_start <= t.start < el.content_end
-    ]
+    tokens = own_tokens(doc, el)
     first = _construct(doc, tokens, qr.each.start, qr.each.end, backwards=True)
     last = _construct(doc, tokens, qr.end_each.start, qr.end_each.end, backwards=False)
     source = doc.source
@@ -152,10 +154,6 @@ def _neighbour(doc: Document, tokens: list[Token], i: int, step: int) -> int | N
     return None
 
 
-def _only_space(doc: Document, lo: int, hi: int) -> bool:
-    return not doc.source[lo:hi].strip()
-
-
 def _shown(part: str) -> str:
     """Visible text of a bit of markup, for a message."""
     text = re.sub(r"<!--.*?-->|<[^>]*>", " ", part, flags=re.S)
@@ -169,11 +167,7 @@ def image_place(doc: Document, qr: QrBlock, content_tokens: list[Token]) -> tupl
     ``content_tokens`` are the Button content's tokens: whether they hold a block element
     decides how far out the button goes."""
     el = qr.element
-    tokens = [
-        t
-        for t in doc.tokens_in(el.content_start, el.content_end)
-        if el.content_start <= t.start < el.content_end
-    ]
+    tokens = own_tokens(doc, el)
     i = next(k for k, t in enumerate(tokens) if t.start == qr.img.start)
     blocks = any(t.kind is Kind.START and t.name in CLOSES_P for t in content_tokens)
     lo, hi = _widened(
@@ -224,7 +218,7 @@ def closed_by_bang(doc: Document, lo: int, hi: int) -> Token | None:
 _OPTIONAL_END = frozenset(
     {"p", "li", "dt", "dd", "td", "th", "tr", "tbody", "thead", "tfoot", "option", "colgroup"}
 )
-_TABLE_PARTS = frozenset(
+_NEEDS_TABLE = frozenset(
     {"tr", "td", "th", "tbody", "thead", "tfoot", "caption", "col", "colgroup"}
 )
 _REVEALED_OPENER = re.compile(r"<!--\s*\[if\b[^\]]*\]>\s*<!--\s*-?-?>\Z", re.I)
@@ -258,7 +252,7 @@ def check_movable(
             )
         if (
             t.kind is Kind.START
-            and t.name in _TABLE_PARTS
+            and t.name in _NEEDS_TABLE
             and not any(o.name == "table" for o in stack)
         ):
             raise Refusal(

@@ -11,7 +11,7 @@ import functools
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from mailpatch._blocks import (
     BLOCK_ATTR,
@@ -53,7 +53,14 @@ from mailpatch._link import (
     is_calendar_url,
     slashless_host,
 )
-from mailpatch._moving import check_movable, closed_by_bang, image_place, loop_span
+from mailpatch._moving import (
+    Moved,
+    check_movable,
+    closed_by_bang,
+    image_place,
+    loop_span,
+    own_tokens,
+)
 from mailpatch._survey import Spans, Survey, survey_of
 
 # "calendar/personal/ics" in any case, found from its '/' (a literal the search runs on)
@@ -177,6 +184,7 @@ def _result(
     qr_blocks: int = 0,
     patched_buttons: int = 0,
     review: LinkReview | None = None,
+    left_behind: Sequence[tuple[int, str]] = (),
 ) -> PatchResult:
     """The result of applying ``edits`` (sorted) to ``text``, its origin recorded."""
     done = tuple(edits)
@@ -189,6 +197,7 @@ def _result(
         qr_blocks,
         patched_buttons,
         updates=updates,
+        left_behind=tuple(left_behind),
         unchecked=unchecked,
         survey=survey,
         origin=(text, done, out),
@@ -250,6 +259,13 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
     pairings: list[Pairing] = []
     done: set[int] = set()
     left: list[tuple[int, str]] = []  # text outside a moved loop, gone with its QR block
+    loops: dict[int, Moved] = {}  # each QR block's loop span, read once
+
+    def moved(qr: QrBlock) -> Moved:
+        if qr.element.start not in loops:
+            loops[qr.element.start] = loop_span(doc, qr)
+        return loops[qr.element.start]
+
     for qr, button in pairs:
         _check_apart(qr, button)
         if id(button) in done:  # another QR block of its event: only removed
@@ -263,7 +279,7 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
         check_not_cut_off(doc, button.element, "Button", "moved inside the loop,")
         assert options.endpoint is not None
         link = _link_for(options, options.endpoint, events[normal_guid(qr.guid)])
-        start, end, content, inserted = _button_content(doc, qr, button, link)
+        start, end, content, inserted = _button_content(doc, qr, moved(qr), button, link)
         edits.append(Edit(start, end, content, what="button", inserted=inserted))
         pairings.append(Pairing(qr.element.start, button.element.start, qr.guid, link))
     if not options.keep_qr:
@@ -279,7 +295,7 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
                 )
             edits.append(Edit(qr.element.start, qr.element.end, "", what="qr"))
             # what stands outside its loop goes with it: named, or refused if it matters
-            left += [(qr.element.start, text) for text in loop_span(doc, qr).left]
+            left += [(qr.element.start, text) for text in moved(qr).left]
     review = review_links(doc, patched, options, guids, survey)
     edits += review.edits
     # rewritten Buttons' links are written anew, and so are those of a Button nested in one
@@ -294,8 +310,7 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
     edits += scheme_fixes(doc, left_as_they_are, survey)
     edits.sort(key=lambda e: e.start)
     _check_outside_expressions(survey, edits, lines)
-    result = _result(text, edits, survey, tuple(pairings), len(qrs), len(patched), review)
-    return replace(result, left_behind=tuple(left)) if left else result
+    return _result(text, edits, survey, tuple(pairings), len(qrs), len(patched), review, left)
 
 
 @dataclass(frozen=True)
@@ -314,6 +329,7 @@ def review_links(
     options: PatchOptions,
     guids: set[str],
     survey: Survey | None = None,
+    refuse: bool = True,
 ) -> LinkReview:
     """Compare each patched Button's calendar links with the link the settings build for its
     event, as written: a link whose href is not exactly that link's is stale and gets it.
@@ -327,7 +343,9 @@ def review_links(
     A stale Button that is protected or locked (without --force), or nested in another
     Button, is refused as the first patch would refuse it. One whose event has no readable id
     or no endpoint in the settings, whose loop is not whole, or whose links a handlebars
-    expression left open runs over, is left alone and listed as unchecked, with the reason."""
+    expression left open runs over, is left alone and listed as unchecked, with the reason.
+    ``refuse=False`` (lint) only reports: a stale link is stale, whether or not patch may
+    write it."""
     edits: list[Edit] = []
     updates: list[Update] = []
     unchecked: list[tuple[str, str]] = []
@@ -354,7 +372,8 @@ def review_links(
         if any(spans.around(at) >= 0 for e in mine for at in (e.start, e.end)):
             unchecked.append((guid, "a handlebars expression left open runs over its link"))
             continue
-        _check_may_update(doc, button, options)
+        if refuse:
+            _check_may_update(doc, button, options)
         edits += mine
         updates.append(Update(button.element.start, guid, link))
         updated.append(button)
@@ -554,15 +573,8 @@ def scheme_fixes(
             edits += fixes
     if edits:  # rare: only now the handlebars pass
         spans = survey_of(doc.source, survey).mustaches
-        edits = [e for e in edits if _span_around(spans, spans.starts, e.start) < 0]
+        edits = [e for e in edits if spans.around(e.start) < 0]
     return edits
-
-
-def _span_around(spans: Sequence[tuple[int, int]], starts: Sequence[int], at: int) -> int:
-    """The index of the span (sorted, apart; ``starts`` their starts) that offset ``at`` lies
-    strictly inside, or -1."""
-    i = bisect_left(starts, at) - 1
-    return i if i >= 0 and spans[i][0] < at < spans[i][1] else -1
 
 
 def _loop_is_sound(doc: Document, button: ButtonBlock) -> bool:
@@ -976,7 +988,7 @@ def _pair_explicit(
 
 
 def _button_content(
-    doc: Document, qr: QrBlock, button: ButtonBlock, link: CalendarLink
+    doc: Document, qr: QrBlock, moved: Moved, button: ButtonBlock, link: CalendarLink
 ) -> tuple[int, int, str, tuple[int, int]]:
     """The QR block's content with its ``<img>`` replaced by the button's relinked content."""
     source = doc.source
@@ -990,10 +1002,7 @@ def _button_content(
         ),
     )
     # only the loop moves, and the button takes the image's place (see _moving)
-    moved = loop_span(doc, qr)
-    content_tokens = [
-        t for t in doc.tokens_in(el.content_start, el.content_end) if t.start >= el.content_start
-    ]
+    content_tokens = own_tokens(doc, el)
     lo, hi = image_place(doc, qr, content_tokens)
     check_movable(doc, qr, moved, (lo, hi), content_tokens)
     head = source[moved.start : lo]

@@ -45,7 +45,7 @@ _KINDS = {
 # of the text when it is never closed; a long comment '{{!-- … --}}' runs to its '--}}' (the
 # '{{…}}' inside are its text), or to the end when it has none (Handlebars cannot lex that).
 MUSTACHE = re.compile(r"\{\{~?!--.*?(?:--~?\}\}|\Z)|\{\{.*?(?:\}\}|\Z)", re.S)
-_LONG_COMMENT = re.compile(r"\{\{~?!--.*?--~?\}\}", re.S)
+HB_COMMENT = re.compile(r"\{\{~?!--.*?--~?\}\}", re.S)  # a long handlebars comment, whole
 
 
 class Spans:
@@ -86,7 +86,7 @@ def closed_expressions(text: str, lo: int = 0, hi: int | None = None) -> Iterato
     at = find("{{", lo, end)
     while at >= 0:
         if text.startswith("!--", at + 2) or text.startswith("~!--", at + 2):
-            comment = _LONG_COMMENT.match(text, at, end)  # '{{!-- {{x}} --}}' is one
+            comment = HB_COMMENT.match(text, at, end)  # '{{!-- {{x}} --}}' is one
             if comment is None:
                 return
             close = comment.end() - 2

@@ -44,13 +44,12 @@ from mailpatch._link import (
     is_calendar_url,
 )
 from mailpatch._patch import Edit, PatchOptions, PatchResult, normal_guid, patch
-from mailpatch._survey import HitKind, Survey, closed_expressions, survey_of
+from mailpatch._survey import HB_COMMENT, HitKind, Survey, closed_expressions, survey_of
 
 _EVENT_IF = re.compile(
     r"\{\{~?#\s*if\s+\(\s*eq\s+(?:(?:this\.)?msevtmgt_eventid\s+['\"]([^'\"]*)['\"]"
     r"|['\"]([^'\"]*)['\"]\s+(?:this\.)?msevtmgt_eventid)"
 )
-_HB_COMMENT = re.compile(r"\{\{~?!--.*?--~?\}\}", re.S)  # '{{!-- … --}}': text to Handlebars
 # the loop as the patch writes it: [{{else}}] in the {{#if}}, [{{else}}] on the {{#each}}
 _LOOPS = (
     ["each", "if", "endif", "endeach"],
@@ -259,7 +258,7 @@ def _loop_sequence(button: Any) -> list[tuple[str, str]]:
         if kind == "href":
             seq.append(("link", text))
             continue
-        text = _HB_COMMENT.sub("", text)
+        text = HB_COMMENT.sub("", text)  # '{{!-- … --}}' is text to Handlebars
         for m in _MARKER.finditer(text):
             name = m.lastgroup or ""
             guid = ""
@@ -712,18 +711,10 @@ def _check_relinks(root: Any, name: str, result: PatchResult) -> None:
         button = next((el for el in owner.iterancestors() if _block_type(el) == "button"), None)
         if button is None:
             raise VerifyError("a calendar link written anew lands outside a Button block")
-        seq = _loop_sequence(button)
-        names = [n for n, _ in seq if n != "link"]
-        if names not in _LOOPS:
-            raise VerifyError("a calendar link written anew is in a Button without a whole loop")
-        inside = False
-        placed = False
-        for kind, value in seq:
-            inside = (inside or kind == "if") and kind not in ("else", "endif")
-            placed = placed or (kind == "link" and inside and a in value)
-        guid = next(g for n, g in seq if n == "if")
-        if not placed or guid not in links:
-            raise VerifyError("a calendar link written anew sits outside its event's {{#if}}")
+        # a whole loop with every link in its {{#if}} (links judged below, once unmarked)
+        guid = _check_button(_loop_sequence(button), {}, "a calendar link written anew")
+        if guid not in links:
+            raise VerifyError("a calendar link written anew is in another event's loop")
         match = _LINK_VALUE.fullmatch(edits[i].replacement)
         assert match is not None  # _allowed saw to it
         url = html.unescape(match.group("value"))

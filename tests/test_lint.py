@@ -663,3 +663,24 @@ def test_a_parameter_given_twice_is_reported(query: str, code: str) -> None:
     passed lint and broke the decoder (issue 14). Given twice, neither reading is certain."""
     found = check_link(_link(GOOD + query))
     assert code in {p.code for p in found}, found
+
+
+def test_an_unforeseen_failure_is_that_file_s_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As patch: a bug in one file ends as that file's error (123), the others linted."""
+    import mailpatch._lint as core
+
+    real = core.lint
+
+    def lint(text: str, *args: object) -> object:
+        if "MP206-me" in text:
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(text, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(core, "lint", lint)
+    bad = tmp_path / "bad.html"
+    bad.write_text("<!-- MP206-me -->", "utf-8")
+    assert main(["lint", str(bad), str(DIFFER)]) == 123
+    captured = capsys.readouterr()
+    assert "INTERNAL ERROR: RecursionError" in captured.err and " MP206 " in captured.out

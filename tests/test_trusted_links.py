@@ -513,3 +513,18 @@ def test_a_stale_button_holding_another_button_is_refused() -> None:
     assert text != PATCHED
     with pytest.raises(Refusal, match="closing </div> missing"):
         patch(text, options(events=[f"{GUID}=Renamed"]))
+
+
+def test_lint_reports_a_stale_link_in_a_protected_button(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """patch refuses to write it without --force; lint still says it is stale (it raised)."""
+    button = '<div data-editorblocktype="Button"'
+    root = project(
+        tmp_path,
+        TABLE + '"Renamed"\n',
+        {"a.html": PATCHED.replace(button, button + ' data-protected="true"')},
+    )
+    assert main(["lint", str(root / "a.html")]) == 1
+    assert "MP207" in capsys.readouterr().out
+    assert main(["patch", str(root / "a.html")]) == EXIT_REFUSED
