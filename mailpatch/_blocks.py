@@ -20,6 +20,7 @@ from mailpatch._html import (
     Kind,
     StartTag,
     Token,
+    Tokens,
     comment_body,
     cut_off,
     iter_tokens,
@@ -159,7 +160,7 @@ def _node(tag: StartTag, kind: str | None, parent: _Node | None) -> _Node:
     return (tag, parent, length, qr, block, locked)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Element:
     """An element located in the source: ``source[start:end]`` is all of it."""
 
@@ -187,13 +188,13 @@ class Document:
     def __init__(
         self,
         source: str,
-        tokens: list[Token],
+        tokens: Tokens,
         blocks: list[Element],
     ) -> None:
         self.source = source
         self.tokens = tokens  # in document order, not overlapping
         self.blocks = blocks  # in document order
-        self._token_starts = [t.start for t in tokens]
+        self._token_starts = tokens.starts
         self._linkers: tuple[list[int], list[Token]] | None = None  # (starts, tokens)
         self._links: dict[int, tuple[ButtonLink, ...]] = {}  # token start -> its links
         self._loop_words: list[int] | None = None
@@ -247,11 +248,17 @@ class Document:
         Reading each block looks only at its own tokens, so an email with thousands of blocks
         costs time linear in its size, not in (blocks x tokens).
         """
+        return list(self.iter_tokens_in(start, end))
+
+    def iter_tokens_in(self, start: int, end: int) -> Iterator[Token]:
+        """``tokens_in``, made one at a time: a reader of the whole email holds one token,
+        not a list of them all (lint's marker pass)."""
         lo = max(bisect.bisect_right(self._token_starts, start) - 1, 0)
-        found = self.tokens[lo : bisect.bisect_left(self._token_starts, end)]
-        if found and found[0].end <= start:  # only the first can end before ``start``
-            found = found[1:]
-        return found
+        found = self.tokens.between(lo, bisect.bisect_left(self._token_starts, end))
+        first = next(found, None)
+        if first is not None and first.end > start:  # only the first can end before ``start``
+            yield first
+        yield from found
 
 
 # HTML5 "has an element in scope": an end tag looks down the open elements no further than
@@ -273,14 +280,14 @@ def scan(source: str) -> Document:
     Each end tag costs O(1) plus the elements it closes (per-name and per-boundary depth
     lists), so thousands of stray end tags in deep nesting stay linear.
     """
-    tokens = tokenize(source)
-    blocks = _match_blocks(source, tokens, outer=True)
+    tokens = Tokens(size=len(source))
+    blocks = _match_blocks(source, iter_tokens(source), True, tokens)
     assert blocks is not None
     return Document(source, tokens, blocks)
 
 
 def _match_blocks(
-    source: str, tokens: Iterable[Token], outer: bool, seen: list[Token] | None = None
+    source: str, tokens: Iterable[Token], outer: bool, seen: Tokens | None = None
 ) -> list[Element] | None:
     """Elements for every block start tag in ``tokens``, ends matched with a stack.
 
@@ -409,7 +416,7 @@ def locate(source: str, survey: Survey | None = None) -> Document:
     back to ``scan``.
     """
     hits = survey_of(source, survey).hits
-    tokens: list[Token] = []
+    tokens = Tokens(size=len(source))
     elements: list[Element] = []
     pos = 0
     for at, kind in hits:
@@ -422,15 +429,13 @@ def locate(source: str, survey: Survey | None = None) -> Document:
         tok, pos = _token_at(source, pos, at)
         if _block_type(source, tok) not in (QR_TYPE, BUTTON_TYPE):
             continue
-        window: list[Token] = []
-        found = _match_blocks(source, iter_tokens(source, tok.start), False, window)
+        found = _match_blocks(source, iter_tokens(source, tok.start), False, tokens)
         if found is None:
             return scan(source)
-        tokens += window
         elements += found
-        pos = window[-1].end
+        pos = tokens.end
     if not elements:
-        return Document(source, [], [])
+        return Document(source, Tokens(), [])
 
     return Document(source, tokens, elements)
 
@@ -463,7 +468,7 @@ WHOLE_LOOPS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Marker:
     kind: MarkerKind
     start: int
@@ -504,7 +509,7 @@ def _classify(expr: str) -> tuple[MarkerKind, str] | None:
 def markers(doc: Document, start: int, end: int) -> list[Marker]:
     """Handlebars block markers in text and comments between two offsets, in order."""
     out: list[Marker] = []
-    for tok in doc.tokens_in(start, end):
+    for tok in doc.iter_tokens_in(start, end):
         if tok.kind is Kind.TEXT:
             lo, hi = tok.start, tok.end
         elif tok.kind is Kind.COMMENT:

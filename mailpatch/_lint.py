@@ -200,7 +200,7 @@ ENTRY_KEYS = ("readableEventId", "sessionId", "data")
 DEFAULT_DATA_KEYS = ("registrationId", "firstname")  # what mailpatch and Microsoft's docs send
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Problem:
     code: str
     offset: int  # into the decoded text (no BOM), for line:col
@@ -230,7 +230,7 @@ class CalendarContent:
         return cls(name, found)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Link:
     """An href in the email: an ``<a>`` (or any tag), or a VML shape inside an MSO comment."""
 

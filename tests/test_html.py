@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailpatch._html import Kind, LineIndex, StartTag, comment_body, tokenize
+from mailpatch._html import Kind, LineIndex, StartTag, Token, Tokens, comment_body, tokenize
 
 
 def kinds(source: str) -> list[tuple[str, str]]:
@@ -140,3 +140,21 @@ def test_comment_body() -> None:
 )
 def test_line_index(source: str, offset: int, position: tuple[int, int]) -> None:
     assert LineIndex(source).position(offset) == position
+
+
+@given(st.text(alphabet="<>/!-ab= \"'p{}", max_size=60), st.integers(0, 8), st.integers(0, 70))
+def test_compact_tokens_read_as_the_list_they_store(source: str, lo: int, hi: int) -> None:
+    """``Tokens`` holds machine integers, not tuples; read back, by index, slice, range or
+    iteration, it is the very list ``tokenize`` gives."""
+    listed = tokenize(source)
+    stored = Tokens(listed, len(source))
+    assert list(stored) == listed and len(stored) == len(listed)
+    assert stored[lo:hi] == listed[lo:hi]
+    assert list(stored.between(min(lo, len(listed)), min(hi, len(listed)))) == listed[lo:hi]
+    assert list(stored.starts) == [t.start for t in listed]
+    assert stored.end == (listed[-1].end if listed else 0)
+    for i in (0, -1, len(listed) // 2):
+        if listed:
+            assert stored[i] == listed[i] and type(stored[i]) is Token
+    with pytest.raises(IndexError):
+        stored[len(listed)]

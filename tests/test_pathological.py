@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,19 @@ def test_nested_blocks_share_their_ancestors() -> None:
         assert (outer.token.start if outer else None) == (buttons[0].start if depth else None)
         assert button.ancestors.outermost_qr is None
     assert doc.blocks_of("erqrcode")[0].ancestors == ()
+
+
+@pytest.mark.parametrize(
+    "shape", [pytest.param(s, id=s.name) for s in shapes() if "{{-in-paragraphs" in s.name]
+)
+def test_lint_holds_a_small_multiple_of_the_email(shape: Shape) -> None:
+    """lint reads the whole email: its tokens are kept as machine integers and read one at a
+    time, not as a list of tuples (some 200 bytes a token: 50 times the input here)."""
+    text = shape.build(10_000)
+    tracemalloc.start()
+    try:
+        lint(text)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10 * len(text.encode("utf-8"))
