@@ -260,18 +260,36 @@ def test_same_file_named_twice_is_processed_once(
     assert "1 file patched" in result.err.splitlines()[-1]
 
 
-def test_nonexistent_path_is_refused_as_unreadable_and_others_processed(
-    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+@pytest.mark.parametrize("command", ["patch", "lint"])
+def test_nonexistent_path_is_a_usage_error_before_anything_is_written(
+    command: str, tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:
-    """SPEC §4/§5: a file that cannot be read is a refusal (123), not a usage error."""
+    """A named path that does not exist is a typo: exit 2 and nothing processed, as black."""
     c = case("patch", "crlf")
     path = copy(c, tmp_path)
     missing = tmp_path / "missing.html"
-    result = run(capsysbinary, "patch", *c.args, missing, path)
-    assert result.code == EXIT_REFUSED
-    assert f"cannot patch {missing}: cannot be read" in result.err
-    assert path.read_bytes() == c.expected.read_bytes()
+    args = c.args if command == "patch" else ()
+    result = run(capsysbinary, command, *args, path, missing)
+    assert result.code == EXIT_USAGE
+    assert f"path '{missing}' does not exist" in result.err
+    assert path.read_bytes() == c.input.read_bytes()
     assert not missing.exists()
+    no_traceback(result)
+
+
+def test_existing_path_that_cannot_be_read_is_refused_and_others_processed(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """SPEC §4/§5: a file that exists but cannot be read is a refusal (123), not a usage
+    error (a dangling symlink here: root reads a chmod 000 file anyway)."""
+    c = case("patch", "crlf")
+    path = copy(c, tmp_path)
+    dangling = tmp_path / "dangling.html"
+    dangling.symlink_to(tmp_path / "gone.html")
+    result = run(capsysbinary, "patch", *c.args, dangling, path)
+    assert result.code == EXIT_REFUSED
+    assert f"cannot patch {dangling}: cannot be read" in result.err
+    assert path.read_bytes() == c.expected.read_bytes()
     no_traceback(result)
 
 

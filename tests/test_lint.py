@@ -567,8 +567,14 @@ def test_unreadable_files_exit_123_and_the_others_are_still_linted(
     assert out.out.startswith(f"{found}:2:30: MP201 ")
 
 
-def test_missing_file_exits_123(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["lint", str(tmp_path / "nope.html")]) == 123
+def test_missing_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint", str(tmp_path / "nope.html")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_unreadable_file_exits_123(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "dangling.html").symlink_to(tmp_path / "gone.html")
+    assert main(["lint", str(tmp_path / "dangling.html")]) == 123
     assert "cannot be read" in capsys.readouterr().err
 
 
@@ -608,10 +614,13 @@ DIFFER = FIXTURES / "lint" / "mp206-links-differ" / "input.html"
 CLEAN = FIXTURES / "lint" / "clean-classic" / "input.html"
 
 
-def test_exit_zero_reports_but_passes(capsys: pytest.CaptureFixture[str]) -> None:
+def test_exit_zero_reports_but_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["lint", "--exit-zero", str(DIFFER)]) == 0
     assert " MP206 " in capsys.readouterr().out
-    assert main(["lint", "--exit-zero", str(DIFFER), str(DIFFER.parent / "nope.html")]) == 123
+    (tmp_path / "dangling.html").symlink_to(tmp_path / "gone.html")  # unreadable: still 123
+    assert main(["lint", "--exit-zero", str(DIFFER), str(tmp_path / "dangling.html")]) == 123
 
 
 def test_statistics_count_each_code(capsys: pytest.CaptureFixture[str]) -> None:
