@@ -70,8 +70,9 @@ GUID_LIKE = re.compile(r"(?:urn:uuid:)?\{?[0-9a-f]{8}-?(?:[0-9a-f]{4}-?){3}[0-9a
 # One designer-relevant start tag open around others: (tag, the node around it or None, how
 # many nodes from the outermost to this one, and the outermost tag of this chain that is an
 # ERQRCode block / an ERQRCode or Button block / has a data-locked attribute, or None).
-_Tag = "StartTag | None"
-_Node = tuple[StartTag, "_Node | None", int, _Tag, _Tag, _Tag]
+_Node = tuple[
+    StartTag, "_Node | None", int, StartTag | None, StartTag | None, StartTag | None
+]
 
 
 class Ancestors(Sequence[StartTag]):
@@ -145,6 +146,9 @@ class Ancestors(Sequence[StartTag]):
 
 def _node(tag: StartTag, kind: str | None, parent: _Node | None) -> _Node:
     """``tag``, of block type ``kind`` (None: not a block), opened inside ``parent``."""
+    qr: StartTag | None
+    block: StartTag | None
+    locked: StartTag | None
     if parent is None:
         qr = block = locked = None
         length = 1
@@ -335,7 +339,7 @@ def _match_blocks(
             slot = -1
             block = None if tag is None else tag.get(BLOCK_ATTR)
             kind = None
-            if block is not None:
+            if block is not None and tag is not None:
                 ancestors = Ancestors(chain[-1] if chain else None)
                 slot = len(pending)
                 # HTML5: a block-level start tag closes a <p> open in scope

@@ -338,7 +338,8 @@ _SKIP_ATTR = r"""[^\s/>][^\s/>=]*+(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|(?!["'])[^\s>
 # block after it went unseen. A pass that is an atomic group puts the position back itself, so
 # there each group is one: the same matches (tests/test_platform.py), the skip some 6% slower,
 # which interpreters without the bug do not pay.
-_REPEAT = "(?:" if re.match("(?:ab?c)*+", "aca").end() == 2 else "(?>"
+_PROBE = re.match("(?:ab?c)*+", "aca")
+_REPEAT = "(?:" if _PROBE is not None and _PROBE.end() == 2 else "(?>"
 
 
 def _skip_pattern(group: str) -> re.Pattern[str]:
@@ -411,7 +412,9 @@ def skip(source: str, pos: int, limit: int) -> int:
     with ``iter_tokens`` and go on from its end. Everything skipped is tokens nobody needs to
     see -- at C speed.
     """
-    return _SKIP.match(source, pos, limit).end()
+    m = _SKIP.match(source, pos, limit)
+    assert m is not None  # every alternative may match nothing
+    return m.end()
 
 
 # A start tag closed by its own '>' (a '>' inside a quoted value that runs to the end of the

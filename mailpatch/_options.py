@@ -70,10 +70,10 @@ def build_options(
             "with --event GUID=ID"
         )
     for value in events:
-        guid, ref = _pair_value(value, "--event", "GUID=ID or GUID=ID@SESSION")
+        guid, typed = _pair_value(value, "--event", "GUID=ID or GUID=ID@SESSION")
         if not GUID.match(guid):
             raise click.BadParameter(f"{guid!r} is not a GUID", param_hint="--event")
-        mapping[normal_guid(guid)] = _event_ref(ref, "--event")
+        mapping[normal_guid(guid)] = _event_ref(typed, "--event")
     single = None
     if event_id is not None:
         single = _event_ref(event_id, "--event-id")

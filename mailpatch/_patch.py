@@ -223,8 +223,8 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
         review = review_links(doc, patched, options, guids, survey)
         updated = {b.element.start for b in review.updated}
         fixes = scheme_fixes(doc, [b for b in buttons if b.element.start not in updated], survey)
-        edits = sorted([*review.edits, *fixes], key=lambda e: e.start)
-        return _result(text, edits, survey, patched_buttons=len(patched), review=review)
+        found = sorted([*review.edits, *fixes], key=lambda e: e.start)
+        return _result(text, found, survey, patched_buttons=len(patched), review=review)
     lines = LineIndex(text)
     _check_not_nested(doc, lines)
     qrs = [read_qr_block(doc, el) for el in qr_elements]
@@ -937,8 +937,8 @@ def assign(candidates: Sequence[Sequence[ButtonBlock]]) -> list[ButtonBlock] | o
                 progress = True
     left = [c for k, c in enumerate(candidates) if chosen[k] is None]
     if left:  # each still has two choices or more: several assignments, unless too few
-        free = {id(b) for c in left for b in c if id(b) not in taken}
-        return AMBIGUOUS if len(free) >= len(left) else None
+        untaken = {id(b) for c in left for b in c if id(b) not in taken}
+        return AMBIGUOUS if len(untaken) >= len(left) else None
     return [b for b in chosen if b is not None]
 
 

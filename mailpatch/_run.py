@@ -163,14 +163,19 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
             "written. Please report this with the file.",
             output=echo,
         )
-    made = {
-        "buttons": len(result.pairings),
-        "links_updated": len(result.updates),
-        "links_fixed": sum(1 for e in result.edits if e.what == "scheme"),
-        "unchecked": result.unchecked,
-        "left": tuple(text for _, text in result.left_behind),
-        "qr_removed": sum(1 for e in result.edits if e.what == "qr"),
-    }
+    def made(status: Status, output: bytes = b"") -> Outcome:
+        return Outcome(
+            path,
+            status,
+            buttons=len(result.pairings),
+            links_updated=len(result.updates),
+            links_fixed=sum(1 for e in result.edits if e.what == "scheme"),
+            unchecked=result.unchecked,
+            left=tuple(text for _, text in result.left_behind),
+            qr_removed=sum(1 for e in result.edits if e.what == "qr"),
+            output=output,
+        )
+
     # a file whose only change is stale links written anew is "updated", not "patched"
     only_updated = bool(result.updates) and not result.pairings
     done = Status.UPDATED if only_updated else Status.PATCHED
@@ -180,16 +185,16 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
         name = (mode.stdin_name or "stdin") if path == "-" else path
         # (a file name that is not UTF-8 goes out as the bytes it is, as git writes it)
         diff = unified_diff(name, email.text, result.text).encode("utf-8", "surrogateescape")
-        return Outcome(path, would, **made, output=diff)
+        return made(would, diff)
     if mode.check:
-        return Outcome(path, would, **made)
+        return made(would)
     if mode.capture:
-        return Outcome(path, done, **made, output=new)
+        return made(done, new)
     try:
         write_atomic(Path(path), new, expect=data)
     except FileProblem as exc:
         return Outcome(path, Status.REFUSED, str(exc))
-    return Outcome(path, done, **made)
+    return made(done)
 
 
 # glibc's mallopt() parameters: the freed memory kept at the top of the heap, and the size

@@ -81,7 +81,7 @@ def _block_type(el: Any) -> str:
         return ""
     for name, value in el.attrib.items():
         if name.lower() == "data-editorblocktype":
-            return value.strip().lower()
+            return str(value).strip().lower()
     return ""
 
 
