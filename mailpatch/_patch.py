@@ -12,6 +12,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from mailpatch._blocks import (
     BLOCK_ATTR,
@@ -106,6 +107,16 @@ class PatchOptions:
     api_version: str = DEFAULT_API_VERSION
 
 
+class EditKind(StrEnum):
+    """What an Edit does: the verifier checks each kind by its own rule (``_verify._allowed``)."""
+
+    BUTTON = "button"  # a Button's content replaced: the QR block's loop around its own
+    QR = "qr"  # an ERQRCode block removed
+    SCHEME = "scheme"  # the "//" inserted into a calendar link's "https:HOST/…"
+    LINK = "link"  # a stale calendar link's href value written anew
+    HREF = "href"  # one link of a Button, inside a BUTTON replacement only (never applied alone)
+
+
 @dataclass(frozen=True)
 class Edit:
     """``text[start:end]`` of the input becomes ``replacement``."""
@@ -113,13 +124,15 @@ class Edit:
     start: int
     end: int
     replacement: str
-    # "button" (a Button's content), "qr" (a block removed), "scheme" (the "//" inserted into
-    # a calendar link), "link" (a stale calendar link's href value written anew), or "href"
-    # (inside a "button" replacement only)
-    what: str
-    # for "button": where in ``replacement`` the Button's own content went (the QR image's
+    what: EditKind
+    # for BUTTON: where in ``replacement`` the Button's own content went (the QR image's
     # place), so the verifier can check it is read there as written
     inserted: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        # a kind given by its value ("qr") is that kind, and any other value is an error:
+        # the verifier tells kinds apart by identity
+        object.__setattr__(self, "what", EditKind(self.what))
 
 
 @dataclass(frozen=True)
@@ -280,7 +293,7 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
         assert options.endpoint is not None
         link = _link_for(options, options.endpoint, events[normal_guid(qr.guid)])
         start, end, content, inserted = _button_content(doc, qr, moved(qr), button, link)
-        edits.append(Edit(start, end, content, what="button", inserted=inserted))
+        edits.append(Edit(start, end, content, what=EditKind.BUTTON, inserted=inserted))
         pairings.append(Pairing(qr.element.start, button.element.start, qr.guid, link))
     if not options.keep_qr:
         open_paragraphs = _open_paragraphs(text, qrs)
@@ -293,7 +306,7 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
                     "would let the text after it into that paragraph (or use --keep-qr)",
                     qr.element.start,
                 )
-            edits.append(Edit(qr.element.start, qr.element.end, "", what="qr"))
+            edits.append(Edit(qr.element.start, qr.element.end, "", what=EditKind.QR))
             # what stands outside its loop goes with it: named, or refused if it matters
             left += [(qr.element.start, text) for text in moved(qr).left]
     review = review_links(doc, patched, options, guids, survey)
@@ -368,7 +381,7 @@ def review_links(
         stale = [bl for bl in calendar if _written(bl) != href]
         if spans is None:
             spans = survey_of(doc.source, survey).mustaches
-        mine = [_href_edit(bl.tag, href, shift=0, what="link") for bl in stale]
+        mine = [_href_edit(bl.tag, href, shift=0, what=EditKind.LINK) for bl in stale]
         if any(spans.around(at) >= 0 for e in mine for at in (e.start, e.end)):
             unchecked.append((guid, "a handlebars expression left open runs over its link"))
             continue
@@ -568,7 +581,7 @@ def scheme_fixes(
                 continue
             if slashless_host(attr.value) is not None:
                 at = attr.value_start + len("https:")
-                fixes.append(Edit(at, at, "//", what="scheme"))
+                fixes.append(Edit(at, at, "//", what=EditKind.SCHEME))
         if fixes and _loop_is_sound(doc, button):
             edits += fixes
     if edits:  # rare: only now the handlebars pass
@@ -666,9 +679,10 @@ def _check_outside_expressions(survey: Survey, edits: list[Edit], lines: LineInd
         for at in {edit.start, edit.end}:
             i = spans.around(at)
             if i >= 0:
+                block = _BLOCK_NAMES[QR_TYPE if edit.what is EditKind.QR else BUTTON_TYPE]
                 raise Refusal(
                     f"the handlebars expression opened at {lines.label(spans[i][0])} runs "
-                    f"into the {_BLOCK_NAMES[QR_TYPE if edit.what == 'qr' else BUTTON_TYPE]} "
+                    f"into the {block} "
                     "block (a stray '{{'?): moving the loop would change what Handlebars reads",
                     spans[i][0],
                 )
@@ -1010,7 +1024,9 @@ def _button_content(
     return el.content_start, el.content_end, content, (len(head), len(head) + len(relinked))
 
 
-def _href_edit(tag: StartTag, href: str, shift: int, what: str = "href") -> Edit:
+def _href_edit(
+    tag: StartTag, href: str, shift: int, what: EditKind = EditKind.HREF
+) -> Edit:
     """Point one link at ``href`` (offsets relative to ``shift``)."""
     attr = tag.get("href")
     if attr is None:  # <a> without href: add one right after the tag name

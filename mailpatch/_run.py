@@ -15,7 +15,7 @@ from pathlib import Path
 from mailpatch._errors import MissingOption, Refusal, UnmappedEvent
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, read_bytes, write_atomic
 from mailpatch._html import LineIndex
-from mailpatch._patch import EmailEvents, PatchOptions, events_in, patch
+from mailpatch._patch import EditKind, EmailEvents, PatchOptions, events_in, patch
 
 
 class Status(Enum):
@@ -169,10 +169,10 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
             status,
             buttons=len(result.pairings),
             links_updated=len(result.updates),
-            links_fixed=sum(1 for e in result.edits if e.what == "scheme"),
+            links_fixed=sum(1 for e in result.edits if e.what is EditKind.SCHEME),
             unchecked=result.unchecked,
             left=tuple(text for _, text in result.left_behind),
-            qr_removed=sum(1 for e in result.edits if e.what == "qr"),
+            qr_removed=sum(1 for e in result.edits if e.what is EditKind.QR),
             output=output,
         )
 

@@ -43,7 +43,7 @@ from mailpatch._link import (
     decode_calendar_url,
     is_calendar_url,
 )
-from mailpatch._patch import Edit, PatchOptions, PatchResult, normal_guid, patch
+from mailpatch._patch import Edit, EditKind, PatchOptions, PatchResult, normal_guid, patch
 from mailpatch._survey import HB_COMMENT, HitKind, Survey, closed_expressions, survey_of
 
 _EVENT_IF = re.compile(
@@ -352,7 +352,7 @@ def _check_expressions(
     qr_img = {
         expr
         for edit in edits
-        if edit.what in ("qr", "link")  # (a stale link's placeholders go with it)
+        if edit.what in (EditKind.QR, EditKind.LINK)  # (a stale link's placeholders go with it)
         for expr in closed_expressions(before, edit.start, edit.end)
     }
     has = set(closed_expressions(after))  # (linear where unclosed '{{' abound)
@@ -397,7 +397,7 @@ def verify_full(before: str, result: PatchResult, options: PatchOptions) -> None
         raise VerifyError("content outside the ERQRCode and Button blocks changed")
     _check_before_html_end(before, result)
     for i, edit in enumerate(result.edits):
-        if edit.what == "button":
+        if edit.what is EditKind.BUTTON:
             _check_parses_as_written(edit, f"Button block #{i}")
     before_root, after_root = _parse(before), _parse(after)
     # 2. no QR block left unless asked
@@ -460,7 +460,7 @@ def _sentinel_name(before: str, end: int, edits: Sequence[Edit]) -> str:
 
 
 _ELEMENT_START = re.compile(r"<[A-Za-z]")
-_IN_TAG = frozenset({"scheme", "link"})  # edits inside a tag's attribute value
+_IN_TAG = frozenset({EditKind.SCHEME, EditKind.LINK})  # edits inside a tag's attribute value
 
 
 def _marked(before: str, edits: Sequence[Edit], name: str, end: int) -> bytes:
@@ -474,9 +474,9 @@ def _marked(before: str, edits: Sequence[Edit], name: str, end: int) -> bytes:
         pieces.append(f"<{name}-body></{name}-body>")
     pos = 0
     for i, edit in enumerate(edits):
-        if edit.what == "scheme":
+        if edit.what is EditKind.SCHEME:
             pieces += [before[pos : edit.start], f"{name}:{i}s"]
-        elif edit.what == "link":  # around the old href value, to find it whole
+        elif edit.what is EditKind.LINK:  # around the old href value, to find it whole
             pieces += [before[pos : edit.start], f"{name}:{i}la"]
             pieces += [before[edit.start : edit.end], f"{name}:{i}lb"]
         else:
@@ -600,18 +600,18 @@ def _rebuild(element: Any, content: str, name: str, own: bool) -> Any:
 def _allowed(before: str, edit: Edit) -> bool:
     """An edit of a kind mailpatch makes: a QR block removed, a Button's content replaced, or
     the "//" of a calendar link's ``https:HOST`` (lint MP101) inserted."""
-    if edit.what == "qr":
+    if edit.what is EditKind.QR:
         return not edit.replacement
-    if edit.what == "scheme":
+    if edit.what is EditKind.SCHEME:
         return (
             edit.replacement == "//"
             and edit.start == edit.end
             and before[edit.start - 6 : edit.start].lower() == "https:"
             and before[edit.start : edit.start + 1] != "/"
         )
-    if edit.what == "link":  # an href value, quoted so that nothing can end it early
+    if edit.what is EditKind.LINK:  # an href value, quoted so that nothing can end it early
         return _LINK_VALUE.fullmatch(edit.replacement) is not None
-    return edit.what == "button"
+    return edit.what is EditKind.BUTTON
 
 
 # a written calendar href: no quote, space, '<', '>' or backtick, in quotes or bare
@@ -622,7 +622,7 @@ def _check_schemes(root: Any, name: str, edits: Sequence[Edit]) -> None:
     """Each "//" lands in the href of a link in a Button block, as libxml2 reads it (its
     marker inside an element's href, or inside a tag's href in a comment there), and every
     calendar link of that Button is then https://HOST/…"""
-    wanted = {f"{name}:{i}s" for i, e in enumerate(edits) if e.what == "scheme"}
+    wanted = {f"{name}:{i}s" for i, e in enumerate(edits) if e.what is EditKind.SCHEME}
     if not wanted:
         return
     marker = re.compile(re.escape(name) + r":\d+s")  # each node's markers found at once
@@ -688,7 +688,7 @@ def _check_relinks(root: Any, name: str, result: PatchResult) -> None:
     link inside the {{#if}} branch of a Button's event loop, and decodes to the link meant
     for that loop's event (host, api-version and data)."""
     edits = result.edits
-    wanted = {i for i, e in enumerate(edits) if e.what == "link"}
+    wanted = {i for i, e in enumerate(edits) if e.what is EditKind.LINK}
     if not wanted:
         return
     links = {normal_guid(u.guid): u.link for u in result.updates}
@@ -760,7 +760,7 @@ def _qr_hits(survey: Survey, edits: Sequence[Edit]) -> tuple[bool, bool, bool]:
     no block to the locator.)"""
     last = edits[-1].end
     rest = kept = output = False
-    removed = [(e.start, e.end) for e in edits if e.what == "qr"]  # a Button's content moves
+    removed = [(e.start, e.end) for e in edits if e.what is EditKind.QR]  # a Button's content moves
     for at, kind in survey.hits:
         if kind is not HitKind.QR and kind is not HitKind.ENTITY:
             continue
@@ -862,14 +862,14 @@ def _verify_fast(before: str, result: PatchResult, options: PatchOptions) -> Non
         a, b = marks.get(f"{i}a"), marks.get(f"{i}b")
         found = None
         if a is not None and b is not None:
-            found = (_is_qr_element if edit.what == "qr" else _is_button_content)(a, b)
+            found = (_is_qr_element if edit.what is EditKind.QR else _is_button_content)(a, b)
         if found is None:
-            what = "an ERQRCode block" if edit.what == "qr" else "a Button block's content"
+            what = "an ERQRCode block" if edit.what is EditKind.QR else "a Button block's content"
             raise VerifyError(
                 "content outside the ERQRCode and Button blocks changed: libxml2 does not "
                 f"read the edited span at offset {edit.start} as {what}"
             )
-        if edit.what == "qr":
+        if edit.what is EditKind.QR:
             # removing it must leave libxml2 where it was (see _rebuild)
             end = _rebuild(found, before[edit.start : edit.end], name, own=False)
             qr = None if end is None else end.getprevious()

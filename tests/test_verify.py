@@ -11,7 +11,7 @@ import pytest
 
 from mailpatch._errors import Refusal
 from mailpatch._files import decode
-from mailpatch._patch import Edit, EventRef, PatchOptions, PatchResult, apply, patch
+from mailpatch._patch import Edit, EditKind, EventRef, PatchOptions, PatchResult, apply, patch
 from mailpatch._run import Mode, Status, process
 from mailpatch._verify import Unverifiable, VerifyError, _verify_fast, verify, verify_full
 
@@ -57,7 +57,7 @@ def _keep_qr(before: str, result: PatchResult) -> PatchResult:
 
 def _outside(before: str, result: PatchResult) -> PatchResult:
     at = before.index("<div")  # a byte before every block
-    return _retext(before, result, [*result.edits, Edit(at, at, "<p>oops</p>", "x")])
+    return _retext(before, result, [*result.edits, Edit(at, at, "<p>oops</p>", EditKind.BUTTON)])
 
 
 def _text_only(before: str, result: PatchResult) -> PatchResult:
@@ -416,3 +416,10 @@ def test_an_update_outside_any_button_is_caught() -> None:
         _verify_fast(before, forged, options)
     with pytest.raises(VerifyError):
         verify(before, forged, options)
+
+
+def test_an_edit_kind_is_one_of_those_the_verifier_knows() -> None:
+    """Edit kinds are an Enum: a kind given by its value is that member, any other refused."""
+    assert Edit(0, 0, "", "qr").what is EditKind.QR
+    with pytest.raises(ValueError, match="not a valid EditKind"):
+        Edit(0, 0, "<p>oops</p>", "x")

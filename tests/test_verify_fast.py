@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from mailpatch._errors import MissingOption, Refusal
 from mailpatch._files import decode
 from mailpatch._options import build_options
-from mailpatch._patch import Edit, PatchResult, apply, patch
+from mailpatch._patch import Edit, EditKind, PatchResult, apply, patch
 from mailpatch._verify import VerifyError, verify, verify_full
 
 from fixturecases import Case, cases
@@ -108,7 +108,8 @@ def test_whatever_full_rejects_fast_rejects(case: Case, data: st.DataObject) -> 
         edits[i] = dataclasses.replace(e, replacement=bad)
     else:
         at = data.draw(st.sampled_from([e.start, e.end]))
-        edits.append(Edit(at, at, data.draw(junk), "button" if e.what == "button" else "qr"))
+        kind = EditKind.BUTTON if e.what is EditKind.BUTTON else EditKind.QR
+        edits.append(Edit(at, at, data.draw(junk), kind))
     edits.sort(key=lambda x: (x.start, x.end))
     if any(a.end > b.start for a, b in itertools.pairwise(edits)):
         return
