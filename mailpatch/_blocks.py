@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
-from typing import overload
+from typing import NamedTuple, overload
 
 from mailpatch._errors import Refusal
 from mailpatch._html import (
@@ -472,8 +472,9 @@ WHOLE_LOOPS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Marker:
+# records built per block: a NamedTuple costs an eighth of a dataclass to define (start-up,
+# benchmarks/bench.py), and nothing replaces or extends them
+class Marker(NamedTuple):
     kind: MarkerKind
     start: int
     end: int
@@ -532,8 +533,7 @@ def markers(doc: Document, start: int, end: int) -> list[Marker]:
     return out
 
 
-@dataclass(frozen=True)
-class QrBlock:
+class QrBlock(NamedTuple):
     element: Element
     each: Marker
     event_if: Marker
@@ -671,8 +671,7 @@ class ButtonLink:
         return LinkKind.CALENDAR if is_calendar_url(self.url) else LinkKind.REAL
 
 
-@dataclass(frozen=True)
-class ButtonBlock:
+class ButtonBlock(NamedTuple):
     element: Element
     links: tuple[ButtonLink, ...]
     loop_guids: frozenset[str]  # lower-case GUIDs of event loops already inside

@@ -19,7 +19,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from mailpatch._blocks import Document, Element, QrBlock
 from mailpatch._errors import Refusal
@@ -47,8 +47,7 @@ _SHORT_COMMENT = re.compile(r"\{\{~?!.*?\}\}", re.S)
 _MARKERS_ONLY = re.compile(r"\s*(?:\{\{~?[#/]?\s*(?:each|if|else)\b[^{}]*\}\}\s*)+")
 
 
-@dataclass(frozen=True)
-class Moved:
+class Moved(NamedTuple):
     """The part of a QR block's content that moves, and what stays behind with the block."""
 
     start: int

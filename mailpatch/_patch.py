@@ -13,6 +13,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from mailpatch._blocks import (
     BLOCK_ATTR,
@@ -135,16 +136,14 @@ class Edit:
         object.__setattr__(self, "what", EditKind(self.what))
 
 
-@dataclass(frozen=True)
-class Pairing:
+class Pairing(NamedTuple):
     qr_offset: int
     button_offset: int
     guid: str
     link: CalendarLink | None  # None: the button already carried the loop
 
 
-@dataclass(frozen=True)
-class Update:
+class Update(NamedTuple):
     """A patched Button whose calendar links were stale: written anew as ``link``."""
 
     button_offset: int
@@ -326,8 +325,7 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
     return _result(text, edits, survey, tuple(pairings), len(qrs), len(patched), review, left)
 
 
-@dataclass(frozen=True)
-class LinkReview:
+class LinkReview(NamedTuple):
     """What the current settings say of the calendar links in already patched Buttons."""
 
     edits: tuple[Edit, ...] = ()  # stale hrefs written anew ("link")
@@ -447,8 +445,7 @@ def _known_event(guid: str, guids: set[str], options: PatchOptions) -> EventRef 
     return None
 
 
-@dataclass(frozen=True)
-class EmailEvents:
+class EmailEvents(NamedTuple):
     """The events one email is for, as patch() reads them: what a run must know before it
     writes anything (which GUIDs an ``--event-id`` would reach; whether an endpoint is
     needed)."""
