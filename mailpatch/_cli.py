@@ -245,6 +245,8 @@ Run `mailpatch patch --help` for every option.
 _ELSEWHERE = {  # command -> "module:attribute"
     "ics": "mailpatch._cli_ics:ics_command",
     "lint": "mailpatch._cli_lint:lint_command",
+    "preview": "mailpatch._cli_preview:preview_command",
+    "serve": "mailpatch._cli_serve:serve_command",
 }
 
 

@@ -1193,19 +1193,25 @@ def test_owner_kept_when_root_patches_someone_elses_file(
     assert path.read_bytes() == c.expected.read_bytes()
 
 
-def test_lint_and_ics_are_imported_only_when_named() -> None:
+def test_other_commands_are_imported_only_when_named() -> None:
     """`patch` starts without them (start-up is a benchmark target); named or listed, they
     are there."""
     code = (
         "import sys, mailpatch._cli as c\n"
-        "lazy = ('mailpatch._cli_lint', 'mailpatch._cli_ics', 'mailpatch._lint')\n"
+        "lazy = ('mailpatch._cli_lint', 'mailpatch._cli_ics', 'mailpatch._lint', "
+        "'mailpatch._cli_preview', 'mailpatch._preview', 'mailpatch._render', "
+        "'mailpatch._cli_serve', 'mailpatch._serve', 'jinja2')\n"
         "print(sorted(m for m in sys.modules if m in lazy))\n"
         "import click\n"
         "print(c.cli.list_commands(click.Context(c.cli)))\n"
         "print(c.cli.get_command(click.Context(c.cli), 'lint').name)\n"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert run.stdout.splitlines() == ["[]", "['ics', 'lint', 'patch']", "lint"]
+    assert run.stdout.splitlines() == [
+        "[]",
+        "['ics', 'lint', 'patch', 'preview', 'serve']",
+        "lint",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,190 @@
+"""``mailpatch preview``: one self-contained HTML page showing what each registrant would get."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from mailpatch._cli import EXIT_OK, EXIT_REFUSED, _line, _plan, patch_command
+from mailpatch._cli_lint import _content
+from mailpatch._cli_select import Configs
+from mailpatch._errors import MissingOption, Refusal
+from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, read_bytes, write_if_changed
+from mailpatch._html import LineIndex
+from mailpatch._options import build_options
+from mailpatch._output import write_stdout
+from mailpatch._run import Mode, Outcome, Status, process
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# the settings as `patch` declares them: the same names, help and checks in both commands
+_SETTINGS = (
+    "endpoint",
+    "event_id",
+    "session_id",
+    "events",
+    "fields",
+    "drop_fields",
+    "api_version",
+    "buttons",
+    "keep_qr",
+    "force",
+    "config_path",
+)
+
+
+def patch_settings(command: F) -> F:
+    """Give ``command`` patch's settings options (the click objects themselves)."""
+    taken = {p.name: p for p in patch_command.params if p.name in _SETTINGS}
+    missing = set(_SETTINGS) - set(taken)
+    assert not missing, f"patch has no {missing}"  # a renamed option must not vanish quietly
+    params: list[click.Parameter] = getattr(command, "__click_params__", [])
+    # click applies decorators bottom-up and reverses the list: these come after the others
+    params[:0] = [taken[name] for name in reversed(_SETTINGS)]
+    command.__click_params__ = params  # type: ignore[attr-defined]
+    return command
+
+
+@click.command(
+    "preview",
+    epilog="""\b
+The page shows, for sample contacts (no registration; registered for each of the email's
+events; registered for two) and those of --contacts: the original and the patched email as
+Dynamics would fill them, each calendar link decoded (endpoint, readable event id, session,
+every data field with its placeholder and the value it got) with what lint finds in it,
+the .ics it would return (with --event-file), and the diff. It loads nothing from the network.
+\b
+contacts.toml:
+  [[contacts]]
+  label = "Zoë, registered"
+  fields = { firstname = "Zoë", lastname = "Ng" }
+  registrations = ["GUID", { event = "GUID", msevtmgt_name = "REG-0042" }]
+\b
+Exit codes: 0 page written; 2 usage error; 123 the email was refused or unreadable
+            (the same message as 'mailpatch patch').""",
+)
+@click.argument("email", metavar="EMAIL")
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    default="-",
+    help="Write the page here ('-': stdout, the default).",
+)
+@click.option(
+    "--contacts",
+    "contacts_file",
+    metavar="FILE",
+    help="More sample contacts: a TOML or JSON (.json) file, as below.",
+)
+@click.option(
+    "--event-file",
+    metavar="FILE",
+    help="event.toml (as for 'mailpatch ics'): show the .ics each link would return.",
+)
+@click.option(
+    "--calendar-content",
+    metavar="FILE",
+    help="The event's Calendar content HTML: warn about data keys it does not use and "
+    "wildcards no link supplies (default: the event file's content).",
+)
+@patch_settings
+def preview_command(
+    email: str,
+    output: str,
+    contacts_file: str | None,
+    event_file: str | None,
+    calendar_content: str | None,
+    endpoint: str | None,
+    event_id: str | None,
+    session_id: str | None,
+    events: tuple[str, ...],
+    fields: tuple[str, ...],
+    drop_fields: tuple[str, ...],
+    api_version: str | None,
+    buttons: tuple[str, ...],
+    keep_qr: bool | None,
+    force: bool,
+    config_path: str | None,
+) -> None:
+    """Write one HTML page showing what each registrant gets from EMAIL, before and after
+    the patch (EMAIL may be '-' for stdin)."""
+    # imported here: 'patch' starts faster without the renderer and jinja2
+    from mailpatch._ics import EventError, load_event
+    from mailpatch._preview import ContactsError, load_contacts, preview_page
+
+    config = Configs(config_path).of(email)
+    options = build_options(  # as patch merges the command line over the configuration
+        endpoint=endpoint if endpoint is not None else config.endpoint,
+        event_id=event_id,
+        session_id=session_id,
+        events=events,
+        fields=fields,
+        drop_fields=list(dict.fromkeys([*config.drop_fields, *drop_fields])),
+        keep_qr=bool(config.keep_qr if keep_qr is None else keep_qr),
+        buttons=buttons,
+        force=force,
+        api_version=api_version or config.api_version,
+        config_events=config.events,
+        config_fields=config.fields,
+    )
+    try:
+        contacts = load_contacts(Path(contacts_file)) if contacts_file else []
+    except ContactsError as exc:
+        raise click.BadParameter(str(exc), param_hint="--contacts") from None
+    try:
+        event = load_event(Path(event_file), {}) if event_file else None
+    except EventError as exc:
+        raise click.BadParameter(str(exc), param_hint="--event-file") from None
+    content = _content(calendar_content) or _content(
+        config.calendar_content, f"{config.source}: calendar-content"
+    )
+    max_size = config.max_size or DEFAULT_MAX_SIZE
+    try:
+        data = (
+            sys.stdin.buffer.read(max_size + 1)
+            if email == "-"
+            else read_bytes(Path(email), max_size)
+        )
+    except FileProblem as exc:
+        _refused(Outcome(email, Status.REFUSED, str(exc)))
+    mode = Mode(
+        check=True,  # patch's own run on the email, writing nothing, for its exact refusals
+        max_size=max_size,
+        events_table=config.events_table if config.source else None,
+        settings_file=str(config.source) if config.source else None,
+    )
+    # patch's checks before a run (an endpoint is needed; --event-id tied to the one GUID)
+    ((_, options, mode),) = _plan([email], [(options, mode)], data if email == "-" else None)
+    try:
+        outcome = process(email, options, mode, data)
+    except MissingOption as exc:
+        raise click.UsageError(str(exc)) from None
+    if outcome.status in (Status.REFUSED, Status.ERROR):
+        _refused(outcome)
+    text = decode(data).text
+    name = "stdin" if email == "-" else Path(email).name
+    try:
+        page = preview_page(
+            text, options, name=name, contacts=contacts, event=event, calendar_content=content
+        )
+    except Refusal as exc:  # as process() refused nothing, only a verifier's limit gets here
+        _refused(Outcome(email, Status.REFUSED, exc.reason, LineIndex(text).label(exc.offset)))
+    if output == "-":
+        write_stdout(page)
+    else:
+        try:
+            write_if_changed(Path(output), page.encode("utf-8"))
+        except FileProblem as exc:
+            raise click.FileError(output, hint=str(exc)) from None
+        click.echo(f"wrote {output}", err=True)
+    click.get_current_context().exit(EXIT_OK)
+
+
+def _refused(outcome: Outcome) -> None:
+    click.echo(_line(outcome, verbose=False), err=True)
+    click.get_current_context().exit(EXIT_REFUSED)

@@ -1,0 +1,682 @@
+"""``mailpatch serve``: a local page that converts one email, with the CLI's own code path.
+
+The routes are pure functions of a ``Request`` (``handle``), so they are tested without a
+socket; ``make_server`` puts them behind ``http.server`` on 127.0.0.1. Nothing is written to
+disk: the email travels in the form (a file upload, a pasted text, or the exact bytes of the
+previous submit as base64), and every answer is built from it and the settings alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import re
+import secrets
+import sys
+import traceback
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from email.message import Message
+from functools import cache
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, quote
+
+import click
+
+from mailpatch import __version__
+from mailpatch._blocks import GUID
+from mailpatch._config import guid_as_id_problem
+from mailpatch._errors import MissingOption, Refusal
+from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode
+from mailpatch._html import LineIndex
+from mailpatch._link import DEFAULT_FIELDS, LinkError
+from mailpatch._options import build_options
+from mailpatch._patch import PatchOptions, events_in, normal_guid
+from mailpatch._run import Mode, Outcome, Status, process, unified_diff
+
+if TYPE_CHECKING:
+    import jinja2
+
+HOST = "127.0.0.1"
+DEFAULT_NAME = "email.html"
+# what a browser sends besides the email: the other form fields, and the email a second time
+# (the previous submit's bytes as base64) when a new file replaces it
+_FORM_ROOM = 1024 * 1024
+
+
+def body_limit(max_size: int) -> int:
+    """Largest request body read: an upload, a paste and the carried base64 copy of one email."""
+    return 3 * max_size + _FORM_ROOM
+
+
+# ---------------------------------------------------------------- requests and responses
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    headers: Mapping[str, str]  # names in lower case; a repeated Host is refused before this
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes
+    content_type: str = "text/html; charset=utf-8"
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+# srcdoc frames inherit this policy: the email's own scripts, remote images, fonts and
+# stylesheets are blocked (nothing leaves the machine), and no other site may frame the page
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'self'"
+)
+_COMMON_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),  # "no-referrer" makes a POST's Origin "null"
+    ("Cache-Control", "no-store"),
+)
+
+
+@dataclass(frozen=True)
+class Site:
+    """One running server: where it listens, its form token, its size limit."""
+
+    port: int
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    max_size: int = DEFAULT_MAX_SIZE
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}/"
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        return frozenset({f"{HOST}:{self.port}", f"localhost:{self.port}"})
+
+    @property
+    def origins(self) -> frozenset[str]:
+        return frozenset(f"http://{h}" for h in self.hosts)
+
+
+# ---------------------------------------------------------------- templates
+
+
+@cache
+def _templates() -> jinja2.Environment:
+    import jinja2  # only when a page is built: the other commands never need it
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("mailpatch", "templates"),
+        autoescape=True,  # every value is text; the preview goes into srcdoc escaped
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _html(template: str, status: int = 200, **values: Any) -> Response:
+    page = _templates().get_template(template).render(version=__version__, **values)
+    return Response(status, page.encode("utf-8"), headers=_COMMON_HEADERS)
+
+
+def message_page(status: int, title: str, text: str, back: bool = True) -> Response:
+    return _html("serve-message.html.j2", status, title=title, text=text, back=back)
+
+
+# ---------------------------------------------------------------- the guards
+
+
+def refuse_host(site: Site, host: str | None) -> Response | None:
+    """DNS rebinding: a page from another site whose name now points at 127.0.0.1 still sends
+    its own name as Host; only this server's own address is answered."""
+    if host is not None and host.strip().lower() in site.hosts:
+        return None
+    return message_page(
+        HTTPStatus.MISDIRECTED_REQUEST,
+        "Wrong address",
+        f"This server answers only at {site.url} (or http://localhost:{site.port}/).",
+        back=False,
+    )
+
+
+def refuse_length(site: Site, length: str | None, chunked: bool) -> Response | None:
+    """A POST must say its size, and stay within the limit (checked before reading it)."""
+    if chunked or length is None or not length.strip().isdigit():
+        return message_page(
+            HTTPStatus.LENGTH_REQUIRED, "Length required", "The form must be sent with its size."
+        )
+    if int(length) > body_limit(site.max_size):
+        return _too_large(site, f"The form is {int(length):,} bytes")
+    return None
+
+
+def _too_large(site: Site, what: str) -> Response:
+    return message_page(
+        HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+        "Too large",
+        f"{what}: an email may have at most {site.max_size:,} bytes here (start mailpatch "
+        "serve with a larger --max-size for a larger one).",
+    )
+
+
+def refuse_forgery(site: Site, request: Request, token: str) -> Response | None:
+    """Cross-site form posts: the token is only in this server's own page (which another site
+    cannot read), and a browser that says where the form came from must say 'here'."""
+    origin = request.header("origin")
+    fetch_site = request.header("sec-fetch-site")
+    foreign = (origin is not None and origin.lower() not in site.origins) or (
+        fetch_site is not None and fetch_site.lower() not in ("same-origin", "none")
+    )
+    if foreign or not hmac.compare_digest(token.encode(), site.token.encode()):
+        return message_page(
+            HTTPStatus.FORBIDDEN,
+            "Form refused",
+            "This form does not come from this run of mailpatch serve (it was restarted, or "
+            f"another page sent it). Open {site.url} and submit again.",
+        )
+    return None
+
+
+# ---------------------------------------------------------------- the form
+
+
+class FormError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Form:
+    values: Mapping[str, str] = field(default_factory=dict)  # last value of each name
+    files: Mapping[str, tuple[str, bytes]] = field(default_factory=dict)  # name -> file
+    raw: Mapping[str, bytes] = field(default_factory=dict)  # text values as sent (paste)
+
+    def get(self, name: str) -> str:
+        return self.values.get(name, "")
+
+
+_DISPOSITION_PARAM = re.compile(r';\s*([A-Za-z*]+)="([^"]*)"')
+
+
+def parse_form(content_type: str | None, body: bytes) -> Form:
+    """A form as the page sends it (multipart, for the upload) or URL-encoded. Parts are cut
+    from the body as bytes: an uploaded email keeps every byte, CR included."""
+    header = Message()
+    header["content-type"] = content_type or ""
+    kind = header.get_content_type()
+    if kind == "application/x-www-form-urlencoded":
+        try:
+            pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, errors="strict")
+        except (UnicodeDecodeError, ValueError):
+            raise FormError("the form is not URL-encoded UTF-8") from None
+        return Form(dict(pairs), {}, {k: v.encode() for k, v in pairs})
+    if kind != "multipart/form-data":
+        raise FormError(f"unexpected form type {kind!r}")
+    boundary = header.get_param("boundary")
+    if not isinstance(boundary, str) or not boundary:
+        raise FormError("the form has no boundary")
+    values: dict[str, str] = {}
+    raw: dict[str, bytes] = {}
+    files: dict[str, tuple[str, bytes]] = {}
+    delimiter = b"\r\n--" + boundary.encode("latin-1")
+    segments = (b"\r\n" + body).split(delimiter)
+    if len(segments) < 2 or not segments[-1].startswith(b"--"):
+        raise FormError("the form is cut off")
+    for segment in segments[1:-1]:
+        head, sep, content = segment.partition(b"\r\n\r\n")
+        if not sep:
+            raise FormError("a form part has no headers")
+        try:
+            lines = head.decode("utf-8").split("\r\n")
+        except UnicodeDecodeError:
+            raise FormError("a form part's headers are not UTF-8") from None
+        disposition = next(
+            (ln.split(":", 1)[1] for ln in lines if ln.lower().startswith("content-disposition:")),
+            "",
+        )
+        params = dict(_DISPOSITION_PARAM.findall(disposition))
+        name = params.get("name")
+        if name is None:
+            continue
+        if "filename" in params:
+            if params["filename"] or content:  # an empty file input sends filename=""
+                files[name] = (params["filename"], content)
+            continue
+        raw[name] = content
+        try:
+            values[name] = content.decode("utf-8")
+        except UnicodeDecodeError:
+            raise FormError(f"the form field {name!r} is not UTF-8") from None
+    return Form(values, files, raw)
+
+
+def download_name(raw: str) -> str:
+    """The name the email came with, safe to give back: no folders, no control or
+    direction characters, no leading dot; 'email.html' when nothing is left."""
+    # browsers send '"' and line breaks in a file name as %22, %0D, %0A
+    for escape, char in (("%22", '"'), ("%0D", "\r"), ("%0A", "\n")):
+        raw = raw.replace(escape, char)
+    name = raw.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if c.isprintable()).strip().lstrip(". ")
+    return name[:200] or DEFAULT_NAME
+
+
+def content_disposition(name: str) -> str:
+    ascii_name = re.sub(r'[^\x20-\x7e]|["\\%;]', "_", name)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+@dataclass(frozen=True)
+class Email:
+    name: str
+    data: bytes
+    pasted: bool = False
+
+
+def email_of(form: Form) -> Email | None:
+    """The email a submit is about: a new upload, else a new paste, else the one carried."""
+    upload = form.files.get("email_file")
+    if upload is not None and upload[1]:
+        return Email(download_name(upload[0]), upload[1])
+    pasted = form.raw.get("email_text", b"")
+    if pasted.strip():
+        return Email(download_name(form.get("email_name")), pasted, pasted=True)
+    carried = form.get("email_b64")
+    if carried:
+        try:
+            data = base64.b64decode(carried, validate=True)
+        except (binascii.Error, ValueError):
+            raise FormError("the carried email is damaged: upload it again") from None
+        return Email(download_name(form.get("email_name")), data, form.get("pasted") == "1")
+    return None
+
+
+# ---------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The page's settings as typed, checked as the CLI and the configuration check them."""
+
+    endpoint: str = ""
+    ids: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # GUID -> (id, session)
+    fields_text: str = ""  # KEY=VALUE lines
+    drop_text: str = ""  # field keys, separated by spaces or commas
+    keep_qr: bool = False
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """The fields as the configuration table holds them (a repeated key: the last)."""
+        out: dict[str, str] = {}
+        # lines as the browser sends them (CRLF); other separators are part of a value
+        lines = self.fields_text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        for n, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            key, eq, value = line.partition("=")
+            if not eq or not key.strip():
+                raise FormError(f"Data fields, line {n}: {line!r}: expected KEY=VALUE")
+            out[key.strip()] = value
+        return out
+
+    @property
+    def drop_fields(self) -> list[str]:
+        return list(dict.fromkeys(k for k in re.split(r"[\s,]+", self.drop_text) if k))
+
+    def events(self, guids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        """GUID -> (readable id, session) for the email's events that have an id."""
+        out: dict[str, tuple[str, str | None]] = {}
+        for guid in guids:
+            readable, session = (v.strip() for v in self.ids.get(guid, ("", "")))
+            if not readable:
+                continue
+            problem = guid_as_id_problem(readable)
+            if problem:
+                raise FormError(f"Event {guid}: {problem}")
+            out[guid] = (readable, session or None)
+        return out
+
+    def options(self, guids: Sequence[str]) -> PatchOptions:
+        """PatchOptions through build_options, the CLI's path, with the events and fields as
+        the configuration passes them (taken literally: an '@' is part of an id here)."""
+        from mailpatch._config import ConfigEvent
+
+        try:
+            return build_options(
+                endpoint=self.endpoint.strip() or None,
+                drop_fields=self.drop_fields,
+                keep_qr=self.keep_qr,
+                config_events=[
+                    ConfigEvent(g, readable, session)
+                    for g, (readable, session) in self.events(guids).items()
+                ],
+                config_fields=list(self.fields.items()),
+            )
+        except click.BadParameter as exc:
+            label = _LABELS.get(str(exc.param_hint), "Settings")
+            raise FormError(f"{label}: {exc.message}") from None
+        except click.UsageError as exc:
+            raise FormError(exc.message) from None
+        except LinkError as exc:
+            raise FormError(str(exc)) from None
+
+    def hidden(self) -> list[tuple[str, str]]:
+        """The settings as hidden inputs (the download form repeats them)."""
+        out = [("endpoint", self.endpoint), ("fields", self.fields_text)]
+        out.append(("drop_fields", self.drop_text))
+        for guid, (readable, session) in self.ids.items():
+            out += [(f"id-{guid}", readable), (f"session-{guid}", session)]
+        if self.keep_qr:
+            out.append(("keep_qr", "on"))
+        return out
+
+
+_LABELS = {"--endpoint": "Endpoint", "--event": "Readable event id", "--field": "Data fields"}
+
+
+def settings_of(form: Form) -> Settings:
+    ids: dict[str, tuple[str, str]] = {}
+    for name, value in form.values.items():
+        if name.startswith("id-") and GUID.match(name[3:]):
+            ids[normal_guid(name[3:])] = (value, form.get(f"session-{name[3:]}"))
+    return Settings(
+        endpoint=form.get("endpoint"),
+        ids=ids,
+        fields_text=form.get("fields"),
+        drop_text=form.get("drop_fields"),
+        keep_qr=form.get("keep_qr") in ("on", "1", "true"),
+    )
+
+
+def _toml_string(text: str) -> str:
+    escapes = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f"}
+    escapes["\r"] = "\\r"
+    out = []
+    for char in text:
+        if char in escapes:
+            out.append(escapes[char])
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\u{ord(char):04X}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_string(key)
+
+
+def toml_snippet(settings: Settings, options: PatchOptions, guids: Sequence[str]) -> str:
+    """The settings as a ``[tool.mailpatch]`` table for pyproject.toml: the same PatchOptions
+    when mailpatch reads it back (tested)."""
+    lines = ["[tool.mailpatch]"]
+    if options.endpoint:
+        lines.append(f"endpoint = {_toml_string(options.endpoint)}")
+    if settings.drop_fields:
+        lines.append(f"drop-fields = [{', '.join(map(_toml_string, settings.drop_fields))}]")
+    if settings.keep_qr:
+        lines.append("keep-qr = true")
+    events = settings.events(guids)
+    if events:
+        lines += ["", "[tool.mailpatch.events]  # GUID in the QR block -> readable event id"]
+        for guid, (readable, session) in events.items():
+            value = _toml_string(readable)
+            if session is not None:
+                value = f"{{ id = {value}, session = {_toml_string(session)} }}"
+            lines.append(f'"{guid}" = {value}')
+    fields = settings.fields
+    if fields:
+        lines += ["", "[tool.mailpatch.fields]  # data fields for the Calendar content"]
+        lines += [f"{_toml_key(k)} = {_toml_string(v)}" for k, v in fields.items()]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- the conversion
+
+
+@dataclass(frozen=True)
+class EventRow:
+    guid: str
+    where: str  # 'QR block at 12:5', 'patched Button'
+    readable_id: str
+    session: str
+    needed: bool  # a QR block to patch waits for this id
+
+
+def _status_line(outcome: Outcome) -> str:
+    from mailpatch._cli import _line  # the status line `mailpatch patch -v` prints
+
+    return _line(outcome, verbose=True) or outcome.status.value
+
+
+def _diff_lines(diff: str) -> list[tuple[str, str]]:
+    kinds = (("+++", "file"), ("---", "file"), ("@@", "hunk"), ("+", "add"), ("-", "del"))
+    lines = re.split(r"\r\n|\r|\n", diff.removesuffix("\n"))  # as diff splits, not splitlines
+    return [(next((k for p, k in kinds if line.startswith(p)), ""), line) for line in lines]
+
+
+def _preview(text: str, options: PatchOptions, name: str) -> tuple[str | None, str | None]:
+    """(the preview page, None) or (None, why there is none)."""
+    from mailpatch._preview import preview_page
+
+    try:
+        return preview_page(text, options, name=name), None
+    except (Refusal, MissingOption) as exc:
+        return None, f"no preview: {exc}"
+
+
+def convert(site: Site, form: Form, download: bool = False) -> Response:
+    """The form's email patched with its settings: the page (or, for a download, the file)."""
+    page: dict[str, Any] = {"settings": settings_of(form)}
+    try:
+        email = email_of(form)
+    except FormError as exc:
+        return _page(site, 400, error=str(exc), **page)
+    if email is None:
+        return _page(site, 400, notice="Paste or upload an email first.", **page)
+    if len(email.data) > site.max_size:
+        return _too_large(site, f"{email.name} is {len(email.data):,} bytes")
+    page["email"] = email
+    try:
+        text = decode(email.data).text
+    except FileProblem as exc:
+        line = _status_line(Outcome(email.name, Status.REFUSED, str(exc)))
+        return _page(site, 422, error=line, **page)
+    events = events_in(text)
+    lines = LineIndex(text)
+    settings: Settings = page["settings"]
+    needed = {g for g, _ in events.to_patch}
+    rows = []
+    for guid in dict.fromkeys([*(g for g, _ in events.qr), *sorted(events.patched)]):
+        where = [f"QR block at {lines.label(at)}" for g, at in events.qr if g == guid]
+        if guid in events.patched:
+            where.append("patched Button")
+        readable, session = settings.ids.get(guid, ("", ""))
+        rows.append(EventRow(guid, ", ".join(where), readable, session, guid in needed))
+    page["events"] = rows
+    guids = [r.guid for r in rows]
+    try:
+        options = settings.options(guids)
+    except FormError as exc:
+        return _page(site, 422, error=str(exc), **page)
+    page["toml"] = toml_snippet(settings, options, guids)
+    missing = [r.guid for r in rows if r.needed and not settings.events(guids).get(r.guid)]
+    if needed and (missing or options.endpoint is None):
+        wants = (["the endpoint"] if options.endpoint is None else []) + (
+            ["the readable event id of " + ", ".join(missing)] if missing else []
+        )
+        return _page(site, 200, notice=f"Fill in {' and '.join(wants)}, then convert.", **page)
+    try:
+        mode = Mode(capture=True, max_size=site.max_size)  # as `mailpatch patch -o` runs
+        outcome = process(email.name, options, mode, email.data)
+    except MissingOption as exc:
+        return _page(site, 200, notice=str(exc), **page)
+    page["status_line"] = _status_line(outcome)
+    if outcome.status in (Status.REFUSED, Status.ERROR):
+        return _page(site, 422, error=page.pop("status_line"), **page)
+    if download:
+        return Response(
+            200,
+            outcome.output,
+            "text/html; charset=utf-8",
+            (("Content-Disposition", content_disposition(email.name)), *_COMMON_HEADERS),
+        )
+    if outcome.output != email.data:
+        after = decode(outcome.output).text
+        page["diff"] = _diff_lines(unified_diff(email.name, text, after))
+        page["changed"] = True
+    if outcome.status is not Status.NOT_APPLICABLE:
+        page["preview"], page["preview_problem"] = _preview(text, options, email.name)
+    return _page(site, 200, **page)
+
+
+def _page(site: Site, status: int, **values: Any) -> Response:
+    email: Email | None = values.get("email")
+    carried = base64.b64encode(email.data).decode("ascii") if email else ""
+    defaults: dict[str, Any] = {
+        "events": [],
+        "notice": None,
+        "error": None,
+        "status_line": None,
+        "diff": None,
+        "changed": False,
+        "preview": None,
+        "preview_problem": None,
+        "toml": None,
+        "email": None,
+        "default_fields": DEFAULT_FIELDS,
+    }
+    return _html(
+        "serve.html.j2",
+        status,
+        token=site.token,
+        max_size=site.max_size,
+        carried=carried,
+        **{**defaults, **values},
+    )
+
+
+# ---------------------------------------------------------------- routing
+
+
+def handle(site: Site, request: Request) -> Response:
+    """Every request, as a pure function (the socket layer checks Host and size before reading
+    the body, and again here)."""
+    refused = refuse_host(site, request.header("host"))
+    if refused is not None:
+        return refused
+    path = request.path.split("?", 1)[0]
+    if path not in ("/", "/download"):
+        return message_page(HTTPStatus.NOT_FOUND, "Not found", f"There is no page {path!r}.")
+    if request.method == "GET" and path == "/":
+        return _page(site, 200, settings=Settings())
+    if request.method != "POST":
+        return message_page(
+            HTTPStatus.METHOD_NOT_ALLOWED, "Not allowed", f"{request.method} is not answered here."
+        )
+    chunked = "chunked" in (request.header("transfer-encoding") or "").lower()
+    refused = refuse_length(site, str(len(request.body)), chunked)
+    if refused is not None:
+        return refused
+    try:
+        form = parse_form(request.header("content-type"), request.body)
+    except FormError as exc:
+        return message_page(HTTPStatus.BAD_REQUEST, "Bad form", str(exc))
+    refused = refuse_forgery(site, request, form.get("token"))
+    if refused is not None:
+        return refused
+    return convert(site, form, download=path == "/download")
+
+
+# ---------------------------------------------------------------- the socket layer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: SiteServer
+    server_version = f"mailpatch/{__version__}"
+    sys_version = ""
+    timeout = 60  # a stalled client frees its thread
+
+    def do_GET(self) -> None:
+        self._answer()
+
+    def do_POST(self) -> None:
+        self._answer()
+
+    def do_HEAD(self) -> None:
+        self._answer()
+
+    def _answer(self) -> None:
+        site = self.server.site
+        hosts = self.headers.get_all("Host") or []
+        response = refuse_host(site, hosts[0] if len(hosts) == 1 else None)
+        body = b""
+        if response is None and self.command == "POST":
+            length = self.headers.get("Content-Length")
+            chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+            response = refuse_length(site, length, chunked)
+            if response is None:
+                body = self.rfile.read(int(length or 0))
+            else:
+                self._drain(length)
+        if response is None:
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            try:
+                response = handle(site, Request(self.command, self.path, headers, body))
+            except Exception:  # a bug: the user gets a page, the terminal the traceback
+                traceback.print_exc()
+                response = message_page(
+                    500, "Internal error", "mailpatch failed; the terminal shows why."
+                )
+        self.close_connection = True
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    def _drain(self, length: str | None) -> None:
+        """Read and drop a refused body (up to a bound), so the browser sees the answer
+        instead of a connection reset."""
+        if length is None or not length.strip().isdigit():
+            return
+        left = min(int(length), 8 * body_limit(self.server.site.max_size))
+        while left > 0:
+            chunk = self.rfile.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            left -= len(chunk)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # no line per request: the terminal shows the URL and errors only
+
+
+class SiteServer(ThreadingHTTPServer):
+    daemon_threads = True  # Ctrl-C does not wait for a slow client
+    site: Site
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            return  # the browser went away: nothing to report
+        super().handle_error(request, client_address)
+
+
+def make_server(port: int, max_size: int = DEFAULT_MAX_SIZE) -> SiteServer:
+    """A server bound to 127.0.0.1 (port 0: any free port); OSError when the port is taken."""
+    server = SiteServer((HOST, port), _Handler)
+    server.site = Site(server.server_address[1], max_size=max_size)
+    return server

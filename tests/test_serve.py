@@ -1,0 +1,570 @@
+"""``mailpatch serve``: the routes as pure functions (no socket), then one real server in a
+thread spoken to with urllib. The download must be byte for byte what ``mailpatch patch -o``
+writes, through the same code path (build_options, patch, verify)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mailpatch._cli import cli, main
+from mailpatch._config import load_config
+from mailpatch._files import decode
+from mailpatch._options import build_options
+from mailpatch._patch import events_in
+from mailpatch._serve import (
+    CONTENT_SECURITY_POLICY,
+    Form,
+    Request,
+    Response,
+    Settings,
+    Site,
+    body_limit,
+    content_disposition,
+    download_name,
+    handle,
+    make_server,
+    parse_form,
+    toml_snippet,
+)
+
+from fixturecases import Case, cases
+
+PORT = 8765
+BOUNDARY = "----mailpatchTestBoundary7MA4YWxkTrZu0gW"
+CLEAN = ["bom", "crlf", "mixed-line-endings", "multi-event", "custom-fields", "keep-qr",
+         "drop-firstname", "entities-emoji", "classic-vml-button", "uppercase-guid"]  # fmt: skip
+
+
+@pytest.fixture
+def site() -> Site:
+    return Site(PORT, token="test-token")
+
+
+def multipart(fields: Mapping[str, str], files: Mapping[str, tuple[str, bytes]]) -> bytes:
+    """A body as a browser sends it (fields as UTF-8, files as their bytes)."""
+    out = b""
+    for name, value in fields.items():
+        out += f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+        out += value.encode() + b"\r\n"
+    for name, (filename, data) in files.items():
+        out += (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"; '
+            f'filename="{filename}"\r\nContent-Type: text/html\r\n\r\n'
+        ).encode()
+        out += data + b"\r\n"
+    return out + f"--{BOUNDARY}--\r\n".encode()
+
+
+def post(
+    site: Site,
+    fields: Mapping[str, str],
+    files: Mapping[str, tuple[str, bytes]] | None = None,
+    path: str = "/",
+    **headers: str,
+) -> Response:
+    body = multipart({"token": site.token, **fields}, files or {})
+    sent = {
+        "host": f"127.0.0.1:{site.port}",
+        "content-type": f"multipart/form-data; boundary={BOUNDARY}",
+        "origin": f"http://127.0.0.1:{site.port}",
+        "sec-fetch-site": "same-origin",
+        **{k.replace("_", "-"): v for k, v in headers.items()},
+    }
+    return handle(site, Request("POST", path, sent, body))
+
+
+def text_of(response: Response) -> str:
+    return response.body.decode("utf-8")
+
+
+def form_fields(case: Case) -> dict[str, str]:
+    """The case's options.json as the page's fields: each GUID its own readable id."""
+    o = case.options_json
+
+    def many(key: str) -> list[str]:
+        value = o.get(key, [])
+        return [value] if isinstance(value, str) else list(value)  # type: ignore[call-overload]
+
+    fields = {"endpoint": str(o.get("endpoint", ""))}
+    if "event-id" in o:
+        for guid in events_in(decode(case.input.read_bytes()).text).guids:
+            fields[f"id-{guid}"] = str(o["event-id"])
+    for mapping in many("event"):
+        guid, _, ref = mapping.partition("=")
+        readable, _, session = ref.partition("@")
+        fields[f"id-{guid.lower()}"] = readable
+        fields[f"session-{guid.lower()}"] = session
+    fields["fields"] = "\n".join(many("field"))
+    fields["drop_fields"] = " ".join(many("drop-field"))
+    if o.get("keep-qr"):
+        fields["keep_qr"] = "on"
+    return fields
+
+
+def cli_output(case: Case, tmp_path: Path) -> bytes:
+    out = tmp_path / "cli.html"
+    assert main(["patch", *case.args, "-o", str(out), str(case.input)]) == 0
+    return out.read_bytes()
+
+
+def upload(case: Case) -> dict[str, tuple[str, bytes]]:
+    return {"email_file": (case.input.name, case.input.read_bytes())}
+
+
+# ---------------------------------------------------------------- pages and guards
+
+
+def test_get_shows_the_form_with_its_token_and_a_strict_policy(site: Site) -> None:
+    response = handle(site, Request("GET", "/", {"host": f"127.0.0.1:{PORT}"}))
+    page = text_of(response)
+    assert response.status == 200
+    assert 'name="token" value="test-token"' in page
+    assert 'type="file"' in page and 'name="email_text"' in page
+    assert "CRLF" in page  # the note on pasted line endings
+    assert dict(response.headers)["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert "default-src 'none'" in CONTENT_SECURITY_POLICY  # no network from the preview
+    assert "<script" not in page.lower()  # the page needs no script at all
+    assert not re.search(r"""(?:src|href)=["']?(?:https?:)?//""", page)  # no external assets
+
+
+@pytest.mark.parametrize(
+    "host",
+    [None, "evil.example", f"evil.example:{PORT}", "127.0.0.1", f"127.0.0.1:{PORT + 1}",
+     f"localhost.evil.example:{PORT}", f"[::1]:{PORT}", f"0.0.0.0:{PORT}"],
+)  # fmt: skip
+def test_other_host_headers_are_refused(site: Site, host: str | None) -> None:
+    """DNS rebinding: a foreign name resolving to 127.0.0.1 still sends its own Host."""
+    headers = {} if host is None else {"host": host}
+    for method in ("GET", "POST"):
+        response = handle(site, Request(method, "/", headers, b"token=test-token"))
+        assert response.status == 421
+        assert "test-token" not in text_of(response)
+
+
+@pytest.mark.parametrize("host", [f"127.0.0.1:{PORT}", f"localhost:{PORT}", f"LOCALHOST:{PORT}"])
+def test_own_host_names_are_answered(site: Site, host: str) -> None:
+    assert handle(site, Request("GET", "/", {"host": host})).status == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"origin": "http://evil.example"},
+        {"origin": "null"},  # a sandboxed frame or a data: page
+        {"origin": f"http://127.0.0.1:{PORT + 1}"},
+        {"sec-fetch-site": "cross-site"},
+        {"sec-fetch-site": "same-site"},
+    ],
+)
+def test_cross_site_posts_are_refused(site: Site, headers: dict[str, str]) -> None:
+    case = Case(Path(cases("patch")[0].folder))
+    response = post(site, form_fields(case), upload(case), **headers)
+    assert response.status == 403
+    assert "Form refused" in text_of(response)
+
+
+def test_a_post_without_the_token_is_refused(site: Site) -> None:
+    body = multipart({"endpoint": "contoso.svc.dynamics.com"}, {})
+    headers = {
+        "host": f"127.0.0.1:{PORT}",
+        "content-type": f"multipart/form-data; boundary={BOUNDARY}",
+    }
+    assert handle(site, Request("POST", "/", headers, body)).status == 403
+    assert post(site, {"token": "wrong"}).status == 403
+
+
+def test_unknown_paths_and_methods(site: Site) -> None:
+    host = {"host": f"127.0.0.1:{PORT}"}
+    assert handle(site, Request("GET", "/etc/passwd", host)).status == 404
+    assert handle(site, Request("PUT", "/", host)).status == 405
+    assert handle(site, Request("GET", "/download", host)).status == 405
+
+
+def test_size_limit(tmp_path: Path) -> None:
+    small = Site(PORT, token="t", max_size=1000)
+    case = Case(Path(cases("patch")[0].folder))
+    response = post(small, form_fields(case), upload(case))
+    assert response.status == 413
+    page = html.unescape(text_of(response))
+    assert f"input.html is {case.input.stat().st_size:,} bytes" in page
+    assert "at most 1,000 bytes" in page and "--max-size" in page
+    # the socket layer refuses by Content-Length before reading the body
+    from mailpatch._serve import refuse_length
+
+    assert refuse_length(small, str(body_limit(1000)), False) is None
+    refused = refuse_length(small, str(body_limit(1000) + 1), False)
+    assert refused is not None and refused.status == 413
+    assert refuse_length(small, None, False).status == 411  # type: ignore[union-attr]
+    assert refuse_length(small, "10", True).status == 411  # type: ignore[union-attr]
+    big = b"x" * (body_limit(1000) + 1)
+    assert handle(small, Request("POST", "/", {"host": f"127.0.0.1:{PORT}"}, big)).status == 413
+
+
+# ---------------------------------------------------------------- the conversion
+
+
+def test_first_submit_lists_the_guids_each_with_a_field(site: Site) -> None:
+    (case,) = [c for c in cases("patch") if c.name == "multi-event"]
+    response = post(site, {"endpoint": "contoso.svc.dynamics.com"}, upload(case))
+    page = text_of(response)
+    assert response.status == 200
+    guids = sorted(events_in(case.input.read_text("utf-8")).guids)
+    assert len(guids) == 2
+    for guid in guids:
+        assert f'name="id-{guid}"' in page and f'name="session-{guid}"' in page
+    assert "Fill in the readable event id of" in page
+    # the email is carried to the next submit as its exact bytes
+    carried = re.search(r'name="email_b64" value="([^"]*)"', page)
+    assert carried and base64.b64decode(carried.group(1)) == case.input.read_bytes()
+
+
+@pytest.mark.parametrize("name", CLEAN)
+def test_download_is_what_patch_o_writes(site: Site, tmp_path: Path, name: str) -> None:
+    (case,) = [c for c in cases("patch") if c.name == name]
+    expected = cli_output(case, tmp_path)
+    assert expected == case.expected.read_bytes()
+    response = post(site, form_fields(case), upload(case), path="/download")
+    assert response.status == 200
+    assert response.body == expected
+    assert dict(response.headers)["Content-Disposition"].startswith(
+        'attachment; filename="input.html"'
+    )
+    # the page shows the same result, and its download form carries the same email and settings
+    page = text_of(post(site, form_fields(case), upload(case)))
+    assert 'id="status"' in page and "patched input.html" in page
+    assert 'id="diff"' in page and 'id="preview"' in page
+    form = re.search(r'<form method="post" action="/download".*?</form>', page, re.S)
+    assert form is not None
+    hidden = {
+        html.unescape(m.group(1)): html.unescape(m.group(2))
+        for m in re.finditer(r'<input type="hidden" name="([^"]*)" value="([^"]*)">', form.group())
+    }
+    again = post(site, {k: v for k, v in hidden.items() if k != "token"}, path="/download")
+    assert again.body == expected
+
+
+def test_diff_and_preview_on_the_page(site: Site) -> None:
+    from mailpatch._preview import preview_page
+
+    (case,) = [c for c in cases("patch") if c.name == "bom"]
+    page = text_of(post(site, form_fields(case), upload(case)))
+    assert '<span class="file">--- a/input.html</span>' in page
+    assert re.search(r'<span class="add">\+.*calendar/personal/ics', page)
+    srcdoc = re.search(r'<iframe [^>]*id="preview"[^>]*srcdoc="([^"]*)"', page)
+    assert srcdoc is not None
+    text = decode(case.input.read_bytes()).text
+    assert html.unescape(srcdoc.group(1)) == preview_page(text, case.options, name="input.html")
+    assert re.search(r'<iframe [^>]*sandbox="[^"]*"', page)  # no script runs in the preview
+
+
+def test_pasted_text_is_patched_as_sent(site: Site, tmp_path: Path) -> None:
+    """A paste arrives with the browser's CRLF line endings: the download is the patch of
+    exactly those bytes, under the name given."""
+    (case,) = [c for c in cases("patch") if c.name == "bare-markers"]
+    pasted = re.sub(r"\r?\n", "\r\n", case.input.read_text("utf-8"))
+    (tmp_path / "summit.html").write_bytes(pasted.encode())
+    fields = {**form_fields(case), "email_text": pasted, "email_name": "summit.html"}
+    response = post(site, fields, path="/download")
+    assert response.status == 200
+    out = tmp_path / "out.html"
+    assert main(["patch", *case.args, "-o", str(out), str(tmp_path / "summit.html")]) == 0
+    assert response.body == out.read_bytes()
+    assert b"\r\n" in response.body and b"\n" not in response.body.replace(b"\r\n", b"")
+    assert 'filename="summit.html"' in dict(response.headers)["Content-Disposition"]
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in cases("refuse") if c.name != "event-id-two-guids"], ids=lambda c: c.name
+)
+def test_refusal_is_the_line_patch_prints(
+    site: Site,
+    case: Case,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(case.folder)  # the CLI names the file as the page does: input.html
+    code = main(["patch", *case.args, "-o", str(tmp_path / "out.html"), "input.html"])
+    printed = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error:")]
+    response = post(site, form_fields(case), upload(case))
+    page = html.unescape(text_of(response))
+    if code == 2:  # a usage error on the command line (no id for a second event, …)
+        assert response.status in (200, 422)
+        assert 'id="notice"' in page or 'id="refusal"' in page
+        return
+    assert code == 123 and len(printed) == 1
+    if "no readable event id for event" in printed[0]:  # the page asks for it by its GUID
+        guid = printed[0].split("no readable event id for event ")[1].split(":")[0]
+        assert response.status == 200 and f"Fill in the readable event id of {guid}" in page
+        return
+    assert response.status == 422
+    assert f"<pre>{printed[0]}</pre>" in page
+    assert not (tmp_path / "out.html").exists()
+    download = post(site, form_fields(case), upload(case), path="/download")
+    assert download.status == 422 and "Content-Disposition" not in dict(download.headers)
+
+
+def test_file_problems_are_refused_by_name(site: Site) -> None:
+    response = post(site, {}, {"email_file": ("latin1.html", "<p>café</p>".encode("latin-1"))})
+    assert response.status == 422
+    assert "error: cannot patch latin1.html: is not UTF-8 (byte 0xe9 at offset 6)" in text_of(
+        response
+    )
+
+
+def test_bad_settings_name_the_field(site: Site) -> None:
+    (case,) = [c for c in cases("patch") if c.name == "bom"]
+    guid = next(iter(events_in(decode(case.input.read_bytes()).text).guids))
+    cases_ = {
+        "ftp://contoso.svc.dynamics.com": "Endpoint:",
+        "contoso.svc.dynamics.com": None,
+    }
+    for endpoint, label in cases_.items():
+        page = html.unescape(
+            text_of(post(site, {"endpoint": endpoint, f"id-{guid}": "X"}, upload(case)))
+        )
+        assert (label in page) if label else 'id="status"' in page
+    page = html.unescape(
+        text_of(
+            post(site, {"endpoint": "contoso.svc.dynamics.com", f"id-{guid}": guid}, upload(case))
+        )
+    )
+    assert "is an event GUID, not a readable event id" in page
+    page = html.unescape(
+        text_of(
+            post(
+                site,
+                {"endpoint": "c.svc.dynamics.com", f"id-{guid}": "X", "fields": "oops"},
+                upload(case),
+            )
+        )
+    )
+    assert "Data fields, line 1: 'oops': expected KEY=VALUE" in page
+    page = html.unescape(
+        text_of(
+            post(
+                site,
+                {
+                    "endpoint": "c.svc.dynamics.com",
+                    f"id-{guid}": "X",
+                    "fields": "msevtmgt_checkin_url=x",
+                },
+                upload(case),
+            )
+        )
+    )
+    assert "msevtmgt_checkin_url is reserved" in page
+
+
+# ---------------------------------------------------------------- the settings as configuration
+
+
+SETTINGS = [
+    Settings(endpoint="https://contoso.svc.dynamics.com/EvtMgmt/api/v2.0/"),
+    Settings(
+        endpoint="contoso.svc.dynamics.com",
+        ids={
+            "0d2f4a6c-8e1b-ef11-a82e-000d3a4b5c6d": ('Summit@2026 "Day 1"', ""),
+            "5a7c9e1f-3b4d-ef11-a82e-000d3a4b5c6d": (
+                "Labs\\Zoë",
+                "b3e1d7a2-4c6f-ef11-a82e-000d3a4b5c6d",
+            ),
+        },
+        fields_text=(
+            "lastname={{contact.lastname}}\n"
+            'note = "quoted" \\ back\tslash\n'
+            "\n"
+            "firstname=Friends & Family\n"
+            "note=second"
+        ),
+        drop_text="firstname",
+        keep_qr=True,
+    ),
+    Settings(
+        endpoint="fabrikam.crm.dynamics.com",
+        fields_text="key with space=v\nü=ö",
+        drop_text="firstname, firstname",
+    ),
+]
+
+
+@pytest.mark.parametrize("settings", SETTINGS)
+def test_toml_snippet_round_trips(settings: Settings, tmp_path: Path) -> None:
+    guids = list(settings.ids)
+    options = settings.options(guids)
+    snippet = toml_snippet(settings, options, guids)
+    (tmp_path / "pyproject.toml").write_text(snippet, "utf-8")
+    config = load_config(tmp_path / "pyproject.toml")
+    # as patch_command builds a file's options from its configuration alone
+    loaded = build_options(
+        endpoint=config.endpoint,
+        drop_fields=list(config.drop_fields),
+        keep_qr=bool(config.keep_qr),
+        api_version=config.api_version,
+        config_events=config.events,
+        config_fields=config.fields,
+    )
+    assert loaded == options
+
+
+def test_toml_snippet_is_on_the_page_and_patches_alike(site: Site, tmp_path: Path) -> None:
+    """The snippet, pasted into a pyproject.toml, makes `mailpatch patch` write the download."""
+    (case,) = [c for c in cases("patch") if c.name == "multi-event"]
+    page = text_of(post(site, form_fields(case), upload(case)))
+    snippet = re.search(r'<pre id="toml">(.*?)</pre>', page, re.S)
+    assert snippet is not None
+    (tmp_path / "pyproject.toml").write_text(html.unescape(snippet.group(1)), "utf-8")
+    (tmp_path / "input.html").write_bytes(case.input.read_bytes())
+    assert main(["patch", str(tmp_path / "input.html")]) == 0
+    download = post(site, form_fields(case), upload(case), path="/download")
+    assert (tmp_path / "input.html").read_bytes() == download.body == case.expected.read_bytes()
+
+
+# ---------------------------------------------------------------- hostile input
+
+
+HOSTILE = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
+
+
+def test_hostile_input_is_escaped(site: Site) -> None:
+    (case,) = [c for c in cases("patch") if c.name == "bom"]
+    text = decode(case.input.read_bytes()).text
+    guid = next(iter(events_in(text).guids))
+    email = text.replace("</body>", f"<p>{HOSTILE}</p></textarea></pre></body>").encode()
+    fields = {
+        "endpoint": "contoso.svc.dynamics.com",
+        f"id-{guid}": HOSTILE,
+        f"session-{guid}": HOSTILE,
+        "fields": f"x={HOSTILE}\n{HOSTILE}=1",
+        "drop_fields": HOSTILE,
+    }
+    for extra in ({}, {"drop_fields": ""}, {"drop_fields": "", "fields": f"x={HOSTILE}"}):
+        page = text_of(post(site, {**fields, **extra}, {"email_file": (HOSTILE + ".html", email)}))
+        assert "<script" not in page.lower()
+        assert "<img src=x" not in page
+        assert "alert(" in page  # it is there, as text
+
+
+@pytest.mark.parametrize(
+    ("raw", "name"),
+    [
+        ("C:\\Users\\me\\summit.html", "summit.html"),
+        ("../../etc/passwd", "passwd"),
+        ("a%22b.html", 'a"b.html'),
+        ("evil%0D%0AX-Header: 1.html", "evilX-Header: 1.html"),
+        ("\u202egnp.html", "gnp.html"),
+        ("...", "email.html"),
+        ("", "email.html"),
+        (".hidden.html", "hidden.html"),
+    ],
+)
+def test_download_names_are_safe(raw: str, name: str) -> None:
+    assert download_name(raw) == name
+    header = content_disposition(name)
+    assert "\r" not in header and "\n" not in header
+    assert header.count('"') == 2
+
+
+def test_content_disposition_keeps_a_non_ascii_name() -> None:
+    header = content_disposition('Zoë "Summit"; 2026.html')
+    assert header.startswith('attachment; filename="Zo_ _Summit__ 2026.html"; ')
+    assert header.endswith("filename*=UTF-8''Zo%C3%AB%20%22Summit%22%3B%202026.html")
+
+
+def test_multipart_keeps_the_bytes_exactly() -> None:
+    data = b"\xef\xbb\xbf<p>a\r\nb\rc\nd\r\n\r\n--not-a-boundary\r\n</p>\r\n"
+    form = parse_form(
+        f"multipart/form-data; boundary={BOUNDARY}",
+        multipart({"a": "x\r\ny"}, {"f": ("n.html", data)}),
+    )
+    assert form.files["f"] == ("n.html", data)
+    assert form.get("a") == "x\r\ny"
+    assert parse_form("application/x-www-form-urlencoded", b"a=%C3%BC&b=") == Form(
+        {"a": "ü", "b": ""}, {}, {"a": "ü".encode(), "b": b""}
+    )
+
+
+# ---------------------------------------------------------------- the real server
+
+
+@pytest.fixture
+def running() -> Iterator[Site]:
+    server = make_server(0, max_size=200_000)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.site
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def fetch(url: str, data: bytes | None = None, **headers: str) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, data=data, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def test_real_server(running: Site, tmp_path: Path) -> None:
+    site = running
+    assert site.url.startswith("http://127.0.0.1:")
+    status, headers, body = fetch(site.url)
+    assert status == 200 and site.token in body.decode()
+    assert fetch(f"http://localhost:{site.port}/")[0] == 200
+    for host in ("evil.example", f"evil.example:{site.port}", f"127.0.0.1:{site.port + 1}"):
+        status, _, body = fetch(site.url, Host=host)
+        assert status == 421 and site.token.encode() not in body
+    (case,) = [c for c in cases("patch") if c.name == "crlf"]
+    form = multipart({"token": site.token, **form_fields(case)}, upload(case))
+    kind = f"multipart/form-data; boundary={BOUNDARY}"
+    origin = f"http://127.0.0.1:{site.port}"
+    status, headers, body = fetch(
+        site.url + "download", form, **{"Content-Type": kind, "Origin": origin}
+    )
+    assert status == 200 and body == cli_output(case, tmp_path)
+    assert headers["Content-Disposition"].startswith('attachment; filename="input.html"')
+    status, _, _ = fetch(site.url, form, **{"Content-Type": kind, "Origin": "http://evil.example"})
+    assert status == 403
+    status, _, _ = fetch(site.url, form, **{"Content-Type": kind, "Host": "evil.example"})
+    assert status == 421
+    # too large: refused by its Content-Length, with a page the browser gets to show
+    huge = b"x" * (body_limit(site.max_size) + 1)
+    status, _, body = fetch(site.url, huge, **{"Content-Type": kind, "Origin": origin})
+    assert status == 413 and b"at most 200,000 bytes" in body
+
+
+def test_serve_command_stops_cleanly_on_ctrl_c(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from mailpatch import _cli_serve, _serve
+
+    def interrupted(self: object, poll_interval: float = 0.5) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_serve.SiteServer, "serve_forever", interrupted)
+    with socket.socket() as taken:  # the default port is taken: any free one is used
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        monkeypatch.setattr(_cli_serve, "DEFAULT_PORT", taken.getsockname()[1])
+        result = CliRunner().invoke(cli, ["serve"])
+        assert result.exit_code == 0, result.output
+        assert re.search(r"mailpatch serve: http://127\.0\.0\.1:\d+/ ", result.output)
+        assert f":{taken.getsockname()[1]}/" not in result.output
+        assert "stopped." in result.output and "Traceback" not in result.output
+        # a port asked for by name is not swapped for another
+        result = CliRunner().invoke(cli, ["serve", "--port", str(taken.getsockname()[1])])
+        assert result.exit_code == 1 and "cannot listen on 127.0.0.1:" in result.output
