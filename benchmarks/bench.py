@@ -432,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     checks = [
         ("batch: mailpatch / lxml pass, same writer, per round", same, 1.0, "<="),
         ("batch: bs4 script / mailpatch", ratios["bs4 / mailpatch"], 10.0, ">="),
-        ("start-up: --check / python -c pass", start[_QR_RUN] / base, 5.0, "<="),
+        ("start-up: --check / python -c pass", start[_QR_RUN] / base, 4.0, "<="),
         (f"peak RSS: {many} / {few} files", rss_many / rss_few, 1.5, "<="),
         (f"largest email ({sizes[-1] / 1e6:.1f} MB), seconds", top[-1][1], 1.0, "<="),
     ]
