@@ -19,7 +19,7 @@ from mailpatch._cli_select import Configs, common_base, excluded_name, select, s
 from mailpatch._errors import MissingOption
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, write_if_changed
 from mailpatch._html import LineIndex
-from mailpatch._options import build_options
+from mailpatch._options import options_over
 from mailpatch._output import OutputLost, flush_stdout, write_stdout
 from mailpatch._patch import PatchOptions
 from mailpatch._run import (
@@ -466,19 +466,18 @@ def patch_command(
     # each configuration's settings, built once: a bad value is a usage error before any read
     settings: dict[int, tuple[PatchOptions, Mode]] = {}
     for config in {id(c): c for c in file_configs}.values():
-        options = build_options(
-            endpoint=endpoint if endpoint is not None else config.endpoint,
+        options = options_over(
+            config,
+            endpoint=endpoint,
             event_id=event_id,
             session_id=session_id,
             events=events,
             fields=fields,
-            drop_fields=list(dict.fromkeys([*config.drop_fields, *drop_fields])),
-            keep_qr=bool(config.keep_qr if keep_qr is None else keep_qr),
+            drop_fields=drop_fields,
+            keep_qr=keep_qr,
             buttons=buttons,
             force=force,
-            api_version=api_version or config.api_version,
-            config_events=config.events,
-            config_fields=config.fields,
+            api_version=api_version,
         )
         settings[id(config)] = (
             options,

@@ -15,7 +15,7 @@ from mailpatch._cli_select import Configs
 from mailpatch._errors import MissingOption, Refusal
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, read_bytes, write_if_changed
 from mailpatch._html import LineIndex
-from mailpatch._options import build_options
+from mailpatch._options import options_over
 from mailpatch._output import write_stdout
 from mailpatch._run import Mode, Outcome, Status, process
 
@@ -118,19 +118,18 @@ def preview_command(
     from mailpatch._preview import ContactsError, load_contacts, preview_page
 
     config = Configs(config_path).of(email)
-    options = build_options(  # as patch merges the command line over the configuration
-        endpoint=endpoint if endpoint is not None else config.endpoint,
+    options = options_over(  # as patch merges the command line over the configuration
+        config,
+        endpoint=endpoint,
         event_id=event_id,
         session_id=session_id,
         events=events,
         fields=fields,
-        drop_fields=list(dict.fromkeys([*config.drop_fields, *drop_fields])),
-        keep_qr=bool(config.keep_qr if keep_qr is None else keep_qr),
+        drop_fields=drop_fields,
+        keep_qr=keep_qr,
         buttons=buttons,
         force=force,
-        api_version=api_version or config.api_version,
-        config_events=config.events,
-        config_fields=config.fields,
+        api_version=api_version,
     )
     try:
         contacts = load_contacts(Path(contacts_file)) if contacts_file else []

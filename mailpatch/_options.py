@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import click
 
 from mailpatch._blocks import GUID
-from mailpatch._config import ConfigEvent, guid_as_id_problem
+from mailpatch._config import Config, ConfigEvent, guid_as_id_problem
 from mailpatch._link import CalendarLink, LinkError, build_fields, normalize_endpoint
 from mailpatch._patch import EventRef, PatchOptions, normal_guid
 
@@ -102,3 +102,35 @@ def build_options(
     except LinkError as exc:
         raise click.UsageError(str(exc)) from None
     return options
+
+
+def options_over(
+    config: Config,
+    *,
+    endpoint: str | None,
+    event_id: str | None,
+    session_id: str | None,
+    events: Sequence[str],
+    fields: Sequence[str],
+    drop_fields: Sequence[str],
+    keep_qr: bool | None,
+    buttons: Sequence[str],
+    force: bool,
+    api_version: str | None,
+) -> PatchOptions:
+    """The command line's settings over one configuration's, as every command merges them:
+    a value given wins, lists add up, the events table and fields come from the file."""
+    return build_options(
+        endpoint=endpoint if endpoint is not None else config.endpoint,
+        event_id=event_id,
+        session_id=session_id,
+        events=events,
+        fields=fields,
+        drop_fields=list(dict.fromkeys([*config.drop_fields, *drop_fields])),
+        keep_qr=bool(config.keep_qr if keep_qr is None else keep_qr),
+        buttons=buttons,
+        force=force,
+        api_version=api_version or config.api_version,
+        config_events=config.events,
+        config_fields=config.fields,
+    )
