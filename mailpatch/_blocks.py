@@ -62,6 +62,11 @@ _INTERESTING = re.compile(r"data-(?:editorblocktype|locked|protected)", re.I)
 # the markup inside as HTML, so its VML links are links (anything else in a comment is not)
 CONDITIONAL = re.compile(r"\[if\b", re.I)
 GUID = re.compile(r"\{?[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}\}?\Z", re.I)
+
+
+def normal_guid(guid: str) -> str:
+    """A GUID as compared everywhere: no braces or spaces around it, lower case."""
+    return guid.strip().strip("{}").lower()
 # what a GUID may look like where a readable event id is wanted: braced, bare 32 hex digits,
 # or a urn:uuid: (none of them is a readable id)
 GUID_LIKE = re.compile(r"(?:urn:uuid:)?\{?[0-9a-f]{8}-?(?:[0-9a-f]{4}-?){3}[0-9a-f]{12}\}?\Z", re.I)
@@ -708,7 +713,7 @@ def read_button_block(doc: Document, element: Element) -> ButtonBlock:
     guids: frozenset[str] = frozenset()
     if doc.may_hold_loop(element.content_start, element.content_end):
         guids = frozenset(  # an event loop needs that word: most Buttons skip reading markers
-            m.guid.strip().strip("{}").lower()
+            normal_guid(m.guid)
             for m in markers(doc, element.content_start, element.content_end)
             if m.kind is MarkerKind.IF_EVENT
         )

@@ -20,7 +20,15 @@ from mailpatch._errors import MissingOption
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, write_if_changed
 from mailpatch._html import LineIndex
 from mailpatch._options import options_over
-from mailpatch._output import OutputLost, flush_stdout, write_stdout
+from mailpatch._output import (
+    EXIT_CHANGES,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    OutputLost,
+    flush_stdout,
+    write_stdout,
+)
 from mailpatch._patch import PatchOptions
 from mailpatch._run import (
     Mode,
@@ -32,7 +40,6 @@ from mailpatch._run import (
     summarize,
 )
 
-EXIT_OK, EXIT_CHANGES, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 123
 # 2: "updated"/"would_update" statuses, links_updated, unchecked_events, per-file config
 JSON_SCHEMA_VERSION = 2
 # Below this many files a process pool costs more than it saves (benchmarks/bench_jobs.py).

@@ -18,13 +18,12 @@ from mailpatch._cli_select import Configs, select, selection_options
 from mailpatch._config import Config
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, read_bytes
 from mailpatch._html import LineIndex
-from mailpatch._output import write_stdout
+from mailpatch._output import EXIT_FOUND, EXIT_OK, EXIT_UNREADABLE, write_stdout
 
 if TYPE_CHECKING:  # the lint core is imported when the command runs: start-up time matters
     from mailpatch._lint import CalendarContent, Problem
     from mailpatch._patch import PatchOptions
 
-EXIT_OK, EXIT_FOUND, EXIT_USAGE, EXIT_UNREADABLE = 0, 1, 2, 123
 LINT_JSON_SCHEMA = 2  # 2: one document (problems, unreadable files, summary); 1 was an array
 QR_LEFT = "MP204"
 

@@ -9,14 +9,14 @@ from typing import Any, TypeVar
 
 import click
 
-from mailpatch._cli import EXIT_OK, EXIT_REFUSED, _line, _plan, patch_command
+from mailpatch._cli import _line, _plan, patch_command
 from mailpatch._cli_lint import _content
 from mailpatch._cli_select import Configs
 from mailpatch._errors import MissingOption, Refusal
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, read_bytes, write_if_changed
 from mailpatch._html import LineIndex
 from mailpatch._options import options_over
-from mailpatch._output import write_stdout
+from mailpatch._output import EXIT_OK, EXIT_REFUSED, write_stdout
 from mailpatch._run import Mode, Outcome, Status, process
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from mailpatch._blocks import GUID, GUID_LIKE
+from mailpatch._blocks import GUID, GUID_LIKE, normal_guid
 from mailpatch._link import CalendarLink, LinkError, normalize_endpoint, validate_field_key
 
 # Where Dynamics shows the readable event id: said wherever a GUID is given in its place.
@@ -222,7 +222,7 @@ def _events(value: object, fail: Any) -> list[ConfigEvent]:
         key = f'events."{guid}"'
         if not GUID.match(guid):
             raise fail(key, "the key is not a GUID (the one in the QR block's {{#if}})")
-        normal = guid.strip("{}").lower()
+        normal = normal_guid(guid)
         if normal in seen:
             raise fail(key, f'the same event as events."{seen[normal]}"')
         seen[normal] = guid

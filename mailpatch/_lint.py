@@ -28,6 +28,7 @@ from mailpatch._blocks import (
     Marker,
     MarkerKind,
     markers,
+    normal_guid,
     read_button_block,
     scan,
 )
@@ -579,7 +580,7 @@ def _check_buttons(doc: Document, found: list[Link], lines: LineIndex) -> Iterat
                 )
     for element in doc.blocks_of(QR_TYPE):
         guids = [
-            m.guid.strip().strip("{}").lower()
+            normal_guid(m.guid)
             for m in markers(doc, element.content_start, element.content_end)
             if m.kind is MarkerKind.IF_EVENT
         ]
@@ -595,7 +596,7 @@ def _check_buttons(doc: Document, found: list[Link], lines: LineIndex) -> Iterat
 
 def _check_stale(doc: Document, settings: PatchOptions) -> Iterator[Problem]:
     """Links that patch would write anew: the same review decides (``review_links``)."""
-    from mailpatch._patch import normal_guid, review_links
+    from mailpatch._patch import review_links
 
     buttons = [read_button_block(doc, el) for el in doc.blocks_of(BUTTON_TYPE)]
     patched = [b for b in buttons if b.loop_guids]

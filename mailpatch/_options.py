@@ -6,10 +6,10 @@ from collections.abc import Sequence
 
 import click
 
-from mailpatch._blocks import GUID
+from mailpatch._blocks import GUID, normal_guid
 from mailpatch._config import Config, ConfigEvent, guid_as_id_problem
 from mailpatch._link import CalendarLink, LinkError, build_fields, normalize_endpoint
-from mailpatch._patch import EventRef, PatchOptions, normal_guid
+from mailpatch._patch import EventRef, PatchOptions
 
 
 def _event_ref(value: str, option: str) -> EventRef:

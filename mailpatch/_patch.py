@@ -32,6 +32,7 @@ from mailpatch._blocks import (
     check_own_end_tag,
     locate,
     markers,
+    normal_guid,
     read_button_block,
     read_qr_block,
     scan,
@@ -214,10 +215,6 @@ def _result(
         survey=survey,
         origin=(text, done, out),
     )
-
-
-def normal_guid(guid: str) -> str:
-    return guid.strip().strip("{}").lower()
 
 
 def patch(text: str, options: PatchOptions) -> PatchResult:

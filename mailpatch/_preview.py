@@ -22,12 +22,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from mailpatch._blocks import GUID, MarkerKind, markers, scan
+from mailpatch._blocks import GUID, MarkerKind, markers, normal_guid, scan
 from mailpatch._errors import Refusal
 from mailpatch._ics import EventDetails
 from mailpatch._link import DecodeError, decode_calendar_url
 from mailpatch._lint import RULES, CalendarContent, check_link, links
-from mailpatch._patch import PatchOptions, normal_guid, patch
+from mailpatch._patch import PatchOptions, patch
 from mailpatch._render import RenderError, render
 from mailpatch._run import unified_diff
 

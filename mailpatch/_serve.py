@@ -27,14 +27,14 @@ from urllib.parse import parse_qsl, quote
 import click
 
 from mailpatch import __version__
-from mailpatch._blocks import GUID
+from mailpatch._blocks import GUID, normal_guid
 from mailpatch._config import guid_as_id_problem
 from mailpatch._errors import MissingOption, Refusal
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode
 from mailpatch._html import LineIndex
 from mailpatch._link import DEFAULT_FIELDS, LinkError
 from mailpatch._options import build_options
-from mailpatch._patch import PatchOptions, events_in, normal_guid
+from mailpatch._patch import PatchOptions, events_in
 from mailpatch._run import Mode, Outcome, Status, process, unified_diff
 
 if TYPE_CHECKING:

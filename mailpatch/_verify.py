@@ -33,7 +33,7 @@ from typing import Any
 
 import lxml.etree
 
-from mailpatch._blocks import CONDITIONAL, QR_HIT
+from mailpatch._blocks import CONDITIONAL, QR_HIT, normal_guid
 from mailpatch._errors import MissingOption, Refusal
 from mailpatch._html import HTML_SPACE
 from mailpatch._link import (
@@ -43,7 +43,7 @@ from mailpatch._link import (
     decode_calendar_url,
     is_calendar_url,
 )
-from mailpatch._patch import Edit, EditKind, PatchOptions, PatchResult, normal_guid, patch
+from mailpatch._patch import Edit, EditKind, PatchOptions, PatchResult, patch
 from mailpatch._survey import HB_COMMENT, HitKind, Survey, closed_expressions, survey_of
 
 _EVENT_IF = re.compile(
