@@ -12,6 +12,18 @@ from functools import cached_property
 from typing import NamedTuple, overload
 
 from mailpatch._errors import Refusal
+from mailpatch._handlebars import (
+    EXPRESSION,
+    GUID,
+    HB_COMMENT,
+    MUSTACHE,
+    WHOLE_LOOPS,
+    Marker,
+    MarkerKind,
+    classify,
+    closing_bound,
+    normal_guid,
+)
 from mailpatch._html import (
     _RAW_END,
     _RAW_TEXT,
@@ -28,48 +40,17 @@ from mailpatch._html import (
     tokenize,
 )
 from mailpatch._link import is_calendar_url
-from mailpatch._survey import (
-    HB_COMMENT,
-    MUSTACHE,
-    HitKind,
-    Survey,
-    closing_bound,
-    survey_of,
-)
+from mailpatch._survey import HitKind, Survey, survey_of
 
 BLOCK_ATTR = "data-editorblocktype"
 QR_TYPE = "erqrcode"
 BUTTON_TYPE = "button"
 PLACEHOLDER_HREFS = frozenset({"", "#", "about:blank"})
 
-# an expression's inside (group 1); a long comment '{{!-- … --}}' as a whole, no group
-_HANDLEBARS = re.compile(r"\{\{~?!--.*?--~?\}\}|\{\{\{?(.*?)\}?\}\}", re.S)
-_EACH = re.compile(r"#\s*each\s")
-_IF = re.compile(r"#\s*if\s")
-# the event test, in the forms that render alike: (eq this.msevtmgt_eventid 'GUID') as the
-# designer writes it, the operands the other way round, or the field without 'this.' (inside
-# the {{#each}} the registration is the context)
-_EVENT_IF = re.compile(
-    r"#\s*if\s+\(\s*eq\s+(?:"
-    r"(?:this\.)?msevtmgt_eventid\s+(?P<q>['\"])(?P<guid>[^'\"]*)(?P=q)"
-    r"|(?P<q2>['\"])(?P<guid2>[^'\"]*)(?P=q2)\s+(?:this\.)?msevtmgt_eventid"
-    r")\s*\)\s*\Z"
-)
-_CLOSE_IF = re.compile(r"/\s*if\s*\Z")
-_CLOSE_EACH = re.compile(r"/\s*each\s*\Z")
 _INTERESTING = re.compile(r"data-(?:editorblocktype|locked|protected)", re.I)
 # An Outlook conditional comment's text: '[if mso]>…', '[IF (gte mso 9)|(IE)]>…'; Outlook reads
 # the markup inside as HTML, so its VML links are links (anything else in a comment is not)
 CONDITIONAL = re.compile(r"\[if\b", re.I)
-GUID = re.compile(r"\{?[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}\}?\Z", re.I)
-
-
-def normal_guid(guid: str) -> str:
-    """A GUID as compared everywhere: no braces or spaces around it, lower case."""
-    return guid.strip().strip("{}").lower()
-# what a GUID may look like where a readable event id is wanted: braced, bare 32 hex digits,
-# or a urn:uuid: (none of them is a readable id)
-GUID_LIKE = re.compile(r"(?:urn:uuid:)?\{?[0-9a-f]{8}-?(?:[0-9a-f]{4}-?){3}[0-9a-f]{12}\}?\Z", re.I)
 
 
 # One designer-relevant start tag open around others: (tag, the node around it or None, how
@@ -449,73 +430,6 @@ def locate(source: str, survey: Survey | None = None) -> Document:
     return Document(source, tokens, elements)
 
 
-class MarkerKind(Enum):
-    EACH = "{{#each}}"
-    IF_EVENT = "{{#if (eq this.msevtmgt_eventid …)}}"
-    IF_OTHER = "{{#if}}"
-    ELSE = "{{else}}"
-    ELSE_CHAIN = "{{else if …}}"  # a chained branch: not the loop's form, refused
-    END_IF = "{{/if}}"
-    END_EACH = "{{/each}}"
-    OTHER_BLOCK = "{{#…}}/{{^…}}/{{/…}}"  # another block helper: not the loop's, refused
-
-
-# The loop as Microsoft's procedure writes it, optionally with an {{else}} inside the {{#if}}
-# and one on the {{#each}} (shown to a contact with no registration at all).
-_E, _I, _L, _F, _N = (
-    MarkerKind.EACH,
-    MarkerKind.IF_EVENT,
-    MarkerKind.ELSE,
-    MarkerKind.END_IF,
-    MarkerKind.END_EACH,
-)
-WHOLE_LOOPS = (
-    [_E, _I, _F, _N],
-    [_E, _I, _L, _F, _N],
-    [_E, _I, _F, _L, _N],
-    [_E, _I, _L, _F, _L, _N],
-)
-
-
-# records built per block: a NamedTuple costs an eighth of a dataclass to define (start-up,
-# benchmarks/bench.py), and nothing replaces or extends them
-class Marker(NamedTuple):
-    kind: MarkerKind
-    start: int
-    end: int
-    guid: str = ""
-
-
-def _classify(expr: str) -> tuple[MarkerKind, str] | None:
-    """The block marker an expression is, following Handlebars' own lexer.
-
-    Handlebars rejects ``{{ #if}}``, ``{{ /if}}`` and ``{{#if(eq``: only forms it parses count,
-    so a near miss ends as a refusal ("no {{#if ...") rather than a broken email.
-    """
-    if "{{" in expr:  # an expression run into the next one: Handlebars cannot parse it
-        return None
-    body = expr[1:] if expr.startswith("~") else expr
-    body = body[:-1] if body.endswith("~") else body
-    if _EACH.match(body):
-        return MarkerKind.EACH, ""
-    if _IF.match(body):
-        m = _EVENT_IF.match(body)
-        if m is None:
-            return MarkerKind.IF_OTHER, ""
-        return MarkerKind.IF_EVENT, m.group("guid") if m.group("q") else m.group("guid2")
-    if body.strip() in ("else", "^"):  # '{{^}}' is '{{else}}' to Handlebars
-        return MarkerKind.ELSE, ""
-    if re.match(r"\s*else\s", body):  # '{{else if …}}' opens another branch
-        return MarkerKind.ELSE_CHAIN, ""
-    if _CLOSE_IF.match(body):
-        return MarkerKind.END_IF, ""
-    if _CLOSE_EACH.match(body):
-        return MarkerKind.END_EACH, ""
-    if body[:1] in ("#", "^", "/"):  # {{#unless}}, {{^inverse}}, {{/with}}, …
-        return MarkerKind.OTHER_BLOCK, ""
-    return None
-
-
 def markers(doc: Document, start: int, end: int) -> list[Marker]:
     """Handlebars block markers in text and comments between two offsets, in order."""
     out: list[Marker] = []
@@ -529,10 +443,10 @@ def markers(doc: Document, start: int, end: int) -> list[Marker]:
         lo, hi = max(lo, start), min(hi, end)
         # up to the last '}}' only: from each unclosed '{{' after it the search would read to
         # ``hi`` again (quadratic); it finds the same expressions
-        for m in _HANDLEBARS.finditer(doc.source, lo, closing_bound(doc.source, lo, hi)):
+        for m in EXPRESSION.finditer(doc.source, lo, closing_bound(doc.source, lo, hi)):
             if m.group(1) is None:
                 continue  # a handlebars comment: text, whatever it holds
-            kind = _classify(m.group(1))
+            kind = classify(m.group(1))
             if kind is not None:
                 out.append(Marker(kind[0], m.start(), m.end(), kind[1]))
     return out

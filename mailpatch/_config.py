@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from mailpatch._blocks import GUID, GUID_LIKE, normal_guid
+from mailpatch._handlebars import GUID, GUID_LIKE, normal_guid
 from mailpatch._link import CalendarLink, LinkError, normalize_endpoint, validate_field_key
 
 # Where Dynamics shows the readable event id: said wherever a GUID is given in its place.

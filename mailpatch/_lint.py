@@ -21,17 +21,14 @@ from typing import TYPE_CHECKING, Any
 from mailpatch._blocks import (
     BUTTON_TYPE,
     CONDITIONAL,
-    GUID_LIKE,
     QR_TYPE,
     Document,
     Element,
-    Marker,
-    MarkerKind,
     markers,
-    normal_guid,
     read_button_block,
     scan,
 )
+from mailpatch._handlebars import GUID_LIKE, Marker, MarkerKind, normal_guid
 from mailpatch._html import Attr, Kind, LineIndex, StartTag, Token, comment_body, tokenize
 from mailpatch._link import (
     PLACEHOLDER,

@@ -23,8 +23,8 @@ from typing import NamedTuple
 
 from mailpatch._blocks import Document, Element, QrBlock
 from mailpatch._errors import Refusal
+from mailpatch._handlebars import HB_COMMENT, MARKERS_ONLY, SHORT_COMMENT
 from mailpatch._html import VOID, Kind, Token
-from mailpatch._survey import HB_COMMENT
 
 # Start tags that close an open <p> in HTML5's tree construction ("in body" insertion mode).
 CLOSES_P = frozenset(
@@ -42,9 +42,6 @@ PHRASING_ONLY = frozenset(
         "sup", "code", "h1", "h2", "h3", "h4", "h5", "h6", "big", "s", "strike", "tt",
     }
 )  # fmt: skip
-_SHORT_COMMENT = re.compile(r"\{\{~?!.*?\}\}", re.S)
-# a run of text that is nothing but loop markers ('{{#each …}}{{#if …}}' in one <p>)
-_MARKERS_ONLY = re.compile(r"\s*(?:\{\{~?[#/]?\s*(?:each|if|else)\b[^{}]*\}\}\s*)+")
 
 
 class Moved(NamedTuple):
@@ -79,7 +76,7 @@ def loop_span(doc: Document, qr: QrBlock) -> Moved:
                 end = hi
             continue
         # a handlebars comment, long or short, renders nothing: it may go with the block
-        bare = _SHORT_COMMENT.sub("", HB_COMMENT.sub("", part))
+        bare = SHORT_COMMENT.sub("", HB_COMMENT.sub("", part))
         if "{{" in bare or re.search(r"<a\b|\bhref\s*=", bare, re.I):
             shown = _shown(part) or " ".join(part.split())[:60]
             raise Refusal(
@@ -106,7 +103,7 @@ def _construct(doc: Document, tokens: list[Token], lo: int, hi: int, backwards: 
     span = (tokens[first].start, tokens[first].end)
     if tokens[first].kind is not Kind.COMMENT:
         tok = tokens[first]
-        if _MARKERS_ONLY.fullmatch(doc.source, tok.start, tok.end) is None:
+        if MARKERS_ONLY.fullmatch(doc.source, tok.start, tok.end) is None:
             return lo if backwards else hi  # a marker inside a run of text: itself only
     first, last = _widened(doc, tokens, first, last, lambda name: name not in VOID)
     if tokens[first].kind is Kind.START:

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import click
 
-from mailpatch._blocks import GUID, normal_guid
 from mailpatch._config import Config, ConfigEvent, guid_as_id_problem
+from mailpatch._handlebars import GUID, normal_guid
 from mailpatch._link import CalendarLink, LinkError, build_fields, normalize_endpoint
 from mailpatch._patch import EventRef, PatchOptions
 

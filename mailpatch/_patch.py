@@ -19,25 +19,23 @@ from mailpatch._blocks import (
     BLOCK_ATTR,
     BUTTON_TYPE,
     QR_TYPE,
-    WHOLE_LOOPS,
     ButtonBlock,
     ButtonLink,
     Document,
     Element,
     LinkKind,
-    Marker,
     QrBlock,
     check_expressions_closed,
     check_not_cut_off,
     check_own_end_tag,
     locate,
     markers,
-    normal_guid,
     read_button_block,
     read_qr_block,
     scan,
 )
 from mailpatch._errors import MissingOption, Refusal, UnmappedEvent
+from mailpatch._handlebars import WHOLE_LOOPS, Marker, normal_guid
 from mailpatch._html import (
     TAG_NAME_ENDS,
     Kind,

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from mailpatch._blocks import GUID, MarkerKind, markers, normal_guid, scan
+from mailpatch._blocks import markers, scan
 from mailpatch._errors import Refusal
+from mailpatch._handlebars import GUID, MarkerKind, normal_guid
 from mailpatch._ics import EventDetails
 from mailpatch._link import DecodeError, decode_calendar_url
 from mailpatch._lint import RULES, CalendarContent, check_link, links

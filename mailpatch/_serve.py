@@ -27,10 +27,10 @@ from urllib.parse import parse_qsl, quote
 import click
 
 from mailpatch import __version__
-from mailpatch._blocks import GUID, normal_guid
 from mailpatch._config import guid_as_id_problem
 from mailpatch._errors import MissingOption, Refusal
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode
+from mailpatch._handlebars import GUID, normal_guid
 from mailpatch._html import LineIndex
 from mailpatch._link import DEFAULT_FIELDS, LinkError
 from mailpatch._options import build_options

@@ -16,6 +16,8 @@ from enum import Enum
 from functools import cached_property
 from itertools import chain
 
+from mailpatch._handlebars import MUSTACHE
+
 
 class HitKind(Enum):
     LOCKED = "locked"  # a data-locked attribute: only the whole document knows the ancestors
@@ -41,11 +43,6 @@ _KINDS = {
     None: HitKind.OTHER,
 }
 
-# A Handlebars expression as Handlebars lexes it: from '{{' to the first '}}', or to the end
-# of the text when it is never closed; a long comment '{{!-- … --}}' runs to its '--}}' (the
-# '{{…}}' inside are its text), or to the end when it has none (Handlebars cannot lex that).
-MUSTACHE = re.compile(r"\{\{~?!--.*?(?:--~?\}\}|\Z)|\{\{.*?(?:\}\}|\Z)", re.S)
-HB_COMMENT = re.compile(r"\{\{~?!--.*?--~?\}\}", re.S)  # a long handlebars comment, whole
 
 
 class Spans:
@@ -72,42 +69,6 @@ class Spans:
         """The index of the span that offset ``at`` lies strictly inside, or -1."""
         i = bisect_left(self.starts, at) - 1
         return i if i >= 0 and self.starts[i] < at < self.ends[i] else -1
-
-
-def closed_expressions(text: str, lo: int = 0, hi: int | None = None) -> Iterator[str]:
-    r"""What ``re.finditer(r"\{\{.*?\}\}", text[lo:hi], re.S)`` yields, in linear time.
-
-    That regular expression tries every '{{' after the last '}}' again to the end of the
-    text: quadratic on an email full of unclosed '{{'. Once a '{{' has no '}}' after it, no
-    later one has either, so the search stops there.
-    """
-    end = len(text) if hi is None else hi
-    find = text.find
-    at = find("{{", lo, end)
-    while at >= 0:
-        if text.startswith("!--", at + 2) or text.startswith("~!--", at + 2):
-            comment = HB_COMMENT.match(text, at, end)  # '{{!-- {{x}} --}}' is one
-            if comment is None:
-                return
-            close = comment.end() - 2
-        else:
-            close = find("}}", at + 2, end)
-            if close < 0:
-                return
-        yield text[at : close + 2]
-        at = find("{{", close + 2, end)
-
-
-def closing_bound(text: str, lo: int, hi: int) -> int:
-    r"""An end for a search, at most ``hi``, past which no '{{…}}' (closed by '}}' or '}}}')
-    in ``text[lo:hi]`` reaches: two past its last '}}', or ``lo`` when it has none.
-
-    A lazy expression such as ``\{\{(.*?)\}\}`` run up to it finds exactly what it finds up
-    to ``hi``, without reading from each unclosed '{{' after the last '}}' to ``hi`` again
-    (quadratic on a text full of them).
-    """
-    last = text.rfind("}}", lo, hi)
-    return lo if last < 0 else min(hi, last + 2)
 
 
 Hit = tuple[int, HitKind]  # (offset of the '-' in 'data-', kind); plain tuples: built by the

@@ -33,8 +33,9 @@ from typing import Any
 
 import lxml.etree
 
-from mailpatch._blocks import CONDITIONAL, QR_HIT, normal_guid
+from mailpatch._blocks import CONDITIONAL, QR_HIT
 from mailpatch._errors import MissingOption, Refusal
+from mailpatch._handlebars import HB_COMMENT, closed_expressions, normal_guid
 from mailpatch._html import HTML_SPACE
 from mailpatch._link import (
     PLACEHOLDER,
@@ -44,7 +45,7 @@ from mailpatch._link import (
     is_calendar_url,
 )
 from mailpatch._patch import Edit, EditKind, PatchOptions, PatchResult, patch
-from mailpatch._survey import HB_COMMENT, HitKind, Survey, closed_expressions, survey_of
+from mailpatch._survey import HitKind, Survey, survey_of
 
 _EVENT_IF = re.compile(
     r"\{\{~?#\s*if\s+\(\s*eq\s+(?:(?:this\.)?msevtmgt_eventid\s+['\"]([^'\"]*)['\"]"

@@ -13,11 +13,11 @@ import pytest
 
 from mailpatch._blocks import scan
 from mailpatch._files import decode
+from mailpatch._handlebars import closed_expressions, closing_bound
 from mailpatch._html import Kind
 from mailpatch._lint import lint
 from mailpatch._patch import patch
 from mailpatch._run import Mode, Status, process
-from mailpatch._survey import closed_expressions, closing_bound
 from mailpatch._verify import verify
 
 from pathological_inputs import Hostile, Shape, cases, qr, shapes
