@@ -7,7 +7,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -16,6 +16,7 @@ import click
 
 from mailpatch import __version__
 from mailpatch._cli_select import Configs, common_base, excluded_name, select, selection_options
+from mailpatch._config import Config
 from mailpatch._errors import MissingOption
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, write_if_changed
 from mailpatch._html import LineIndex
@@ -440,15 +441,7 @@ def patch_command(
 ) -> None:
     """Patch emails in place. PATH may be a file, a folder (walked for *.html, *.htm) or '-'
     (stdin to stdout)."""
-    if "-" in paths and len(paths) > 1:
-        raise click.UsageError("'-' (stdin) must be the only PATH")
-    writes_elsewhere = sum(x is not None for x in (output, output_dir))
-    if writes_elsewhere > 1:
-        raise click.UsageError("-o/--output and --output-dir cannot be combined")
-    if writes_elsewhere and (check or diff):
-        raise click.UsageError("-o/--output-dir cannot be combined with --check or --diff")
-    if output_format == "json" and ("-" in paths or output == "-"):
-        raise click.UsageError("--format json cannot be combined with stdout output ('-')")
+    _check_combinations(paths, output, output_dir, check, diff, output_format == "json")
     if quiet and verbose:
         raise click.UsageError("-q/--quiet and -v/--verbose cannot be combined")
     configs = Configs(config_path)
@@ -470,42 +463,32 @@ def patch_command(
         files, skipped = _outside_output_dir(output_dir, paths, files, skipped)
     # stdin's settings are those of the file it stands for (--stdin-filename), as in ruff
     file_configs = [configs.of(stdin_filename if f == "-" and stdin_filename else f) for f in files]
-    # each configuration's settings, built once: a bad value is a usage error before any read
-    settings: dict[int, tuple[PatchOptions, Mode]] = {}
-    for config in {id(c): c for c in file_configs}.values():
-        options = options_over(
-            config,
-            endpoint=endpoint,
-            event_id=event_id,
-            session_id=session_id,
-            events=events,
-            fields=fields,
-            drop_fields=drop_fields,
-            keep_qr=keep_qr,
-            buttons=buttons,
-            force=force,
-            api_version=api_version,
-        )
-        settings[id(config)] = (
-            options,
-            Mode(
-                check=check,
-                diff=diff,
-                capture=output is not None or output_dir is not None or files == ["-"],
-                max_size=max_size or config.max_size or DEFAULT_MAX_SIZE,
-                events_table=config.events_table if config.source else None,
-                settings_file=str(config.source) if config.source else None,
-                stdin_name=stdin_filename,
-            ),
-        )
+    options_of = partial(
+        options_over,
+        endpoint=endpoint,
+        event_id=event_id,
+        session_id=session_id,
+        events=events,
+        fields=fields,
+        drop_fields=drop_fields,
+        keep_qr=keep_qr,
+        buttons=buttons,
+        force=force,
+        api_version=api_version,
+    )
+    mode = Mode(
+        check=check,
+        diff=diff,
+        capture=output is not None or output_dir is not None or files == ["-"],
+        max_size=max_size or 0,
+        stdin_name=stdin_filename,
+    )
+    per_file = _settings(file_configs, options_of, mode)
     stdin = None
     if files == ["-"]:  # no more than the size limit is read: an endless stdin is refused
-        stdin = sys.stdin.buffer.read(settings[id(file_configs[0])][1].max_size + 1)
-    plan = _plan(files, [settings[id(c)] for c in file_configs], stdin)
-    cpus = os.cpu_count() or 1
-    workers = jobs or next((c.jobs for c in file_configs if c.jobs), None)
-    workers = workers or (cpus if len(files) >= PARALLEL_THRESHOLD else 1)
-    workers = max(1, min(workers, cpus, len(files)))  # more would only wait, and cost memory
+        stdin = sys.stdin.buffer.read(per_file[0][1].max_size + 1)
+    plan = _plan(files, per_file, stdin)
+    workers = _workers(jobs, file_configs, len(files))
     as_json = output_format == "json"
     # a diff in colour on a terminal, as black does; --no-color, NO_COLOR or a pipe: plain
     colored = diff and not as_json and _wants_color(color)
@@ -553,32 +536,88 @@ def patch_command(
         echo(text)
     code = exit_code(outcomes)
     if as_json:
-        document = {
-            "mailpatch": __version__,
-            "schema": JSON_SCHEMA_VERSION,
-            "mode": "diff" if diff else "check" if check else "patch",
-            "config": str(used[0].source) if len(used) == 1 and used[0].source else None,
-            "files": [
-                {**outcome_json(o, diff), "config": str(c.source) if c and c.source else None}
-                for o, c in zip(
-                    outcomes, [None] * len(unreadable) + list(file_configs), strict=True
-                )
-            ],
-            "excluded": skipped,
-            "summary": {s.name.lower(): sum(o.status is s for o in outcomes) for s in Status},
-            "exit_code": code,
-        }
-        write_stdout(
-            # a file name that is not UTF-8 is written with \\udcXX escapes (what os.fsdecode
-            # gives back to Python), never as bytes that would make the document invalid
-            (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode(
-                "utf-8", "backslashreplace"
-            )
-        )
+        mode_name = "diff" if diff else "check" if check else "patch"
+        configs_read = [None] * len(unreadable) + list(file_configs)
+        write_stdout(_json_report(mode_name, outcomes, configs_read, used, skipped, code))
     elif not quiet:
         echo(summarize(outcomes))
     # exit through click, so `cli()` run standalone gives the same status as main()
     click.get_current_context().exit(code)
+
+
+def _check_combinations(
+    paths: Sequence[str],
+    output: str | None,
+    output_dir: str | None,
+    check: bool,
+    diff: bool,
+    as_json: bool,
+) -> None:
+    """The options that cannot go together: usage errors before anything is read."""
+    if "-" in paths and len(paths) > 1:
+        raise click.UsageError("'-' (stdin) must be the only PATH")
+    writes_elsewhere = sum(x is not None for x in (output, output_dir))
+    if writes_elsewhere > 1:
+        raise click.UsageError("-o/--output and --output-dir cannot be combined")
+    if writes_elsewhere and (check or diff):
+        raise click.UsageError("-o/--output-dir cannot be combined with --check or --diff")
+    if as_json and ("-" in paths or output == "-"):
+        raise click.UsageError("--format json cannot be combined with stdout output ('-')")
+
+
+def _settings(
+    file_configs: Sequence[Config], options_of: Callable[[Config], PatchOptions], mode: Mode
+) -> list[tuple[PatchOptions, Mode]]:
+    """Each file's settings: the command line over its configuration, built once for each
+    configuration, so that a bad value is a usage error before any file is read."""
+    built: dict[int, tuple[PatchOptions, Mode]] = {}
+    for config in {id(c): c for c in file_configs}.values():
+        built[id(config)] = (
+            options_of(config),
+            mode._replace(
+                max_size=mode.max_size or config.max_size or DEFAULT_MAX_SIZE,
+                events_table=config.events_table if config.source else None,
+                settings_file=str(config.source) if config.source else None,
+            ),
+        )
+    return [built[id(c)] for c in file_configs]
+
+
+def _workers(jobs: int | None, file_configs: Sequence[Config], files: int) -> int:
+    """-j, or the configuration's jobs, or the CPUs for a batch; never more than the CPUs or
+    the files (more would only wait, and cost memory)."""
+    cpus = os.cpu_count() or 1
+    workers = jobs or next((c.jobs for c in file_configs if c.jobs), None)
+    workers = workers or (cpus if files >= PARALLEL_THRESHOLD else 1)
+    return max(1, min(workers, cpus, files))
+
+
+def _json_report(
+    mode: str,
+    outcomes: Sequence[Outcome],
+    configs: Sequence[Config | None],
+    used: Sequence[Config],
+    skipped: Sequence[str],
+    code: int,
+) -> bytes:
+    """The --format json document (schema JSON_SCHEMA_VERSION)."""
+    document = {
+        "mailpatch": __version__,
+        "schema": JSON_SCHEMA_VERSION,
+        "mode": mode,
+        "config": str(used[0].source) if len(used) == 1 and used[0].source else None,
+        "files": [
+            {**outcome_json(o, mode == "diff"), "config": str(c.source) if c and c.source else None}
+            for o, c in zip(outcomes, configs, strict=True)
+        ],
+        "excluded": list(skipped),
+        "summary": {s.name.lower(): sum(o.status is s for o in outcomes) for s in Status},
+        "exit_code": code,
+    }
+    # a file name that is not UTF-8 is written with \\udcXX escapes (what os.fsdecode gives
+    # back to Python), never as bytes that would make the document invalid
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return text.encode("utf-8", "backslashreplace")
 
 
 def _wants_color(color: bool | None) -> bool:
