@@ -217,22 +217,61 @@ def _result(
 
 def patch(text: str, options: PatchOptions) -> PatchResult:
     """Patch every ERQRCode block, update stale calendar links; raise Refusal or
-    MissingOption rather than guess."""
+    MissingOption rather than guess.
+
+    Decide, then splice: ``plan`` reads the email and takes every decision (which Button
+    each QR block goes to, with which link) or refuses; ``plan_edits`` turns the plan into
+    typed edits; ``apply`` splices them into the original text.
+    """
     if not _may_apply(text):
         return PatchResult(text)
     survey = Survey(text)  # the whole-text passes, shared with verify() through the result
     doc = locate(text, survey)
+    decided = plan(doc, options, survey)
+    edits, left = plan_edits(doc, decided, options, survey)
+    pairings = tuple(
+        Pairing(qr.element.start, button.element.start, qr.guid, link)
+        for qr, button, link in decided.pairs
+        if link is not None
+    )
+    return _result(
+        text,
+        edits,
+        survey,
+        pairings,
+        len(decided.qrs),
+        len(decided.patched),
+        decided.review,
+        left,
+    )
+
+
+class Plan(NamedTuple):
+    """Every decision ``patch`` takes, before any edit: what each QR block becomes."""
+
+    qrs: list[QrBlock]
+    buttons: list[ButtonBlock]
+    patched: list[ButtonBlock]  # Buttons that already carried an event loop
+    # (QR block, its Button, the link to write there; None when another QR block of the
+    # same event already took that Button: the QR block is only removed)
+    pairs: list[tuple[QrBlock, ButtonBlock, CalendarLink | None]]
+    review: LinkReview  # the already patched Buttons' links, judged
+    lines: LineIndex
+
+
+def plan(doc: Document, options: PatchOptions, survey: Survey) -> Plan:
+    """Read the email and decide, or refuse: every refusal of a patch is taken here but the
+    ones that need the edits themselves (``_check_outside_expressions``) or the moved
+    content (``_button_content``)."""
+    text = doc.source
+    lines = LineIndex(text)
     qr_elements = doc.blocks_of(QR_TYPE)
     buttons = [read_button_block(doc, el) for el in doc.blocks_of(BUTTON_TYPE)]
     patched = [b for b in buttons if b.loop_guids]
+    done_guids = {g for b in patched for g in b.loop_guids}
     if not qr_elements:
-        guids = {g for b in patched for g in b.loop_guids}
-        review = review_links(doc, patched, options, guids, survey)
-        updated = {b.element.start for b in review.updated}
-        fixes = scheme_fixes(doc, [b for b in buttons if b.element.start not in updated], survey)
-        found = sorted([*review.edits, *fixes], key=lambda e: e.start)
-        return _result(text, found, survey, patched_buttons=len(patched), review=review)
-    lines = LineIndex(text)
+        review = review_links(doc, patched, options, done_guids, survey)
+        return Plan([], buttons, patched, [], review, lines)
     _check_not_nested(doc, lines)
     qrs = [read_qr_block(doc, el) for el in qr_elements]
     for element in qr_elements:
@@ -245,10 +284,8 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
                 "show the rest (a '-->' in every registrant's button); write '-->'",
                 bang.start,
             )
-
     for button in patched:
         _check_carried_loop(doc, button)
-    done_guids = {g for b in patched for g in b.loop_guids}
     todo = [q for q in qrs if normal_guid(q.guid) not in done_guids]
     # the events this email is for: an id given for "the" event serves only when there is one
     guids = {normal_guid(q.guid) for q in qrs} | done_guids
@@ -259,36 +296,19 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
             "--endpoint is needed: the email has an ERQRCode block to patch at "
             + lines.label(todo[0].element.start)
         )
-
     free = [b for b in buttons if not b.loop_guids]
-    pairs = _pair(doc, todo, free, events, options, lines)
-    edits: list[Edit] = []
-    pairings: list[Pairing] = []
-    done: set[int] = set()
-    left: list[tuple[int, str]] = []  # text outside a moved loop, gone with its QR block
-    loops: dict[int, Moved] = {}  # each QR block's loop span, read once
-
-    def moved(qr: QrBlock) -> Moved:
-        if qr.element.start not in loops:
-            loops[qr.element.start] = loop_span(doc, qr)
-        return loops[qr.element.start]
-
-    for qr, button in pairs:
+    pairs: list[tuple[QrBlock, ButtonBlock, CalendarLink | None]] = []
+    taken: set[int] = set()
+    for qr, button in _pair(doc, todo, free, events, options, lines):
         _check_apart(qr, button)
-        if id(button) in done:  # another QR block of its event: only removed
+        if id(button) in taken:  # another QR block of its event: only removed
+            pairs.append((qr, button, None))
             continue
-        done.add(id(button))
-        _check_unlocked(button.element, "Button", options, lines)
-        check_own_end_tag(doc, button.element, "Button")
-        check_expressions_closed(doc, button.element, "Button")
-        _check_conditionals(doc, button)
-        _check_no_blocks_of_its_own(doc, button)
-        check_not_cut_off(doc, button.element, "Button", "moved inside the loop,")
+        taken.add(id(button))
+        _check_button_movable_into(doc, button, options, lines)
         assert options.endpoint is not None
         link = _link_for(options, options.endpoint, events[normal_guid(qr.guid)])
-        start, end, content, inserted = _button_content(doc, qr, moved(qr), button, link)
-        edits.append(Edit(start, end, content, what=EditKind.BUTTON, inserted=inserted))
-        pairings.append(Pairing(qr.element.start, button.element.start, qr.guid, link))
+        pairs.append((qr, button, link))
     if not options.keep_qr:
         open_paragraphs = _open_paragraphs(text, qrs)
         for qr in qrs:
@@ -300,24 +320,59 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
                     "would let the text after it into that paragraph (or use --keep-qr)",
                     qr.element.start,
                 )
+    review = review_links(doc, patched, options, guids, survey)
+    return Plan(qrs, buttons, patched, pairs, review, lines)
+
+
+def _check_button_movable_into(
+    doc: Document, button: ButtonBlock, options: PatchOptions, lines: LineIndex
+) -> None:
+    """A Button the loop may be moved into, or a Refusal saying why not."""
+    _check_unlocked(button.element, "Button", options, lines)
+    check_own_end_tag(doc, button.element, "Button")
+    check_expressions_closed(doc, button.element, "Button")
+    _check_conditionals(doc, button)
+    _check_no_blocks_of_its_own(doc, button)
+    check_not_cut_off(doc, button.element, "Button", "moved inside the loop,")
+
+
+def plan_edits(
+    doc: Document, decided: Plan, options: PatchOptions, survey: Survey
+) -> tuple[list[Edit], list[tuple[int, str]]]:
+    """The plan as typed edits, sorted, and the text that goes with each removed QR block."""
+    edits: list[Edit] = []
+    left: list[tuple[int, str]] = []  # text outside a moved loop, gone with its QR block
+    loops: dict[int, Moved] = {}  # each QR block's loop span, read once
+
+    def moved(qr: QrBlock) -> Moved:
+        if qr.element.start not in loops:
+            loops[qr.element.start] = loop_span(doc, qr)
+        return loops[qr.element.start]
+
+    for qr, button, link in decided.pairs:
+        if link is not None:
+            start, end, content, inserted = _button_content(doc, qr, moved(qr), button, link)
+            edits.append(Edit(start, end, content, what=EditKind.BUTTON, inserted=inserted))
+    if decided.qrs and not options.keep_qr:
+        for qr in decided.qrs:
             edits.append(Edit(qr.element.start, qr.element.end, "", what=EditKind.QR))
             # what stands outside its loop goes with it: named, or refused if it matters
             left += [(qr.element.start, text) for text in moved(qr).left]
-    review = review_links(doc, patched, options, guids, survey)
-    edits += review.edits
+    edits += decided.review.edits
     # rewritten Buttons' links are written anew, and so are those of a Button nested in one
-    rewritten = [(b.element.start, b.element.end) for _, b in pairs]
-    updated = {b.element.start for b in review.updated}
+    rewritten = [(b.element.start, b.element.end) for _, b, _ in decided.pairs]
+    updated = {b.element.start for b in decided.review.updated}
     left_as_they_are = [
         b
-        for b in buttons
+        for b in decided.buttons
         if b.element.start not in updated
         and not any(lo <= b.element.start < hi for lo, hi in rewritten)
     ]
     edits += scheme_fixes(doc, left_as_they_are, survey)
     edits.sort(key=lambda e: e.start)
-    _check_outside_expressions(survey, edits, lines)
-    return _result(text, edits, survey, tuple(pairings), len(qrs), len(patched), review, left)
+    if decided.qrs:
+        _check_outside_expressions(survey, edits, decided.lines)
+    return edits, left
 
 
 class LinkReview(NamedTuple):
