@@ -825,15 +825,31 @@ def _tags_and_conditionals(source: str, start: int, end: int) -> Iterator[Any]:
 
 
 def _verify_fast(before: str, result: PatchResult, options: PatchOptions) -> None:
-    """One partial libxml2 parse with sentinels (see the module docstring)."""
+    """One partial libxml2 parse with sentinels (see the module docstring), in named steps."""
     if not result.changed:
         return
-    after = result.text
+    _check_edits_made_the_text(before, result)
+    survey = survey_of(before, result.survey)
+    rest_may_hold_qr, kept_may_hold_qr, output_may_hold_qr = _qr_hits(survey, result.edits)
+    root, removed, buttons = _check_edited_spans(before, result, options, rest_may_hold_qr)
+    if not options.keep_qr and kept_may_hold_qr:
+        _check_no_qr_block_left(root, removed)
+    # each new Button content: balanced loop around its links, links decode as meant
+    _check_loops(buttons, result, event_loops_only=False)
+    # handlebars: nothing lost but the QR image's own, nothing added but link placeholders
+    _check_expressions(survey.expressions(), result.text, options, before, result.edits)
+    if not settled(result.text, options, output_may_hold_qr, relinked=bool(result.updates)):
+        raise VerifyError("patching the output again would change it (not idempotent)")
+
+
+def _check_edits_made_the_text(before: str, result: PatchResult) -> None:
+    """The output is the input with the edits applied; each edit is of a kind mailpatch
+    makes, and cuts no token in two."""
     edits = result.edits
     if result.spliced_from(before):  # patch() built the text from them: only their order
         _check_edits_apart(edits)
     else:
-        _check_splice(before, after, edits)
+        _check_splice(before, result.text, edits)
     if not all(_allowed(before, e) for e in edits):
         raise VerifyError("content outside the ERQRCode and Button blocks changed")
     if not all(e.what in _IN_TAG or _clean_cuts(before, e) for e in edits):
@@ -841,11 +857,18 @@ def _verify_fast(before: str, result: PatchResult, options: PatchOptions) -> Non
             "content outside the ERQRCode and Button blocks changed: an edit cuts a token"
         )
     _check_before_html_end(before, result)
-    # 2. libxml2 agrees on every edited span (see the module docstring)
-    # past the last edit input and output are the same; read it only if it could hold a QR block
-    survey = survey_of(before, result.survey)
-    rest_may_hold_qr, kept_may_hold_qr, output_may_hold_qr = _qr_hits(survey, edits)
-    # (a scheme edit sits inside a tag, so its tag must be read to its end: all of it then)
+
+
+def _check_edited_spans(
+    before: str, result: PatchResult, options: PatchOptions, rest_may_hold_qr: bool
+) -> tuple[Any, list[Any], list[Any]]:
+    """libxml2 agrees on every edited span (see the module docstring): each removed span is
+    an ERQRCode element, each replaced one a Button's content, each in-tag edit inside its
+    href. Returns libxml2's reading of the input, the QR elements removed and the new Button
+    elements."""
+    edits = result.edits
+    # past the last edit input and output are the same: read it only if it could hold a QR
+    # block (a scheme edit sits inside a tag, so its tag must be read to its end: all of it)
     whole = rest_may_hold_qr or any(e.what in _IN_TAG for e in edits)
     end = len(before) if whole else edits[-1].end
     name = _sentinel_name(before, end, edits)
@@ -871,34 +894,39 @@ def _verify_fast(before: str, result: PatchResult, options: PatchOptions) -> Non
                 f"read the edited span at offset {edit.start} as {what}"
             )
         if edit.what is EditKind.QR:
-            # removing it must leave libxml2 where it was (see _rebuild)
-            end = _rebuild(found, before[edit.start : edit.end], name, own=False)
-            qr = None if end is None else end.getprevious()
-            if qr is None or _block_type(qr) != "erqrcode" or qr.tail:
-                raise VerifyError("the ERQRCode block changes how libxml2 reads what follows")
-            removed.append(found)
+            removed.append(_check_removed_qr(before, edit, found, name))
         else:
-            _check_parses_as_written(edit, f"Button block #{i}")
-            end = _rebuild(found, edit.replacement, name, own=True)
-            if end is None or end.getparent()[-1] is not end:
-                raise VerifyError("the new Button content does not close inside its Button block")
-            new_button = end.getparent()
-            if not options.keep_qr and any(
-                _block_type(el) == "erqrcode" for el in new_button.iter()
-            ):  # moved in with the loop, or the Button's own, disguised by an entity
-                raise VerifyError("an ERQRCode block is left in the output, in a Button block")
-            buttons.append(new_button)
-    # 3. no QR block left unless asked (none can be where the input has no hit)
-    if not options.keep_qr and kept_may_hold_qr:
-        qrs = [el for el in root.xpath(_BLOCKS) if _block_type(el) == "erqrcode"]
-        gone = set(removed)
-        left = [el for el in qrs if not gone & {el, *el.iterancestors()}]
-        if left:
-            raise VerifyError(f"{len(left)} ERQRCode block(s) left in the output")
-    # 4. each new Button content: balanced loop around its links, links decode as meant
-    _check_loops(buttons, result, event_loops_only=False)
-    # 5. handlebars: nothing lost but the QR image's own, nothing added but link placeholders
-    _check_expressions(survey.expressions(), after, options, before, edits)
-    # 6. a second patch is a no-op
-    if not settled(after, options, output_may_hold_qr, relinked=bool(result.updates)):
-        raise VerifyError("patching the output again would change it (not idempotent)")
+            buttons.append(_check_new_button(edit, found, name, options, f"Button block #{i}"))
+    return root, removed, buttons
+
+
+def _check_removed_qr(before: str, edit: Edit, found: Any, name: str) -> Any:
+    """Removing the QR element must leave libxml2 where it was (see _rebuild)."""
+    end = _rebuild(found, before[edit.start : edit.end], name, own=False)
+    qr = None if end is None else end.getprevious()
+    if qr is None or _block_type(qr) != "erqrcode" or qr.tail:
+        raise VerifyError("the ERQRCode block changes how libxml2 reads what follows")
+    return found
+
+
+def _check_new_button(edit: Edit, found: Any, name: str, options: PatchOptions, where: str) -> Any:
+    """The new Button content is read as written, closes inside its Button block, and holds
+    no ERQRCode block (unless asked to keep them)."""
+    _check_parses_as_written(edit, where)
+    end = _rebuild(found, edit.replacement, name, own=True)
+    if end is None or end.getparent()[-1] is not end:
+        raise VerifyError("the new Button content does not close inside its Button block")
+    new_button = end.getparent()
+    if not options.keep_qr and any(_block_type(el) == "erqrcode" for el in new_button.iter()):
+        # moved in with the loop, or the Button's own, disguised by an entity
+        raise VerifyError("an ERQRCode block is left in the output, in a Button block")
+    return new_button
+
+
+def _check_no_qr_block_left(root: Any, removed: list[Any]) -> None:
+    """No QR block is left unless asked (none can be where the input has no hit)."""
+    qrs = [el for el in root.xpath(_BLOCKS) if _block_type(el) == "erqrcode"]
+    gone = set(removed)
+    left = [el for el in qrs if not gone & {el, *el.iterancestors()}]
+    if left:
+        raise VerifyError(f"{len(left)} ERQRCode block(s) left in the output")
