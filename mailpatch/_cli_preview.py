@@ -11,7 +11,7 @@ import click
 
 from mailpatch._cli import _line, _plan, patch_command
 from mailpatch._cli_lint import _content
-from mailpatch._cli_select import Configs
+from mailpatch._cli_select import Configs, check_named_paths_exist
 from mailpatch._errors import MissingOption, Refusal
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, read_bytes, write_if_changed
 from mailpatch._html import LineIndex
@@ -117,6 +117,7 @@ def preview_command(
     from mailpatch._ics import EventError, load_event
     from mailpatch._preview import ContactsError, load_contacts, preview_page
 
+    check_named_paths_exist([email], "'EMAIL'")  # a typo is a usage error, as for patch
     config = Configs(config_path).of(email)
     options = options_over(  # as patch merges the command line over the configuration
         config,

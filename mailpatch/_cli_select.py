@@ -153,7 +153,7 @@ def select(
     twice (named twice, through a symlink, from two named folders) is taken once. Folders and
     .gitignore files that cannot be read go to ``problems``.
     """
-    _check_named_paths_exist(paths)
+    check_named_paths_exist(paths)
     files: list[str] = []
     skipped: list[str] = []
     seen: set[str] = set()  # real paths, across the named paths
@@ -174,7 +174,7 @@ def select(
     return files, skipped
 
 
-def _check_named_paths_exist(paths: Sequence[str]) -> None:
+def check_named_paths_exist(paths: Sequence[str], hint: str = "'PATH...'") -> None:
     """A named path that does not exist is a typo: a usage error (exit 2) before anything is
     read or written, as black has it. One that exists but cannot be read is that file's
     refusal (123), and the others are still processed."""
@@ -184,5 +184,5 @@ def _check_named_paths_exist(paths: Sequence[str]) -> None:
         raise click.BadParameter(
             f"{'path' if len(missing) == 1 else 'paths'} {shown} "
             f"{'does' if len(missing) == 1 else 'do'} not exist",
-            param_hint="'PATH...'",
+            param_hint=hint,
         )

@@ -435,6 +435,16 @@ def test_cli_unreadable_email(tmp_path: Path, capfd: pytest.CaptureFixture[str])
     assert err.startswith(f"error: cannot patch {bad}: is not UTF-8")
 
 
+def test_cli_missing_email_is_a_usage_error(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """As for patch: a path that does not exist is a typo, exit 2 (one that exists but
+    cannot be read is refused, 123, as above)."""
+    code, out, err = run(capfd, *ARGS, str(tmp_path / "missing.html"))
+    assert (code, out) == (2, "")
+    assert "does not exist" in err and "Traceback" not in err
+
+
 def test_cli_reads_stdin(
     monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
