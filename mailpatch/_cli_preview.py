@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -118,6 +119,8 @@ def preview_command(
     from mailpatch._preview import ContactsError, load_contacts, preview_page
 
     check_named_paths_exist([email], "'EMAIL'")  # a typo is a usage error, as for patch
+    if output != "-" and email != "-" and _same_file(output, email):
+        raise click.BadParameter("is the email itself: the page would replace it", param_hint="-o")
     config = Configs(config_path).of(email)
     options = options_over(  # as patch merges the command line over the configuration
         config,
@@ -183,6 +186,14 @@ def preview_command(
             raise click.FileError(output, hint=str(exc)) from None
         click.echo(f"wrote {output}", err=True)
     click.get_current_context().exit(EXIT_OK)
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Whether two paths name one file (a symlink, a hard link or another spelling)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # the output does not exist yet
+        return False
 
 
 def _refused(outcome: Outcome) -> None:

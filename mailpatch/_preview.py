@@ -69,6 +69,16 @@ class Contact:
     fields: Mapping[str, str] = field(default_factory=dict)
     registrations: tuple[Registration, ...] = ()
 
+    def spelt_as(self, guids: Sequence[str]) -> Contact:
+        """This contact with each registration's event GUID written as the email writes it
+        (the platform's ``eq`` compares exactly; a contacts file may brace or capitalise)."""
+        written = {normal_guid(g): g for g in guids}
+        regs = tuple(
+            replace(r, event_id=written.get(normal_guid(r.event_id), r.event_id))
+            for r in self.registrations
+        )
+        return replace(self, registrations=regs)
+
     def context(self) -> dict[str, Any]:
         """The data Dynamics fills the email from, for this contact."""
         regs = [
@@ -151,6 +161,8 @@ def _registration(item: Any, where: str) -> Registration:
     if not GUID.match(event):
         raise ContactsError(f"{where}: {event!r} is not an event GUID")
     rest = _strings({k: v for k, v in item.items() if k != "event"}, where)
+    if "msevtmgt_eventid" in rest:
+        raise ContactsError(f'{where}: the event is given as "event", not msevtmgt_eventid')
     return Registration(event, rest)
 
 
@@ -248,9 +260,19 @@ def _templates(patched: str) -> dict[tuple[Any, Any], dict[str, Any]]:
         except (DecodeError, ValueError):
             continue
         for e in entries:
-            if isinstance(e.get("data"), dict):
-                out.setdefault((e.get("readableEventId"), e.get("sessionId")), e["data"])
+            key = _event_key(e)
+            if key is not None and isinstance(e.get("data"), dict):
+                out.setdefault(key, e["data"])
     return out
+
+
+def _event_key(entry: Mapping[str, Any]) -> tuple[str, str | None] | None:
+    """(readable event id, session id) of one entry of a link's data, or None when they are
+    not text (a link may carry anything: ``"readableEventId":[1]``)."""
+    readable, session = entry.get("readableEventId"), entry.get("sessionId")
+    if not isinstance(readable, str) or not (session is None or isinstance(session, str)):
+        return None
+    return readable, session
 
 
 def _buttons(
@@ -285,8 +307,13 @@ def _buttons(
             out.append(replace(base, host=host, error="data is not one event with a data object"))
             continue
         entry = entries[0]
+        key = _event_key(entry)
+        if key is None:
+            error = "readableEventId or sessionId is not text: the API cannot read this link"
+            out.append(replace(base, host=host, error=error))
+            continue
         data: dict[str, Any] = entry["data"]
-        written = templates.get((entry.get("readableEventId"), entry.get("sessionId")), {})
+        written = templates.get(key, {})
         fields = tuple(Field(k, written.get(k), v) for k, v in data.items())
         invitation = None
         if event is not None and all(isinstance(v, str) for v in data.values()):
@@ -393,7 +420,7 @@ def preview_page(
     if calendar_content is None and event is not None:
         calendar_content = CalendarContent.parse("the Calendar content", event.content)
     guids = email_events(source) or email_events(patched)
-    everyone = [*sample_contacts(guids, options), *contacts]
+    everyone = [*sample_contacts(guids, options), *(c.spelt_as(guids) for c in contacts)]
     templates = _templates(patched)
     renders = [_render(c, source, patched, templates, calendar_content, event) for c in everyone]
     diff = unified_diff(name, source, patched)

@@ -24,7 +24,7 @@ import sys
 import threading
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 _ESCAPES = {
     "&": "&amp;",
@@ -132,54 +132,133 @@ HELPERS = {"eq": _eq}
 # pybars' compiler keeps its state in a class-level builder: one compilation at a time
 _COMPILING = threading.Lock()
 
-# pybars ends every comment at its first "}}": a long comment ({{!-- … --}}, which may hold
-# "}}") becomes a short empty one, which renders (and strips a standalone line) the same way
-_LONG_COMMENT = re.compile(r"\{\{(~?)!--[\s\S]*?--(~?)\}\}")
-
-
-def _short_comments(source: str) -> str:
-    return _LONG_COMMENT.sub(lambda m: "{{" + m.group(1) + "! " + m.group(2) + "}}", source)
-
-
-_COMMENT = re.compile(r"\{\{~?!(?:--[\s\S]*?--~?\}\}|[\s\S]*?\}\})")
 _BLOCK_TAG = re.compile(r"\{\{~?\s*([#^/])\s*([^\s}~()]+)")
+_LONG_CLOSE = re.compile(r"--~?\}\}\Z")
+_ELSE_IF = re.compile(r"\s*else\s+if\b")
+# Literal text between expressions is the template's own output, whatever the contact: pybars
+# parses it a character at a time (some 20 s and 1 GB a megabyte: an inline base64 image),
+# so each long run of it is compiled as a short stand-in and put back after the render.
+_KEEP = 64  # characters kept as they are next to an expression, and at least a whole word
+_PIECE = "\ue000{}\ue001"
+_PIECES = re.compile("\ue000(\\d+)\ue001")
 
 
-def _check_closed(source: str) -> None:
-    """pybars renders a block left open at the end as if closed there; Handlebars.js (and so
-    the platform) refuses the template."""
-    text = _COMMENT.sub(lambda m: " " * len(m.group(0)), source)
-    opened: list[re.Match[str]] = []
-    for m in _BLOCK_TAG.finditer(text):
-        if m.group(1) != "/":
-            opened.append(m)
-        elif opened and opened[-1].group(2) == m.group(2):
+class _Prepared(NamedTuple):
+    source: str  # what pybars compiles
+    pieces: list[str]  # the literal text each stand-in holds, by number
+
+
+def _line_of(source: str, at: int) -> int:
+    return source.count("\n", 0, at) + 1
+
+
+def _stand_in(text: str, pieces: list[str]) -> str:
+    """``text`` (literal, no expression in it) with its middle as a stand-in. The middle
+    starts and ends on a character that is not white space, and a whole kept part stands
+    between it and each expression: whitespace control ('~') and standalone lines, which
+    look at the white space next to an expression, see the same text either way."""
+    if len(text) <= 4 * _KEEP:
+        return text
+    lo = next((i for i in range(_KEEP, len(text)) if not text[i].isspace()), len(text))
+    hi = next((i + 1 for i in range(len(text) - _KEEP, lo, -1) if not text[i].isspace()), lo)
+    if hi - lo <= _KEEP:
+        return text
+    pieces.append(text[lo:hi])
+    return text[:lo] + _PIECE.format(len(pieces) - 1) + text[hi:]
+
+
+def _prepare_source(source: str) -> _Prepared:
+    """The template as pybars compiles it, or a RenderError where Handlebars.js refuses it.
+
+    One pass over the expressions (linear: an unclosed '{{' or '{{!--' ends the pass, as it
+    ends Handlebars.js' lexer): a comment or expression never closed, and a block never
+    closed, are errors, as they are on the platform (pybars renders them as if closed at the
+    end); pybars ends every comment at its first '}}', so a long comment ('{{!-- … --}}',
+    which may hold '}}') becomes a short empty one, which renders (and strips a standalone
+    line) the same way.
+    """
+    from mailpatch._handlebars import MUSTACHE
+
+    collapse = "\ue000" not in source and "\ue001" not in source
+    out: list[str] = []
+    pieces: list[str] = []
+    opened: list[tuple[str, str, int]] = []  # (sigil, name, offset) of the open blocks
+    balanced = True  # False after a stray or crossed end tag: pybars' parser says where
+    pos = 0
+    for m in MUSTACHE.finditer(source):
+        text = source[pos : m.start()]
+        out.append(_stand_in(text, pieces) if collapse else text)
+        pos = m.end()
+        expr = m.group(0)
+        body = expr[3:] if expr.startswith("{{~") else expr[2:]
+        if body.startswith("!--"):
+            if not _LONG_CLOSE.search(expr):
+                line = _line_of(source, m.start())
+                raise RenderError(
+                    "not a Handlebars template Dynamics can fill: the {{!-- comment on line "
+                    f"{line} is never closed"
+                )
+            close = "~" if expr.endswith("~}}") else ""
+            out.append("{{" + ("~" if expr.startswith("{{~") else "") + "! " + close + "}}")
+            continue
+        if not expr.endswith("}}"):
+            what = "comment" if body.startswith("!") else "expression"
+            raise RenderError(
+                f"not a Handlebars template Dynamics can fill: the {what} opened on line "
+                f"{_line_of(source, m.start())} is never closed"
+            )
+        out.append(expr)
+        if body.startswith("!"):
+            continue
+        if _ELSE_IF.match(body):
+            raise RenderError(
+                "the preview cannot render {{else if …}} (Handlebars 4's chained branch, on "
+                f"line {_line_of(source, m.start())}): check this email with a test send"
+            )
+        tag = _BLOCK_TAG.match(expr)
+        if tag is None or not balanced:
+            continue
+        if tag.group(1) != "/":
+            opened.append((tag.group(1), tag.group(2), m.start()))
+        elif opened and opened[-1][1] == tag.group(2):
             opened.pop()
         else:
-            return  # a stray or crossed end tag: pybars' parser says where
-    if opened:
-        m = opened[-1]
-        line = source.count("\n", 0, m.start()) + 1
+            balanced = False
+    text = source[pos:]
+    out.append(_stand_in(text, pieces) if collapse and pos < len(source) else text)
+    if opened and balanced:
+        sigil, name, at = opened[-1]
         raise RenderError(
-            f"not a Handlebars template Dynamics can fill: {{{{{m.group(1)}{m.group(2)}}}}} "
-            f"on line {line} is never closed"
+            f"not a Handlebars template Dynamics can fill: {{{{{sigil}{name}}}}} "
+            f"on line {_line_of(source, at)} is never closed"
         )
+    return _Prepared("".join(out), pieces)
+
+
+class _Template(NamedTuple):
+    fill: Any  # the compiled pybars template
+    pieces: list[str]
 
 
 @lru_cache(maxsize=32)
-def _compiled(source: str) -> Any:
+def _compiled(source: str) -> _Template:
     import pybars
 
-    _check_closed(source)
+    prepared = _prepare_source(source)
     with _COMPILING:
         try:
-            template = pybars.Compiler().compile(_short_comments(source))
+            template = pybars.Compiler().compile(prepared.source)
+        except RecursionError:
+            raise RenderError(
+                "the preview cannot render this email: its Handlebars blocks are nested too "
+                "deep for it"
+            ) from None
         except Exception as exc:  # pybars raises PybarsError or its parser's own errors
             raise RenderError(f"not a Handlebars template Dynamics can fill: {exc}") from None
     module = template.__globals__
     module["prepare"] = _prepare  # this template's module only: pybars itself is untouched
     sys.modules.pop(module["__name__"], None)  # pybars registers every template: unbounded
-    return template
+    return _Template(template, prepared.pieces)
 
 
 def render(source: str, data: Mapping[str, Any] | Entity) -> str:
@@ -187,8 +266,15 @@ def render(source: str, data: Mapping[str, Any] | Entity) -> str:
     template = _compiled(source)
     context = data if isinstance(data, Entity) else context_of(data)
     try:
-        return str(template(context, helpers=HELPERS))
+        filled = str(template.fill(context, helpers=HELPERS))
     except RenderError:
         raise
+    except RecursionError:
+        raise RenderError(
+            "the preview cannot render this email: its Handlebars blocks are nested too deep "
+            "for it"
+        ) from None
     except Exception as exc:  # an unknown helper, a helper given the wrong arguments
         raise RenderError(f"Handlebars could not fill the template: {exc}") from None
+    pieces = template.pieces
+    return _PIECES.sub(lambda m: pieces[int(m.group(1))], filled) if pieces else filled

@@ -55,6 +55,9 @@ def body_limit(max_size: int) -> int:
 # ---------------------------------------------------------------- requests and responses
 
 
+_DIGITS = re.compile(r"[0-9]{1,18}")  # ASCII digits: "²".isdigit() holds, int("²") fails
+
+
 @dataclass(frozen=True)
 class Request:
     method: str
@@ -152,7 +155,7 @@ def refuse_host(site: Site, host: str | None) -> Response | None:
 
 def refuse_length(site: Site, length: str | None, chunked: bool) -> Response | None:
     """A POST must say its size, and stay within the limit (checked before reading it)."""
-    if chunked or length is None or not length.strip().isdigit():
+    if chunked or length is None or not _DIGITS.fullmatch(length.strip()):
         return message_page(
             HTTPStatus.LENGTH_REQUIRED, "Length required", "The form must be sent with its size."
         )
@@ -651,7 +654,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _drain(self, length: str | None) -> None:
         """Read and drop a refused body (up to a bound), so the browser sees the answer
         instead of a connection reset."""
-        if length is None or not length.strip().isdigit():
+        if length is None or not _DIGITS.fullmatch(length.strip()):
             return
         left = min(int(length), 8 * body_limit(self.server.site.max_size))
         while left > 0:

@@ -191,6 +191,24 @@ def test_first_name_lint_would_warn_about(firstname: str, code: str | None) -> N
     assert codes == ({code} if code else set())
 
 
+def test_a_link_whose_event_id_is_not_text_is_said_so() -> None:
+    """A calendar link may carry anything ("readableEventId":[1]): the page says the API
+    cannot read it, where it raised TypeError (unhashable) before."""
+    odd = (
+        '<p><a href="https://contoso.svc.dynamics.com/EvtMgmt/api/v2.0/calendar/personal/ics'
+        '?api-version=2016-06-30&amp;data=[{%22readableEventId%22:[1],%22data%22:{%22a%22:'
+        '%22b%22}}]">cal</a></p></body>'
+    )
+    page = preview_page(example().replace("</body>", odd, 1), OPTIONS)
+    assert "readableEventId or sessionId is not text" in page
+
+
+def test_contacts_registrations_match_the_email_however_written() -> None:
+    """eq compares exactly: a contacts file's braced or capitalised GUID is the email's."""
+    who = Contact("who", {"firstname": "Zoë"}, (Registration("{" + GUID.upper() + "}"),))
+    assert sections(preview_page(example(), OPTIONS, contacts=[who]))["who"].links
+
+
 def test_ics_download(page: str) -> None:
     (url,) = sections(page)[f"Registered for {READABLE} ({GUID})"].downloads
     head, _, body = url.partition(",")
@@ -443,6 +461,18 @@ def test_cli_missing_email_is_a_usage_error(
     code, out, err = run(capfd, *ARGS, str(tmp_path / "missing.html"))
     assert (code, out) == (2, "")
     assert "does not exist" in err and "Traceback" not in err
+
+
+def test_cli_output_that_is_the_email_is_refused(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    email = tmp_path / "a.html"
+    email.write_bytes(EXAMPLE.read_bytes())
+    (tmp_path / "link.html").symlink_to(email)
+    for output in (email, tmp_path / "link.html"):
+        code, _, err = run(capfd, *ARGS, "-o", str(output), str(email))
+        assert code == 2 and "is the email itself" in err
+    assert email.read_bytes() == EXAMPLE.read_bytes()
 
 
 def test_cli_reads_stdin(

@@ -9,6 +9,7 @@ the Python side gets the same from how its context is built.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -204,3 +205,49 @@ def test_context_is_not_the_callers() -> None:
     data = {"contact": {REGISTRATIONS: [{"msevtmgt_name": "R"}]}}
     context_of(data)
     assert data == {"contact": {REGISTRATIONS: [{"msevtmgt_name": "R"}]}}
+
+
+# Long literal text is compiled as a short stand-in and put back after the render (pybars
+# parses a character at a time): whitespace control and standalone lines next to it must
+# come out as Handlebars.js gives them.
+_LONG = "word " * 80
+_EDGES = ["", " ", "\n", "  \n  ", "x", "\n\t", " " * 100, "\n" * 70 + "  "]  # past _KEEP
+STAND_IN_CASES = [
+    before + _LONG + after + tag
+    for before in _EDGES
+    for after in _EDGES
+    for tag in (
+        "{{~#if contact.firstname~}}\n  {{contact.firstname}}\n{{~/if~}}",
+        "\n  {{#if contact.firstname}}\n" + _LONG + "\n  {{/if}}\n",
+        "{{!-- note --}}" + _LONG + "{{~contact.lastname}}",
+    )
+]
+
+
+def test_long_text_is_compiled_as_a_stand_in() -> None:
+    from mailpatch._render import _prepare_source
+
+    prepared = _prepare_source("<img src='data:image/png;base64," + "A" * 1_000_000 + "'>")
+    assert len(prepared.source) < 1_000 and len(prepared.pieces) == 1
+
+
+def test_stand_ins_render_as_handlebars_js(node: Renderer) -> None:
+    expected = node(STAND_IN_CASES, [REGISTERED])
+    assert [render(t, REGISTERED) for t in STAND_IN_CASES] == [e[0] for e in expected]
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        pytest.param("{{!-- " * 20_000, "comment on line 1 is never closed", id="unclosed-long"),
+        pytest.param("a {{! note", "comment opened on line 1 is never closed", id="short"),
+        pytest.param("a {{x", "expression opened on line 1 is never closed", id="expression"),
+        pytest.param("{{#if a}}x{{else if b}}y{{/if}}", "cannot render {{else if", id="else-if"),
+        pytest.param("{{#if a}}" * 200 + "{{/if}}" * 200, "nested too deep", id="deep"),
+    ],
+)
+def test_what_the_preview_cannot_render_is_said(template: str, message: str) -> None:
+    """An unclosed comment or expression is an error, as in Handlebars.js (pybars rendered it
+    as if closed at the end), found in one pass; what pybars cannot do is said plainly."""
+    with pytest.raises(RenderError, match=re.escape(message)):
+        render(template, {"a": True, "b": True})

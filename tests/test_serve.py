@@ -206,6 +206,8 @@ def test_size_limit(tmp_path: Path) -> None:
     assert refused is not None and refused.status == 413
     assert refuse_length(small, None, False).status == 411  # type: ignore[union-attr]
     assert refuse_length(small, "10", True).status == 411  # type: ignore[union-attr]
+    for odd in ("\u00b2", "1e3", "-1", "0x10", "9" * 40):  # int("²") raised in the handler
+        assert refuse_length(small, odd, False).status == 411  # type: ignore[union-attr]
     big = b"x" * (body_limit(1000) + 1)
     assert handle(small, Request("POST", "/", {"host": f"127.0.0.1:{PORT}"}, big)).status == 413
 
