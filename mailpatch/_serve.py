@@ -316,6 +316,8 @@ class Settings:
     fields_text: str = ""  # KEY=VALUE lines
     drop_text: str = ""  # field keys, separated by spaces or commas
     keep_qr: bool = False
+    buttons_text: str = ""  # LINE or LINE:COL choices, as --button (separated by spaces)
+    force: bool = False  # as --force: patch protected or locked blocks
 
     @property
     def fields(self) -> dict[str, str]:
@@ -331,6 +333,10 @@ class Settings:
                 raise FormError(f"Data fields, line {n}: {line!r}: expected KEY=VALUE")
             out[key.strip()] = value
         return out
+
+    @property
+    def buttons(self) -> list[str]:
+        return [b for b in re.split(r"[\s,]+", self.buttons_text) if b]
 
     @property
     def drop_fields(self) -> list[str]:
@@ -359,6 +365,8 @@ class Settings:
                 endpoint=self.endpoint.strip() or None,
                 drop_fields=self.drop_fields,
                 keep_qr=self.keep_qr,
+                buttons=self.buttons,
+                force=self.force,
                 config_events=[
                     ConfigEvent(g, readable, session)
                     for g, (readable, session) in self.events(guids).items()
@@ -381,10 +389,19 @@ class Settings:
             out += [(f"id-{guid}", readable), (f"session-{guid}", session)]
         if self.keep_qr:
             out.append(("keep_qr", "on"))
+        if self.buttons_text:
+            out.append(("buttons", self.buttons_text))
+        if self.force:
+            out.append(("force", "on"))
         return out
 
 
-_LABELS = {"--endpoint": "Endpoint", "--event": "Readable event id", "--field": "Data fields"}
+_LABELS = {
+    "--endpoint": "Endpoint",
+    "--event": "Readable event id",
+    "--field": "Data fields",
+    "--button": "Button",
+}
 
 
 def settings_of(form: Form) -> Settings:
@@ -398,6 +415,8 @@ def settings_of(form: Form) -> Settings:
         fields_text=form.get("fields"),
         drop_text=form.get("drop_fields"),
         keep_qr=form.get("keep_qr") in ("on", "1", "true"),
+        buttons_text=form.get("buttons"),
+        force=form.get("force") in ("on", "1", "true"),
     )
 
 
@@ -441,6 +460,10 @@ def toml_snippet(settings: Settings, options: PatchOptions, guids: Sequence[str]
     if fields:
         lines += ["", "[tool.mailpatch.fields]  # data fields for the Calendar content"]
         lines += [f"{_toml_key(k)} = {_toml_string(v)}" for k, v in fields.items()]
+    # a choice for one email, not a project's setting: as black's and ruff's, on the command line
+    given = [f"--button {b}" for b in settings.buttons] + (["--force"] if settings.force else [])
+    if given:
+        lines += ["", f"# not configuration: give {' '.join(given)} to mailpatch patch"]
     return "\n".join(lines) + "\n"
 
 

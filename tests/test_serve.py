@@ -42,7 +42,8 @@ from fixturecases import Case, cases
 PORT = 8765
 BOUNDARY = "----mailpatchTestBoundary7MA4YWxkTrZu0gW"
 CLEAN = ["bom", "crlf", "mixed-line-endings", "multi-event", "custom-fields", "keep-qr",
-         "drop-firstname", "entities-emoji", "classic-vml-button", "uppercase-guid"]  # fmt: skip
+         "drop-firstname", "entities-emoji", "classic-vml-button", "uppercase-guid",
+         "explicit-button"]  # fmt: skip
 
 
 @pytest.fixture
@@ -108,6 +109,9 @@ def form_fields(case: Case) -> dict[str, str]:
     fields["drop_fields"] = " ".join(many("drop-field"))
     if o.get("keep-qr"):
         fields["keep_qr"] = "on"
+    if o.get("force"):
+        fields["force"] = "on"
+    fields["buttons"] = " ".join(many("button"))
     return fields
 
 
@@ -570,3 +574,19 @@ def test_serve_command_stops_cleanly_on_ctrl_c(monkeypatch: pytest.MonkeyPatch) 
         # a port asked for by name is not swapped for another
         result = CliRunner().invoke(cli, ["serve", "--port", str(taken.getsockname()[1])])
         assert result.exit_code == 1 and "cannot listen on 127.0.0.1:" in result.output
+
+
+def test_force_and_button_choice_as_on_the_command_line(site: Site, tmp_path: Path) -> None:
+    """What the CLI asks for (--force, --button LINE:COL) the page offers too, and its
+    configuration snippet says they are not configuration."""
+    (case,) = [c for c in cases("refuse") if c.name == "protected-button"]
+    fields = form_fields(case)
+    refused = post(site, fields, upload(case), path="/download")
+    assert refused.status == 422 and "--force" in html.unescape(text_of(refused))
+    forced = post(site, {**fields, "force": "on"}, upload(case), path="/download")
+    out = tmp_path / "forced.html"
+    assert main(["patch", *case.args, "--force", "-o", str(out), str(case.input)]) == 0
+    assert forced.status == 200 and forced.body == out.read_bytes()
+    chosen = {**fields, "force": "on", "buttons": "80:1"}
+    page = html.unescape(text_of(post(site, chosen, upload(case))))
+    assert "# not configuration: give --button 80:1 --force to mailpatch patch" in page
