@@ -178,13 +178,17 @@ class Document:
     def __init__(
         self,
         source: str,
-        tokens: Tokens,
+        tokens: Tokens | list[Token],
         blocks: list[Element],
     ) -> None:
         self.source = source
-        self.tokens = tokens  # in document order, not overlapping
+        # in document order, not overlapping: the whole email's as Tokens (scan: memory), the
+        # blocks' as a list (locate: a few, read again and again, sliced at C speed)
+        self.tokens = tokens
         self.blocks = blocks  # in document order
-        self._token_starts = tokens.starts
+        self._token_starts: Sequence[int] = (
+            tokens.starts if isinstance(tokens, Tokens) else [t.start for t in tokens]
+        )
         self._linkers: tuple[list[int], list[Token]] | None = None  # (starts, tokens)
         self._links: dict[int, tuple[ButtonLink, ...]] = {}  # token start -> its links
         self._loop_words: list[int] | None = None
@@ -238,17 +242,31 @@ class Document:
         Reading each block looks only at its own tokens, so an email with thousands of blocks
         costs time linear in its size, not in (blocks x tokens).
         """
-        return list(self.iter_tokens_in(start, end))
+        tokens = self.tokens
+        if not isinstance(tokens, list):
+            return list(self.iter_tokens_in(start, end))
+        lo, hi = self._index_span(start, end)
+        found = tokens[lo:hi]
+        if found and found[0].end <= start:  # only the first can end before ``start``
+            found = found[1:]
+        return found
 
     def iter_tokens_in(self, start: int, end: int) -> Iterator[Token]:
         """``tokens_in``, made one at a time: a reader of the whole email holds one token,
         not a list of them all (lint's marker pass)."""
-        lo = max(bisect.bisect_right(self._token_starts, start) - 1, 0)
-        found = self.tokens.between(lo, bisect.bisect_left(self._token_starts, end))
+        tokens = self.tokens
+        if isinstance(tokens, list):
+            yield from self.tokens_in(start, end)
+            return
+        found = tokens.between(*self._index_span(start, end))
         first = next(found, None)
         if first is not None and first.end > start:  # only the first can end before ``start``
             yield first
         yield from found
+
+    def _index_span(self, start: int, end: int) -> tuple[int, int]:
+        starts = self._token_starts
+        return max(bisect.bisect_right(starts, start) - 1, 0), bisect.bisect_left(starts, end)
 
 
 # HTML5 "has an element in scope": an end tag looks down the open elements no further than
@@ -277,7 +295,7 @@ def scan(source: str) -> Document:
 
 
 def _match_blocks(
-    source: str, tokens: Iterable[Token], outer: bool, seen: Tokens | None = None
+    source: str, tokens: Iterable[Token], outer: bool, seen: Tokens | list[Token] | None = None
 ) -> list[Element] | None:
     """Elements for every block start tag in ``tokens``, ends matched with a stack.
 
@@ -406,7 +424,7 @@ def locate(source: str, survey: Survey | None = None) -> Document:
     back to ``scan``.
     """
     hits = survey_of(source, survey).hits
-    tokens = Tokens(size=len(source))
+    tokens: list[Token] = []
     elements: list[Element] = []
     pos = 0
     for at, kind in hits:
@@ -419,13 +437,15 @@ def locate(source: str, survey: Survey | None = None) -> Document:
         tok, pos = _token_at(source, pos, at)
         if _block_type(source, tok) not in (QR_TYPE, BUTTON_TYPE):
             continue
-        found = _match_blocks(source, iter_tokens(source, tok.start), False, tokens)
+        window: list[Token] = []
+        found = _match_blocks(source, iter_tokens(source, tok.start), False, window)
         if found is None:
             return scan(source)
+        tokens += window
         elements += found
-        pos = tokens.end
+        pos = window[-1].end
     if not elements:
-        return Document(source, Tokens(), [])
+        return Document(source, [], [])
 
     return Document(source, tokens, elements)
 

@@ -15,7 +15,9 @@ from mailpatch._link import (
     DecodeError,
     decode_calendar_url,
     is_calendar_url,
+    is_reserved_field,
 )
+from mailpatch._options import pair_value
 from mailpatch._output import write_stdout
 
 
@@ -38,7 +40,7 @@ def _link_data(url: str) -> dict[str, str]:
     data = entries[0].get("data")
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
         raise click.BadParameter("the link has no data object of strings", param_hint="--link")
-    if RESERVED_FIELD in data:
+    if any(is_reserved_field(key) for key in data):
         raise click.BadParameter(
             f"the link passes {RESERVED_FIELD} in data, which the API refuses (lint: MP108)",
             param_hint="--link",
@@ -49,14 +51,12 @@ def _link_data(url: str) -> dict[str, str]:
 def _pairs(values: tuple[str, ...]) -> dict[str, str]:
     out: dict[str, str] = {}
     for value in values:
-        key, eq, rest = value.partition("=")
-        if not eq or not key.strip():
-            raise click.BadParameter(f"{value!r}: expected KEY=VALUE", param_hint="--data")
-        if key.strip() == RESERVED_FIELD:
+        key, rest = pair_value(value, "--data")
+        if is_reserved_field(key):
             raise click.BadParameter(
                 f"{RESERVED_FIELD} is not data: give it with --checkin-url", param_hint="--data"
             )
-        out[key.strip()] = rest
+        out[key] = rest
     return out
 
 

@@ -489,10 +489,15 @@ def _string(encoded: str) -> str:
     return f"%22{encoded}%22"
 
 
+def is_reserved_field(key: str) -> bool:
+    """The check-in url's wildcard, whatever the case: never sent in a link's data."""
+    return key.lower() == RESERVED_FIELD
+
+
 def validate_field_key(key: str) -> None:
     if not key:
         raise LinkError("a field key cannot be empty")
-    if key.lower() == RESERVED_FIELD:  # whatever the case: never send the check-in url
+    if is_reserved_field(key):
         raise LinkError(
             f"{RESERVED_FIELD} is reserved: the platform fills it, it must never be passed in data"
         )

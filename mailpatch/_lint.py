@@ -36,6 +36,7 @@ from mailpatch._link import (
     RESERVED_FIELD,
     LinkError,
     is_calendar_url,
+    is_reserved_field,
     normalize_endpoint,
     placeholder_message,
     placeholder_problems,
@@ -440,7 +441,7 @@ def _data(data: dict[str, Any], content: CalendarContent | None) -> Iterator[tup
     known = {REQUIRED_FIELD, *(wildcards if content is not None else DEFAULT_DATA_KEYS)}
     meant: dict[str, str] = {}  # misspelled key -> the known key it stands for
     for key, value in data.items():
-        if key.lower() == RESERVED_FIELD:
+        if is_reserved_field(key):
             yield "MP108", f"{key!r} is passed in data"
             continue
         guess = _near(key, known)

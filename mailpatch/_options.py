@@ -24,7 +24,8 @@ def _event_ref(value: str, option: str) -> EventRef:
     return EventRef(readable.strip(), session.strip() if at else None)
 
 
-def _pair_value(value: str, option: str, what: str) -> tuple[str, str]:
+def pair_value(value: str, option: str, what: str = "KEY=VALUE") -> tuple[str, str]:
+    """KEY=VALUE as typed on the command line: (KEY stripped, VALUE as it is)."""
     key, eq, rest = value.partition("=")
     if not eq or not key.strip():
         raise click.BadParameter(f"{value!r}: expected {what}", param_hint=option)
@@ -70,7 +71,7 @@ def build_options(
             "with --event GUID=ID"
         )
     for value in events:
-        guid, typed = _pair_value(value, "--event", "GUID=ID or GUID=ID@SESSION")
+        guid, typed = pair_value(value, "--event", "GUID=ID or GUID=ID@SESSION")
         if not GUID.match(guid):
             raise click.BadParameter(f"{guid!r} is not a GUID", param_hint="--event")
         mapping[normal_guid(guid)] = _event_ref(typed, "--event")
@@ -83,7 +84,7 @@ def build_options(
         raise click.BadParameter("needs --event-id", param_hint="--session-id")
     try:
         field_list = build_fields(
-            [*config_fields, *(_pair_value(v, "--field", "KEY=VALUE") for v in fields)],
+            [*config_fields, *(pair_value(v, "--field", "KEY=VALUE") for v in fields)],
             drop_fields,
         )
         options = PatchOptions(

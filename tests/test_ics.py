@@ -290,6 +290,14 @@ def test_link_supplies_the_keys_and_data_fills_them(
         pytest.param(
             ["--data", "msevtmgt_checkin_url=x"], "give it with --checkin-url", id="reserved-data"
         ),
+        pytest.param(  # whatever the case, as patch and lint read it (one rule)
+            ["--data", "MSEVTMGT_Checkin_URL=x"], "give it with --checkin-url", id="reserved-case"
+        ),
+        pytest.param(
+            ["--link", _fixture_href().replace("firstname", "MSEVTMGT_CHECKIN_URL")],
+            "MP108",
+            id="reserved-in-link-case",
+        ),
         pytest.param(["--data", "firstname"], "expected KEY=VALUE", id="no-equals"),
         pytest.param(["--dtstamp", "yesterday"], "not an ISO 8601", id="bad-dtstamp"),
     ],
