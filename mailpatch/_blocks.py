@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import bisect
-import html
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from mailpatch._html import (
     iter_tokens,
     skip,
     tokenize,
+    unescape,
 )
 from mailpatch._link import is_calendar_url
 from mailpatch._survey import HitKind, Survey, survey_of
@@ -628,7 +628,7 @@ def _token_links(source: str, tok: Token) -> tuple[ButtonLink, ...]:
     if tok.kind is Kind.START:
         tag = StartTag(source, tok)
         href = tag.get("href")
-        return (ButtonLink(tag, html.unescape(href.value or "") if href else ""),)
+        return (ButtonLink(tag, unescape(href.value or "") if href else ""),)
     lo, hi = comment_body(source, tok)
     if not CONDITIONAL.match(source, lo, hi) or "href" not in source[lo:hi].lower():
         return ()  # ('<!--[if !mso]><!-- -->' and the like hold no link)
@@ -638,7 +638,7 @@ def _token_links(source: str, tok: Token) -> tuple[ButtonLink, ...]:
             tag = StartTag(source, inner)
             href = tag.get("href")
             if href is not None:
-                links.append(ButtonLink(tag, html.unescape(href.value or "")))
+                links.append(ButtonLink(tag, unescape(href.value or "")))
     return tuple(links)
 
 
@@ -664,5 +664,5 @@ def button_label(button: ButtonBlock) -> str:
         for t in tokenize(source, el.content_start, el.content_end)
         if t.kind is Kind.TEXT
     ]
-    text = " ".join(html.unescape(" ".join(parts)).split())
+    text = " ".join(unescape(" ".join(parts)).split())
     return text[:40] + ("…" if len(text) > 40 else "")

@@ -454,6 +454,16 @@ def cut_off(source: str, token: Token) -> bool:
     return token.kind is Kind.OTHER and not text.endswith(">")
 
 
+def unescape(text: str) -> str:
+    """``html.unescape``, with html and its table of 2,000 entities imported only for a text
+    that holds an '&' (start-up: most hrefs are '#')."""
+    if "&" not in text:
+        return text
+    import html
+
+    return html.unescape(text)
+
+
 class LineIndex:
     """Offsets to 1-based ``line:col`` (CRLF and CR count as one break, like an editor)."""
 

@@ -16,7 +16,6 @@ things decide the bytes, both read from the locator's tokens of the QR block:
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Callable
 from typing import NamedTuple
@@ -24,7 +23,7 @@ from typing import NamedTuple
 from mailpatch._blocks import Document, Element, QrBlock
 from mailpatch._errors import Refusal
 from mailpatch._handlebars import HB_COMMENT, MARKERS_ONLY, SHORT_COMMENT
-from mailpatch._html import VOID, Kind, Token
+from mailpatch._html import VOID, Kind, Token, unescape
 
 # Start tags that close an open <p> in HTML5's tree construction ("in body" insertion mode).
 CLOSES_P = frozenset(
@@ -153,7 +152,7 @@ def _neighbour(doc: Document, tokens: list[Token], i: int, step: int) -> int | N
 def _shown(part: str) -> str:
     """Visible text of a bit of markup, for a message."""
     text = re.sub(r"<!--.*?-->|<[^>]*>", " ", part, flags=re.S)
-    text = " ".join(html.unescape(text).split())
+    text = " ".join(unescape(text).split())
     return text if len(text) <= 80 else text[:77] + "…"
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import html
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -36,7 +35,7 @@ import lxml.etree
 from mailpatch._blocks import CONDITIONAL, QR_HIT
 from mailpatch._errors import MissingOption, Refusal
 from mailpatch._handlebars import HB_COMMENT, closed_expressions, normal_guid
-from mailpatch._html import HTML_SPACE
+from mailpatch._html import HTML_SPACE, unescape
 from mailpatch._link import (
     PLACEHOLDER,
     CalendarLink,
@@ -718,7 +717,7 @@ def _check_relinks(root: Any, name: str, result: PatchResult) -> None:
             raise VerifyError("a calendar link written anew is in another event's loop")
         match = _LINK_VALUE.fullmatch(edits[i].replacement)
         assert match is not None  # _allowed saw to it
-        url = html.unescape(match.group("value"))
+        url = unescape(match.group("value"))
         _check_link(url, links[guid], "a calendar link written anew")
         seen.add(i)
     if seen != wanted:
