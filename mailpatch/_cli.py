@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -413,16 +414,6 @@ it is written.""",
 )
 def patch_command(
     paths: tuple[str, ...],
-    endpoint: str | None,
-    event_id: str | None,
-    session_id: str | None,
-    events: tuple[str, ...],
-    fields: tuple[str, ...],
-    drop_fields: tuple[str, ...],
-    api_version: str | None,
-    buttons: tuple[str, ...],
-    keep_qr: bool | None,
-    force: bool,
     check: bool,
     diff: bool,
     output: str | None,
@@ -438,6 +429,7 @@ def patch_command(
     color: bool | None,
     quiet: bool,
     verbose: bool,
+    **settings: Any,  # the settings options (@patch_settings), merged by options_over
 ) -> None:
     """Patch emails in place. PATH may be a file, a folder (walked for *.html, *.htm) or '-'
     (stdin to stdout)."""
@@ -463,19 +455,7 @@ def patch_command(
         files, skipped = _outside_output_dir(output_dir, paths, files, skipped)
     # stdin's settings are those of the file it stands for (--stdin-filename), as in ruff
     file_configs = [configs.of(stdin_filename if f == "-" and stdin_filename else f) for f in files]
-    options_of = partial(
-        options_over,
-        endpoint=endpoint,
-        event_id=event_id,
-        session_id=session_id,
-        events=events,
-        fields=fields,
-        drop_fields=drop_fields,
-        keep_qr=keep_qr,
-        buttons=buttons,
-        force=force,
-        api_version=api_version,
-    )
+    options_of = partial(options_over, **settings)
     mode = Mode(
         check=check,
         diff=diff,

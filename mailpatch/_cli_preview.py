@@ -100,17 +100,8 @@ def preview_command(
     contacts_file: str | None,
     event_file: str | None,
     calendar_content: str | None,
-    endpoint: str | None,
-    event_id: str | None,
-    session_id: str | None,
-    events: tuple[str, ...],
-    fields: tuple[str, ...],
-    drop_fields: tuple[str, ...],
-    api_version: str | None,
-    buttons: tuple[str, ...],
-    keep_qr: bool | None,
-    force: bool,
     config_path: str | None,
+    **settings: Any,  # patch's settings options, merged as patch merges them
 ) -> None:
     """Write one HTML page showing what each registrant gets from EMAIL, before and after
     the patch (EMAIL may be '-' for stdin)."""
@@ -122,19 +113,7 @@ def preview_command(
     if output != "-" and email != "-" and _same_file(output, email):
         raise click.BadParameter("is the email itself: the page would replace it", param_hint="-o")
     config = Configs(config_path).of(email)
-    options = options_over(  # as patch merges the command line over the configuration
-        config,
-        endpoint=endpoint,
-        event_id=event_id,
-        session_id=session_id,
-        events=events,
-        fields=fields,
-        drop_fields=drop_fields,
-        keep_qr=keep_qr,
-        buttons=buttons,
-        force=force,
-        api_version=api_version,
-    )
+    options = options_over(config, **settings)  # as patch merges them
     try:
         contacts = load_contacts(Path(contacts_file)) if contacts_file else []
     except ContactsError as exc:
