@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
 
@@ -479,8 +479,18 @@ def patch_command(
             echo(f"config: {config.source or 'none'} (project root {config.root})")
         for name in skipped:
             echo(f"excluded {name}")
-    base = common_base(paths)
-    inputs = {os.path.realpath(f) for f in files if f != "-"}
+    delivery = _Delivery(
+        output,
+        output_dir,
+        common_base(paths),
+        {os.path.realpath(f) for f in files if f != "-"},
+        as_json,
+        diff,
+        colored,
+        quiet,
+        verbose,
+        stdin_filename,
+    )
     outcomes: list[Outcome] = [Outcome(path, Status.REFUSED, why) for path, why in unreadable]
     for outcome in outcomes:
         echo(f"error: cannot patch {outcome.where}: {outcome.message}")
@@ -497,19 +507,10 @@ def patch_command(
         )
         with bar as items:
             for outcome in items:
-                if colored and outcome.status in _CHANGED and outcome.output:
-                    outcome = replace(outcome, output=color_diff(outcome.output))
-                outcome = _deliver(outcome, output, output_dir, base, as_json, inputs)
-                if outcome.path == "-" and stdin_filename:
-                    outcome = replace(outcome, path=stdin_filename)
-                text = _line(outcome, verbose)
-                failed = outcome.status in (Status.REFUSED, Status.ERROR)
-                if text and not as_json and (failed or not quiet):
+                kept, text = delivery.take(outcome)
+                if text is not None:
                     (held.append if progress else echo)(text)
-                # keep memory flat: a batch holds outcomes, not file contents
-                outcomes.append(
-                    replace(outcome, output=outcome.output if as_json and diff else b"")
-                )
+                outcomes.append(kept)
     except MissingOption as exc:
         raise click.UsageError(str(exc)) from None
     for text in held:
@@ -523,6 +524,37 @@ def patch_command(
         echo(summarize(outcomes))
     # exit through click, so `cli()` run standalone gives the same status as main()
     click.get_current_context().exit(code)
+
+
+class _Delivery(NamedTuple):
+    """Where each file's result goes and what is said of it, for one run."""
+
+    output: str | None
+    output_dir: str | None
+    base: Path  # the named paths' common folder, mirrored under --output-dir
+    inputs: set[str]  # real paths of the files the run reads: never written over
+    as_json: bool
+    diff: bool
+    colored: bool
+    quiet: bool
+    verbose: bool
+    stdin_filename: str | None
+
+    def take(self, outcome: Outcome) -> tuple[Outcome, str | None]:
+        """Deliver one file's result (stdout, -o, --output-dir); return the outcome as the run
+        keeps it (no file contents: memory stays flat) and its status line, or None."""
+        if self.colored and outcome.status in _CHANGED and outcome.output:
+            outcome = replace(outcome, output=color_diff(outcome.output))
+        outcome = _deliver(
+            outcome, self.output, self.output_dir, self.base, self.as_json, self.inputs
+        )
+        if outcome.path == "-" and self.stdin_filename:
+            outcome = replace(outcome, path=self.stdin_filename)
+        text = _line(outcome, self.verbose)
+        failed = outcome.status in (Status.REFUSED, Status.ERROR)
+        shown = text if text and not self.as_json and (failed or not self.quiet) else None
+        kept = replace(outcome, output=outcome.output if self.as_json and self.diff else b"")
+        return kept, shown
 
 
 def _check_combinations(
