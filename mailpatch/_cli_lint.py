@@ -249,14 +249,7 @@ def lint_command(
             data = sys.stdin.buffer.read() if path == "-" else read_bytes(Path(path), max_size)
             found = lint_file(path, data, content, settings)
         except Exception as exc:  # FileProblem, or a bug: that file's error, not the run's
-            reason = (
-                str(exc)
-                if isinstance(exc, FileProblem)
-                else (
-                    f"INTERNAL ERROR: {type(exc).__name__}: {str(exc)[:200]}; please report this "
-                    "with the file"
-                )
-            )
+            reason = _reason(exc)
             click.echo(f"error: cannot lint {path}: {reason}", err=True)
             unreadable += 1
             unread.append({"path": path, "reason": reason})
@@ -269,6 +262,32 @@ def lint_command(
             )
         reports += mine
     code = EXIT_UNREADABLE if unreadable else EXIT_FOUND if reports and not exit_zero else EXIT_OK
+    write_stdout(_rendered(output_format, statistics, reports, unread, len(files), code))
+    if output_format != "json" and not quiet:
+        click.echo(_summary(reports, len(files) - unreadable, unreadable), err=True)
+    # exit through click, so `cli()` run standalone (CliRunner) gives what main() returns
+    click.get_current_context().exit(code)
+
+
+def _reason(exc: Exception) -> str:
+    """Why a file was not linted: its FileProblem, or a bug said as one."""
+    if isinstance(exc, FileProblem):
+        return str(exc)
+    return (
+        f"INTERNAL ERROR: {type(exc).__name__}: {str(exc)[:200]}; please report this with the "
+        "file"
+    )
+
+
+def _rendered(
+    output_format: str,
+    statistics: bool,
+    reports: Sequence[Report],
+    unread: list[dict[str, str]],
+    files: int,
+    code: int,
+) -> str:
+    """What lint writes on stdout, in the format asked for."""
     if output_format == "json":
         document = {
             "mailpatch": __version__,
@@ -277,31 +296,24 @@ def lint_command(
             "unreadable": unread,
             "summary": {
                 "problems": len(reports),
-                "files": len(files) - unreadable,
-                "unreadable": unreadable,
+                "files": files - len(unread),
+                "unreadable": len(unread),
             },
             "exit_code": code,
         }
-        write_stdout(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    elif output_format == "github":  # workflow commands: one annotation a problem
-        write_stdout("".join(_annotation(r) + "\n" for r in reports))
-    elif statistics:  # as ruff --statistics: count, code, name; the most frequent first
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if output_format == "github":  # workflow commands: one annotation a problem
+        return "".join(_annotation(r) + "\n" for r in reports)
+    if statistics:  # as ruff --statistics: count, code, name; the most frequent first
         from mailpatch._lint import RULES
 
         counts = Counter(r.problem.code for r in reports)
         width = max((len(str(n)) for n in counts.values()), default=1)
-        write_stdout(
-            "".join(
-                f"{n:>{width}}  {code}  {RULES[code].name}\n"
-                for code, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-            )
+        return "".join(
+            f"{n:>{width}}  {code}  {RULES[code].name}\n"
+            for code, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
         )
-    else:
-        write_stdout("".join(report.text() + "\n" for report in reports))
-    if output_format != "json" and not quiet:
-        click.echo(_summary(reports, len(files) - unreadable, unreadable), err=True)
-    # exit through click, so `cli()` run standalone (CliRunner) gives what main() returns
-    click.get_current_context().exit(code)
+    return "".join(report.text() + "\n" for report in reports)
 
 
 def _annotation(report: Report) -> str:
