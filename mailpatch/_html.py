@@ -217,7 +217,9 @@ class StartTag:
     token: Token
     # memos: every attribute once asked for all, or each one asked for by name
     _attrs: tuple[Attr, ...] | None = field(default=None, init=False, repr=False, compare=False)
-    _got: dict[str, Attr | None] | None = field(
+    # (name, Attr or None) pairs, flat: a tag is asked for a few names, and a dict per tag
+    # (some 230 bytes) was most of what a block cost
+    _got: list[str | Attr | None] | None = field(
         default=None, init=False, repr=False, compare=False
     )
 
@@ -248,10 +250,14 @@ class StartTag:
             # block readers ask a tag the same thing again
             got = self._got
             if got is None:
-                got = {}
+                got = []
                 object.__setattr__(self, "_got", got)
-            elif name in got:
-                return got[name]
+            else:
+                for i in range(0, len(got), 2):
+                    if got[i] == name:
+                        asked = got[i + 1]
+                        assert not isinstance(asked, str)
+                        return asked
             found = None
             tok = self.token
             if name in self.source[tok.start : tok.end].lower():  # most tags: no parse
@@ -259,7 +265,7 @@ class StartTag:
                     if m.group("name").lower() == name:
                         found = _attr(name, m)
                         break
-            got[name] = found
+            got += (name, found)
             return found
         for attr in attrs:
             if attr.name == name:
