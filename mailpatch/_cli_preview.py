@@ -13,9 +13,8 @@ import click
 from mailpatch._cli import _line, _plan, patch_command
 from mailpatch._cli_lint import _content
 from mailpatch._cli_select import Configs, check_named_paths_exist
-from mailpatch._errors import MissingOption, Refusal
+from mailpatch._errors import MissingOption
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, read_bytes, write_if_changed
-from mailpatch._html import LineIndex
 from mailpatch._options import options_over
 from mailpatch._output import EXIT_OK, EXIT_REFUSED, write_stdout
 from mailpatch._run import Mode, Outcome, Status, process
@@ -135,7 +134,7 @@ def preview_command(
     except FileProblem as exc:
         _refused(Outcome(email, Status.REFUSED, str(exc)))
     mode = Mode(
-        check=True,  # patch's own run on the email, writing nothing, for its exact refusals
+        capture=True,  # patch's own run on the email (its refusals), the result kept, not written
         max_size=max_size,
         events_table=config.events_table if config.source else None,
         settings_file=str(config.source) if config.source else None,
@@ -148,14 +147,16 @@ def preview_command(
         raise click.UsageError(str(exc)) from None
     if outcome.status in (Status.REFUSED, Status.ERROR):
         _refused(outcome)
-    text = decode(data).text
     name = "stdin" if email == "-" else Path(email).name
-    try:
-        page = preview_page(
-            text, options, name=name, contacts=contacts, event=event, calendar_content=content
-        )
-    except Refusal as exc:  # as process() refused nothing, only a verifier's limit gets here
-        _refused(Outcome(email, Status.REFUSED, exc.reason, LineIndex(text).label(exc.offset)))
+    page = preview_page(
+        decode(data).text,
+        options,
+        name=name,
+        contacts=contacts,
+        event=event,
+        calendar_content=content,
+        patched=decode(outcome.output).text,  # patched and verified by that run
+    )
     if output == "-":
         write_stdout(page)
     else:

@@ -410,13 +410,18 @@ def preview_page(
     contacts: Sequence[Contact] = (),
     event: EventDetails | None = None,
     calendar_content: CalendarContent | None = None,
+    patched: str | None = None,
 ) -> str:
     """The whole self-contained HTML page for one email (``source``, decoded text).
 
-    Raises Refusal or MissingOption as ``patch`` does. Without ``calendar_content``, the
-    event's own Calendar content (``event.content``) is what the links are checked against.
+    ``patched`` is the text ``patch`` made of ``source`` with ``options``, already verified
+    (the CLI and serve have it from their run); without it the email is patched and verified
+    here, and Refusal or MissingOption raised as ``patch`` does. Without ``calendar_content``,
+    the event's own Calendar content (``event.content``) is what the links are checked
+    against.
     """
-    patched = _verified(source, options)
+    if patched is None:
+        patched = _verified(source, options)
     if calendar_content is None and event is not None:
         calendar_content = CalendarContent.parse("the Calendar content", event.content)
     guids = email_events(source) or email_events(patched)

@@ -1,13 +1,14 @@
 """Handlebars in Python, as Dynamics 365 Marketing fills an email for one contact at send time.
 
 The engine is pybars3 (Handlebars.js' grammar: ``#each``/``#if``/``else``, ``{{!-- --}}``,
-subexpressions such as ``(eq this.msevtmgt_eventid 'GUID')``). Three things are made to
-behave as Handlebars.js 4 does, checked against it on the fixture corpus
-(tests/test_render.py):
+subexpressions such as ``(eq this.msevtmgt_eventid 'GUID')``). Made to behave as
+Handlebars.js 4 does, checked against it on the fixture corpus (tests/test_render.py):
 
 * HTML escaping: Handlebars.js also escapes ``=`` (as ``&#x3D;``), pybars does not; and
   arrays print as ``a,b``, objects as ``[object Object]``.
 * Long comments: ``{{!-- … --}}`` may hold ``}}``, which ends it early in pybars.
+* Never closed: a block, comment or expression left open is an error, as in Handlebars.js
+  (pybars renders it as if closed at the end).
 * Global names: Dynamics resolves entity-prefixed names (``contact.firstname``,
   ``msdyncrm_contentsettings.…``) from anywhere, so ``{{contact.firstname}}`` inside
   ``{{#each contact.msevtmgt_eventregistration_contact_msevtmgt_contactid}}`` is the

@@ -28,7 +28,7 @@ import click
 
 from mailpatch import __version__
 from mailpatch._config import guid_as_id_problem
-from mailpatch._errors import MissingOption, Refusal
+from mailpatch._errors import MissingOption
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode
 from mailpatch._handlebars import GUID, normal_guid
 from mailpatch._html import LineIndex
@@ -491,14 +491,11 @@ def _diff_lines(diff: str) -> list[tuple[str, str]]:
     return [(next((k for p, k in kinds if line.startswith(p)), ""), line) for line in lines]
 
 
-def _preview(text: str, options: PatchOptions, name: str) -> tuple[str | None, str | None]:
-    """(the preview page, None) or (None, why there is none)."""
+def _preview(text: str, options: PatchOptions, name: str, patched: str) -> str:
+    """The preview page for ``text``, which the run patched (and verified) as ``patched``."""
     from mailpatch._preview import preview_page
 
-    try:
-        return preview_page(text, options, name=name), None
-    except (Refusal, MissingOption) as exc:
-        return None, f"no preview: {exc}"
+    return preview_page(text, options, name=name, patched=patched)
 
 
 def convert(site: Site, form: Form, download: bool = False) -> Response:
@@ -557,12 +554,12 @@ def convert(site: Site, form: Form, download: bool = False) -> Response:
             "text/html; charset=utf-8",
             (("Content-Disposition", content_disposition(email.name)), *_COMMON_HEADERS),
         )
+    after = decode(outcome.output).text
     if outcome.output != email.data:
-        after = decode(outcome.output).text
         page["diff"] = _diff_lines(unified_diff(email.name, text, after))
         page["changed"] = True
     if outcome.status is not Status.NOT_APPLICABLE:
-        page["preview"], page["preview_problem"] = _preview(text, options, email.name)
+        page["preview"] = _preview(text, options, email.name, after)
     return _page(site, 200, **page)
 
 
@@ -577,7 +574,6 @@ def _page(site: Site, status: int, **values: Any) -> Response:
         "diff": None,
         "changed": False,
         "preview": None,
-        "preview_problem": None,
         "toml": None,
         "email": None,
         "default_fields": DEFAULT_FIELDS,

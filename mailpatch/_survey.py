@@ -44,7 +44,6 @@ _KINDS = {
 }
 
 
-
 class Spans:
     """``(start, end)`` spans in order and apart, stored as two machine-integer arrays: an email
     dense in ``{{…}}`` holds one per five bytes, where a tuple of two ints each would cost some

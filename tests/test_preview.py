@@ -20,6 +20,7 @@ from mailpatch._errors import MissingOption, Refusal
 from mailpatch._ics import load_event
 from mailpatch._lint import CalendarContent, links
 from mailpatch._options import build_options
+from mailpatch._patch import patch as mailpatch_patch
 from mailpatch._preview import (
     Contact,
     ContactsError,
@@ -490,3 +491,12 @@ def test_cli_reads_stdin(
 def test_data_url_is_not_a_network_url(page: str) -> None:
     for url in sections(page)[f"Registered for {READABLE} ({GUID})"].downloads:
         assert urllib.parse.urlsplit(url).scheme == "data"
+
+
+def test_a_run_s_patched_text_is_used_not_made_again() -> None:
+    """The CLI and serve hand over what their run patched and verified: the page shows that
+    text, and does not patch the email a second time."""
+    made = mailpatch_patch(example(), OPTIONS).text.replace("</body>", "<!-- run -->\n</body>")
+    doc = lxml.html.document_fromstring(preview_page(example(), OPTIONS, patched=made))
+    diff = doc.xpath('//section[contains(@class, "diff")]//pre')[0].text_content()
+    assert "+<!-- run -->" in diff
