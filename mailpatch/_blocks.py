@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -53,39 +54,32 @@ _INTERESTING = re.compile(r"data-(?:editorblocktype|locked|protected)", re.I)
 CONDITIONAL = re.compile(r"\[if\b", re.I)
 
 
-# One designer-relevant start tag open around others: (tag, the node around it or None, how
-# many nodes from the outermost to this one, and the outermost tag of this chain that is an
-# ERQRCode block / an ERQRCode or Button block / has a data-locked attribute, or None).
-_Node = tuple[
-    StartTag, "_Node | None", int, StartTag | None, StartTag | None, StartTag | None
-]
-
-
 class Ancestors(Sequence[StartTag]):
     """The designer-relevant start tags (a block type, a lock, a protection) open around an
     element, outermost first, as a tuple would hold them.
 
-    A view of one node of a chain that every element opened inside shares: a tuple for each
-    element would cost depth x elements, quadratic in memory and time on thousands of
-    nested (or never closed) blocks. What the checks ask of every block -- is it inside an
-    ERQRCode or Button block, is an ancestor locked -- is kept in each node, so it costs no
-    walk either (``outermost_*``).
+    A view of one node of the chains in a ``BlockStore``, which every element opened inside
+    shares: a tuple for each element would cost depth x elements, quadratic in memory and time
+    on thousands of nested (or never closed) blocks. What the checks ask of every block -- is
+    it inside an ERQRCode or Button block, is an ancestor locked -- is kept in each node, so it
+    costs no walk either (``outermost_*``).
     """
 
-    __slots__ = ("_node",)
+    __slots__ = ("_node", "_store")
 
-    def __init__(self, node: _Node | None = None) -> None:
-        self._node = node
+    def __init__(self, store: BlockStore | None = None, node: int = -1) -> None:
+        self._store = store
+        self._node = node if store is not None else -1
 
     def __len__(self) -> int:
-        return 0 if self._node is None else self._node[2]
+        return 0 if self._store is None or self._node < 0 else self._store.depth[self._node]
 
     def _tags(self) -> list[StartTag]:  # innermost first
+        store, node = self._store, self._node
         out: list[StartTag] = []
-        node = self._node
-        while node is not None:
-            out.append(node[0])
-            node = node[1]
+        while store is not None and node >= 0:
+            out.append(store.tag(node))
+            node = store.parent[node]
         return out
 
     def __iter__(self) -> Iterator[StartTag]:
@@ -103,7 +97,8 @@ class Ancestors(Sequence[StartTag]):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Ancestors):
-            return self._node is other._node or tuple(self) == tuple(other)
+            same = self._store is other._store and self._node == other._node
+            return same or tuple(self) == tuple(other)
         if isinstance(other, tuple):
             return tuple(self) == other
         return NotImplemented
@@ -114,58 +109,203 @@ class Ancestors(Sequence[StartTag]):
     def __repr__(self) -> str:
         return repr(tuple(self))
 
+    def _outermost(self, which: str) -> StartTag | None:
+        store, node = self._store, self._node
+        if store is None or node < 0:
+            return None
+        found = getattr(store, which)[node]
+        return None if found < 0 else store.tag(found)
+
     @property
     def outermost_qr(self) -> StartTag | None:
         """The outermost ancestor that is an ERQRCode block, or None."""
-        return None if self._node is None else self._node[3]
+        return self._outermost("qr")
 
     @property
     def outermost_qr_or_button(self) -> StartTag | None:
         """The outermost ancestor that is an ERQRCode or a Button block, or None."""
-        return None if self._node is None else self._node[4]
+        return self._outermost("block")
 
     @property
     def outermost_locked(self) -> StartTag | None:
         """The outermost ancestor with a ``data-locked`` attribute, or None."""
-        return None if self._node is None else self._node[5]
+        return self._outermost("locked")
 
 
-def _node(tag: StartTag, kind: str | None, parent: _Node | None) -> _Node:
-    """``tag``, of block type ``kind`` (None: not a block), opened inside ``parent``."""
-    qr: StartTag | None
-    block: StartTag | None
-    locked: StartTag | None
-    if parent is None:
-        qr = block = locked = None
-        length = 1
-    else:
-        _, _, length, qr, block, locked = parent
-        length += 1
-    if qr is None and kind == QR_TYPE:
-        qr = tag
-    if block is None and kind in (QR_TYPE, BUTTON_TYPE):
-        block = tag
-    if locked is None and tag.get("data-locked") is not None:
-        locked = tag
-    return (tag, parent, length, qr, block, locked)
+class BlockStore(Sequence["Element"]):
+    """An email's designer blocks and the designer-relevant start tags around them, stored as
+    machine integers, like ``Tokens``: an email of thousands of 35-byte blocks held some 1.2 KB
+    of Python objects a block (its tag, attribute, node, element and record), 35 times its
+    size. Here a block costs a few dozen bytes; ``Element`` and ``Ancestors`` are views made
+    as they are read.
+
+    A *node* is a designer-relevant start tag (a block type, a lock, a protection) with the
+    node it was opened inside, and the outermost ERQRCode / ERQRCode-or-Button / locked tag
+    of its chain (itself included), or -1. A *row* is a block: its node, where its content and
+    it end, the start of a ``<p>`` its tag closes (or -1), and its type.
+    """
+
+    __slots__ = (
+        "_name_ids", "_type_ids", "block", "content_end", "depth", "end", "locked", "names",
+        "node", "open_paragraph", "parent", "qr", "source", "tag_end", "tag_name", "tag_start",
+        "type_id", "types",
+    )  # fmt: skip
+
+    def __init__(self, source: str) -> None:
+        wide = "q" if len(source) >= 2**31 else "i"
+        self.source = source
+        self.tag_start, self.tag_end, self.tag_name = array(wide), array(wide), array("I")
+        self.parent, self.depth = array(wide), array(wide)
+        self.qr, self.block, self.locked = array(wide), array(wide), array(wide)
+        self.names: list[str] = []
+        self._name_ids: dict[str, int] = {}
+        self.node, self.content_end, self.end = array(wide), array(wide), array(wide)
+        self.open_paragraph, self.type_id = array(wide), array("I")
+        self.types: list[str] = []
+        self._type_ids: dict[str, int] = {}
+
+    def add_node(self, tok: Token, parent: int, kind: str | None, locked: bool) -> int:
+        """A node for start tag ``tok`` opened inside node ``parent`` (-1: none), of block
+        type ``kind`` (None: not a block); its index."""
+        node = len(self.tag_start)
+        self.tag_start.append(tok.start)
+        self.tag_end.append(tok.end)
+        name_id = self._name_ids.get(tok.name)
+        if name_id is None:
+            name_id = self._name_ids[tok.name] = len(self.names)
+            self.names.append(tok.name)
+        self.tag_name.append(name_id)
+        self.parent.append(parent)
+        if parent < 0:
+            depth, qr, block, lock = 1, -1, -1, -1
+        else:
+            depth = self.depth[parent] + 1
+            qr, block, lock = self.qr[parent], self.block[parent], self.locked[parent]
+        self.depth.append(depth)
+        self.qr.append(node if qr < 0 and kind == QR_TYPE else qr)
+        self.block.append(node if block < 0 and kind in (QR_TYPE, BUTTON_TYPE) else block)
+        self.locked.append(node if lock < 0 and locked else lock)
+        return node
+
+    def add_block(self, node: int, open_paragraph: int, kind: str) -> int:
+        """A row for the block whose start tag is ``node``; its ends come with ``close``."""
+        row = len(self.node)
+        self.node.append(node)
+        self.content_end.append(-1)
+        self.end.append(-1)
+        self.open_paragraph.append(open_paragraph)
+        type_id = self._type_ids.get(kind)
+        if type_id is None:
+            type_id = self._type_ids[kind] = len(self.types)
+            self.types.append(kind)
+        self.type_id.append(type_id)
+        return row
+
+    def close(self, row: int, content_end: int, end: int) -> None:
+        self.content_end[row] = content_end
+        self.end[row] = end
+
+    def tag(self, node: int) -> StartTag:
+        token = Token(
+            Kind.START, self.tag_start[node], self.tag_end[node], self.names[self.tag_name[node]]
+        )
+        return StartTag(self.source, token)
+
+    def __len__(self) -> int:
+        return len(self.node)
+
+    @overload
+    def __getitem__(self, i: int) -> Element: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Element]: ...
+    def __getitem__(self, i: int | slice) -> Element | list[Element]:
+        if isinstance(i, slice):
+            return [Element(self, row) for row in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError("block index out of range")
+        return Element(self, i)
+
+    def __iter__(self) -> Iterator[Element]:
+        return (Element(self, row) for row in range(len(self)))
+
+    def rows_of(self, kind: str) -> list[int]:
+        """The rows of the blocks of type ``kind``, in document order."""
+        type_id = self._type_ids.get(kind)
+        if type_id is None:
+            return []
+        return [row for row, t in enumerate(self.type_id) if t == type_id]
 
 
-@dataclass(frozen=True, slots=True)
 class Element:
-    """An element located in the source: ``source[start:end]`` is all of it."""
+    """A located block, a view of its row in a ``BlockStore``: ``source[start:end]`` is all of
+    it, ``source[content_start:content_end]`` what its tags hold."""
 
-    tag: StartTag
-    start: int
-    content_start: int
-    content_end: int
-    end: int
-    ancestors: Ancestors  # a sequence of StartTag, outermost first, like a tuple
-    open_paragraph: int = -1  # start of a <p> left open before it, which its tag closes
-    block_type: str = ""  # data-editorblocktype, stripped and in lower case
+    __slots__ = ("_row", "_store", "_tag")
+
+    def __init__(self, store: BlockStore, row: int) -> None:
+        self._store = store
+        self._row = row
+        self._tag: StartTag | None = None  # made once asked: readers ask it the same again
+
+    @property
+    def tag(self) -> StartTag:
+        if self._tag is None:
+            self._tag = self._store.tag(self._store.node[self._row])
+        return self._tag
+
+    @property
+    def start(self) -> int:
+        return self._store.tag_start[self._store.node[self._row]]
+
+    @property
+    def content_start(self) -> int:
+        return self._store.tag_end[self._store.node[self._row]]
+
+    @property
+    def content_end(self) -> int:
+        return self._store.content_end[self._row]
+
+    @property
+    def end(self) -> int:
+        return self._store.end[self._row]
+
+    @property
+    def ancestors(self) -> Ancestors:
+        """The designer-relevant start tags around it, outermost first, like a tuple."""
+        store = self._store
+        return Ancestors(store, store.parent[store.node[self._row]])
+
+    @property
+    def open_paragraph(self) -> int:
+        """The start of a <p> left open before it, which its tag closes, or -1."""
+        return self._store.open_paragraph[self._row]
+
+    @property
+    def block_type(self) -> str:
+        """data-editorblocktype, stripped and in lower case."""
+        return self._store.types[self._store.type_id[self._row]]
 
     def attr(self, name: str) -> str | None:
         a = self.tag.get(name)
         return None if a is None else (a.value or "")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Element):
+            return NotImplemented
+        if self._store is other._store:
+            return self._row == other._row
+        return (self.tag, self.content_end, self.end) == (other.tag, other.content_end, other.end)
+
+    def __hash__(self) -> int:
+        return hash((self.start, self.content_end, self.end))
+
+    def __repr__(self) -> str:
+        return (
+            f"Element({self.block_type!r}, start={self.start}, "
+            f"content={self.content_start}:{self.content_end}, end={self.end})"
+        )
 
 
 class Document:
@@ -175,17 +315,12 @@ class Document:
     ``tokens`` and ``blocks`` hold what a patch reads.
     """
 
-    def __init__(
-        self,
-        source: str,
-        tokens: Tokens | list[Token],
-        blocks: list[Element],
-    ) -> None:
+    def __init__(self, source: str, tokens: Tokens | list[Token], blocks: BlockStore) -> None:
         self.source = source
         # in document order, not overlapping: the whole email's as Tokens (scan: memory), the
         # blocks' as a list (locate: a few, read again and again, sliced at C speed)
         self.tokens = tokens
-        self.blocks = blocks  # in document order
+        self._store = blocks
         self._token_starts: Sequence[int] = (
             tokens.starts if isinstance(tokens, Tokens) else [t.start for t in tokens]
         )
@@ -233,8 +368,16 @@ class Document:
         i = bisect.bisect_left(self._loop_words, start)
         return i < len(self._loop_words) and self._loop_words[i] + len(_LOOP_WORD) <= end
 
+    @cached_property
+    def blocks(self) -> list[Element]:
+        """The blocks in document order, made when first read: every reader then gets the
+        same ones, and their tags' attribute memos. (Here, not in the store, which the views
+        point to: a cycle would wait for the garbage collector, file after file.)"""
+        return list(self._store)
+
     def blocks_of(self, kind: str) -> list[Element]:
-        return [b for b in self.blocks if b.block_type == kind]
+        blocks = self.blocks
+        return [blocks[row] for row in self._store.rows_of(kind)]
 
     def tokens_in(self, start: int, end: int) -> list[Token]:
         """The tokens overlapping ``source[start:end]``, in order, found by bisection.
@@ -289,34 +432,44 @@ def scan(source: str) -> Document:
     lists), so thousands of stray end tags in deep nesting stay linear.
     """
     tokens = Tokens(size=len(source))
-    blocks = _match_blocks(source, iter_tokens(source), True, tokens)
-    assert blocks is not None
+    blocks = BlockStore(source)
+    matched = _match_blocks(source, iter_tokens(source), True, blocks, tokens)
+    assert matched
     return Document(source, tokens, blocks)
 
 
 def _match_blocks(
-    source: str, tokens: Iterable[Token], outer: bool, seen: Tokens | list[Token] | None = None
-) -> list[Element] | None:
-    """Elements for every block start tag in ``tokens``, ends matched with a stack.
+    source: str,
+    tokens: Iterable[Token],
+    outer: bool,
+    store: BlockStore,
+    seen: Tokens | list[Token] | None = None,
+) -> bool:
+    """Add to ``store`` every block whose start tag is in ``tokens``, ends matched with a
+    stack.
 
     With ``outer=False`` the tokens start at a block's start tag and stop when it closes; an
     end tag that matches nothing inside would close an ancestor, which only the whole
-    document knows: None then. ``seen`` collects the tokens read.
+    document knows: False then (``store`` is to be dropped). ``seen`` collects the tokens
+    read.
     """
-    # stack entries: (tag name, start tag, index into `pending` or -1)
-    stack: list[tuple[str, StartTag | None, int]] = []
-    chain: list[_Node] = []  # a node for each entry of `stack` with a start tag, in order
+    # The stack of open elements, as parallel lists (made for every block read: arrays cost
+    # more to make than they save): each one's name, and its row in ``store`` (a block), or
+    # _NODE (a designer-relevant tag, no block) or _PLAIN.
+    names: list[str] = []
+    rows: list[int] = []
+    top = -1  # the innermost open designer-relevant tag's node
+    parent = store.parent
     depths: dict[str, list[int]] = {}  # tag name -> stack depths where one is open
     scopes: list[int] = []  # depths of open _SCOPE elements
     table_scopes: list[int] = []  # depths of open _TABLE_SCOPE elements
-    pending: list[tuple[StartTag, Ancestors, int, str] | None] = []
     paragraphs: list[int] = []  # start offsets of the open <p> elements, as depths["p"]
-    found: dict[int, Element] = {}
 
     def close(content_end: int, end: int) -> None:
-        name, tag, slot = stack.pop()
-        if tag is not None:
-            chain.pop()
+        nonlocal top
+        name, row = names.pop(), rows.pop()
+        if row != _PLAIN:
+            top = parent[top]
         depths[name].pop()
         if name == "p":
             paragraphs.pop()
@@ -324,12 +477,8 @@ def _match_blocks(
             scopes.pop()
         if name in _TABLE_SCOPE:
             table_scopes.pop()
-        if slot >= 0 and tag is not None:
-            info = pending[slot]
-            assert info is not None
-            found[slot] = Element(
-                tag, tag.token.start, tag.token.end, content_end, end, info[1], info[2], info[3]
-            )
+        if row >= 0:
+            store.close(row, content_end, end)
 
     record = seen.append if seen is not None else None
     for tok in tokens:
@@ -338,20 +487,19 @@ def _match_blocks(
         if tok.kind is Kind.START:
             if tok.name in VOID:
                 continue
-            interesting = _INTERESTING.search(source, tok.start, tok.end)
-            tag = StartTag(source, tok) if interesting else None
-            slot = -1
-            block = None if tag is None else tag.get(BLOCK_ATTR)
-            kind = None
-            if block is not None and tag is not None:
-                ancestors = Ancestors(chain[-1] if chain else None)
-                slot = len(pending)
-                # HTML5: a block-level start tag closes a <p> open in scope
-                p_open = depths.get("p")
-                in_scope = p_open and (not scopes or scopes[-1] < p_open[-1])
-                kind = (block.value or "").strip().lower()
-                pending.append((tag, ancestors, paragraphs[-1] if in_scope else -1, kind))
-            depth = len(stack)
+            depth = len(names)
+            row = _PLAIN
+            if _INTERESTING.search(source, tok.start, tok.end):
+                tag = StartTag(source, tok)  # read here, then dropped: the store keeps numbers
+                block = tag.get(BLOCK_ATTR)
+                kind = None if block is None else (block.value or "").strip().lower()
+                top = store.add_node(tok, top, kind, tag.get("data-locked") is not None)
+                row = _NODE
+                if kind is not None:
+                    # HTML5: a block-level start tag closes a <p> open in scope
+                    p_open = depths.get("p")
+                    in_scope = p_open and (not scopes or scopes[-1] < p_open[-1])
+                    row = store.add_block(top, paragraphs[-1] if in_scope else -1, kind)
             depths.setdefault(tok.name, []).append(depth)
             if tok.name == "p":
                 paragraphs.append(tok.start)
@@ -359,29 +507,31 @@ def _match_blocks(
                 scopes.append(depth)
             if tok.name in _TABLE_SCOPE:
                 table_scopes.append(depth)
-            if tag is not None:
-                chain.append(_node(tag, kind, chain[-1] if chain else None))
-            stack.append((tok.name, tag, slot))
+            names.append(tok.name)
+            rows.append(row)
         elif tok.kind is Kind.END:
             if tok.name in _DOCUMENT_PARTS:
                 continue  # in a body, HTML5 ignores '</head>' and pops nothing for the others
             open_at = depths.get(tok.name)
             if not open_at:
                 if not outer:
-                    return None  # it may close an ancestor: only the whole document knows
+                    return False  # it may close an ancestor: only the whole document knows
                 continue  # a stray end tag
             depth = open_at[-1]
             bounds = table_scopes if tok.name in _TABLE_PARTS else scopes
             if bounds and bounds[-1] > depth:
                 continue  # not in scope: a boundary was opened after it
-            while len(stack) > depth + 1:
+            while len(names) > depth + 1:
                 close(tok.start, tok.start)
             close(tok.start, tok.end)
-            if not outer and not stack:
+            if not outer and not names:
                 break
-    while stack:
+    while names:
         close(len(source), len(source))
-    return [found[i] for i in sorted(found)]
+    return True
+
+
+_PLAIN, _NODE = -2, -1  # a stack entry's row when it is no block: a plain tag, a node's
 
 
 # no hit: no ERQRCode block (a superset of what scan() and locate() accept)
@@ -424,8 +574,8 @@ def locate(source: str, survey: Survey | None = None) -> Document:
     back to ``scan``.
     """
     hits = survey_of(source, survey).hits
-    tokens: list[Token] = []
-    elements: list[Element] = []
+    tokens = Tokens(size=len(source))
+    blocks = BlockStore(source)
     pos = 0
     for at, kind in hits:
         if kind is not HitKind.QR and kind is not HitKind.BUTTON:
@@ -437,17 +587,14 @@ def locate(source: str, survey: Survey | None = None) -> Document:
         tok, pos = _token_at(source, pos, at)
         if _block_type(source, tok) not in (QR_TYPE, BUTTON_TYPE):
             continue
-        window: list[Token] = []
-        found = _match_blocks(source, iter_tokens(source, tok.start), False, window)
-        if found is None:
+        if not _match_blocks(source, iter_tokens(source, tok.start), False, blocks, tokens):
             return scan(source)
-        tokens += window
-        elements += found
-        pos = window[-1].end
-    if not elements:
-        return Document(source, [], [])
-
-    return Document(source, tokens, elements)
+        pos = tokens.end
+    # a block's tokens are read again and again: a list slices at C speed, and most emails
+    # hold a few hundred; where a list would cost more than twice the email (some 130 bytes
+    # a token), they stay compact
+    listed = len(tokens) <= max(Tokens.BATCH, len(source) // 64)
+    return Document(source, tokens.as_list() if listed else tokens, blocks)
 
 
 def markers(doc: Document, start: int, end: int) -> list[Marker]:
@@ -621,6 +768,7 @@ class ButtonBlock(NamedTuple):
 
 
 _LOOP_WORD = "msevtmgt_eventid"
+_NO_GUIDS: frozenset[str] = frozenset()  # shared: each frozenset() is a new 200-byte object
 
 
 def _token_links(source: str, tok: Token) -> tuple[ButtonLink, ...]:
@@ -644,7 +792,7 @@ def _token_links(source: str, tok: Token) -> tuple[ButtonLink, ...]:
 
 def read_button_block(doc: Document, element: Element) -> ButtonBlock:
     links = doc.links_in(element.content_start, element.content_end)
-    guids: frozenset[str] = frozenset()
+    guids = _NO_GUIDS
     if doc.may_hold_loop(element.content_start, element.content_end):
         guids = frozenset(  # an event loop needs that word: most Buttons skip reading markers
             normal_guid(m.guid)

@@ -97,11 +97,18 @@ VOID = frozenset(
 @dataclass(frozen=True, slots=True)  # slots: lint holds one per link, thousands of them
 class Attr:
     name: str  # lower case
-    value: str | None  # raw (entities not decoded); None when the attribute has no value
     start: int  # absolute offset of the attribute name
     value_start: int  # absolute offset of the value (inside quotes), or end of name
     value_end: int
     quote: str  # '"', "'" or '' (unquoted / no value)
+    source: str = field(repr=False, compare=False)
+    bare: bool = False  # no value at all ('<input disabled>')
+
+    @property
+    def value(self) -> str | None:
+        """The raw value (entities not decoded), or None when the attribute has none. Sliced
+        when read: a link-dense email held every href twice over as values kept."""
+        return None if self.bare else self.source[self.value_start : self.value_end]
 
 
 class Token(NamedTuple):  # a tuple: built by the thousand, three times faster than a dataclass
@@ -128,7 +135,7 @@ class Tokens(Sequence[Token]):
     than one at a time)."""
 
     __slots__ = ("_batch", "_ends", "_kinds", "_name_ids", "_name_list", "_names", "_starts")
-    _BATCH = 512  # some 100 KB of tuples at most
+    BATCH = 512  # some 100 KB of tuples at most
 
     def __init__(self, tokens: Iterable[Token] = (), size: int = 0) -> None:
         wide = "q" if size >= 2**31 else "i"  # ``size``: the source's length, or more
@@ -145,7 +152,7 @@ class Tokens(Sequence[Token]):
     def append(self, tok: Token) -> None:
         batch = self._batch
         batch.append(tok)
-        if len(batch) >= self._BATCH:
+        if len(batch) >= self.BATCH:
             self._store()
 
     def _store(self) -> None:
@@ -205,8 +212,16 @@ class Tokens(Sequence[Token]):
     @property
     def end(self) -> int:
         """Where the last token ends (0 when there is none)."""
-        self._store()
+        if self._batch:
+            return self._batch[-1].end
         return self._ends[-1] if self._ends else 0
+
+    def as_list(self) -> list[Token]:
+        """The tokens as a list: the waiting batch itself, no copy, when none were stored yet
+        (a few hundred tokens: the blocks of most emails)."""
+        if not self._kinds:
+            return self._batch
+        return list(self)
 
 
 @dataclass(frozen=True, slots=True)  # slots: one per block and link, thousands of them
@@ -274,14 +289,29 @@ class StartTag:
 
 
 def _attr(name: str, m: re.Match[str]) -> Attr:
-    dq, sq, uq = m.group("dq", "sq", "uq")
-    if dq is not None:
-        return Attr(name, dq, m.start(), m.start("dq"), m.end("dq"), '"')
-    if sq is not None:
-        return Attr(name, sq, m.start(), m.start("sq"), m.end("sq"), "'")
-    if uq is not None:
-        return Attr(name, uq, m.start(), m.start("uq"), m.end("uq"), "")
-    return Attr(name, None, m.start(), m.end(), m.end(), "")
+    source = m.string
+    for group, quote in _VALUE_GROUPS:
+        lo = m.start(group)
+        if lo >= 0:
+            return Attr(name, m.start(), lo, m.end(group), quote, source)
+    return Attr(name, m.start(), m.end(), m.end(), "", source, bare=True)
+
+
+_VALUE_GROUPS = (("dq", '"'), ("sq", "'"), ("uq", ""))
+
+
+# Tag names as read -> in lower case, one string for each: a token per tag holds its name, and
+# a string of its own for every tag (some 50 bytes) was a third of what a token cost. Bounded:
+# a batch of emails with endless invented names must not grow it.
+_NAMES: dict[str, str] = {}
+_NAMES_KEPT = 4096
+
+
+def _name(raw: str) -> str:
+    name = raw.lower()
+    if len(_NAMES) < _NAMES_KEPT:
+        _NAMES[raw] = name
+    return name
 
 
 def tokenize(source: str, start: int = 0, end: int | None = None) -> list[Token]:
@@ -294,6 +324,7 @@ def iter_tokens(source: str, start: int = 0, end: int | None = None) -> Iterator
     stop = len(source) if end is None else end
     search = _MARKUP.search
     new = tuple.__new__  # a third faster than Token(...), which runs a Python __new__
+    names = _NAMES
     pos = start
     while pos < stop:
         m = search(source, pos, stop)
@@ -309,7 +340,8 @@ def iter_tokens(source: str, start: int = 0, end: int | None = None) -> Iterator
             yield new(Token, (Kind.OTHER, begin, pos, ""))
             break
         if kind == "start":
-            lname = m.group("start").lower()
+            raw = m.group("start")
+            lname = names.get(raw) or _name(raw)
             yield new(Token, (Kind.START, begin, pos, lname))
             if lname in _RAW_TEXT:
                 close = _RAW_END[lname].search(source, pos, stop)
@@ -318,7 +350,8 @@ def iter_tokens(source: str, start: int = 0, end: int | None = None) -> Iterator
                     yield new(Token, (Kind.TEXT, pos, raw_end, ""))
                 pos = raw_end
         elif kind == "end":
-            yield new(Token, (Kind.END, begin, pos, m.group("end").lower()))
+            raw = m.group("end")
+            yield new(Token, (Kind.END, begin, pos, names.get(raw) or _name(raw)))
         elif kind == "comment":
             yield new(Token, (Kind.COMMENT, begin, pos, ""))
         else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple
@@ -606,7 +606,7 @@ def apply(text: str, edits: list[Edit]) -> str:
 
 
 def scheme_fixes(
-    doc: Document, buttons: list[ButtonBlock], survey: Survey | None = None
+    doc: Document, buttons: Iterable[ButtonBlock], survey: Survey | None = None
 ) -> list[Edit]:
     """Insert the missing ``//`` into ``https:HOST/…`` calendar links (lint's MP101).
 
@@ -742,7 +742,7 @@ def _check_not_nested(doc: Document, lines: LineIndex) -> None:
     count as already patched and the loop would be deleted with the QR block.
     """
     for el in doc.blocks:
-        inner = (el.attr(BLOCK_ATTR) or "").strip().lower()
+        inner = el.block_type
         if inner not in _BLOCK_NAMES:
             continue
         # the outermost such ancestor, kept by the locator (walking each block's ancestors
