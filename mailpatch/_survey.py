@@ -85,9 +85,11 @@ class Hits(Sequence[Hit]):
 
     def __init__(self, text: str) -> None:
         codes = _HIT_CODES
-        found = [(m.start(), codes[m.lastgroup]) for m in _HIT.finditer(text)]
-        self._starts = array("i" if len(text) < 2**31 else "q", [at for at, _ in found])
-        self._kinds = bytes([code for _, code in found])
+        starts = self._starts = array("i" if len(text) < 2**31 else "q")
+        kinds = self._kinds = bytearray()
+        for m in _HIT.finditer(text):  # no tuple a hit, even for a moment
+            starts.append(m.start())
+            kinds.append(codes[m.lastgroup])
 
     def __len__(self) -> int:
         return len(self._starts)
