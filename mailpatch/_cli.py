@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import json
+import errno
 import os
 import signal
 import sys
@@ -29,6 +29,8 @@ from mailpatch._output import (
     EXIT_USAGE,
     OutputLost,
     flush_stdout,
+    json_document,
+    stand_in_for_closed_streams,
     write_stdout,
 )
 from mailpatch._patch import PatchOptions
@@ -626,10 +628,7 @@ def _json_report(
         "summary": {s.name.lower(): sum(o.status is s for o in outcomes) for s in Status},
         "exit_code": code,
     }
-    # a file name that is not UTF-8 is written with \\udcXX escapes (what os.fsdecode gives
-    # back to Python), never as bytes that would make the document invalid
-    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    return text.encode("utf-8", "backslashreplace")
+    return json_document(document)
 
 
 def _wants_color(color: bool | None) -> bool:
@@ -727,6 +726,7 @@ def _deliver(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: returns the exit code (tests call ``main([...])``)."""
+    stand_in_for_closed_streams()
     args = list(sys.argv[1:] if argv is None else argv)
     undecodable = next((a for a in args if _has_surrogates(a) and not os.path.lexists(a)), None)
     if undecodable is not None:  # Python hands undecodable argv bytes over as surrogates
@@ -750,6 +750,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except OutputLost as exc:
         return exc.report()
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        # what click writes itself (--help, --version) to a full or closed stdout
+        return OutputLost(exc).report()
+    except SystemExit as exc:
+        if exc.code == 1 and type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):
+            # click's own answer to a broken pipe under its --help: exit 1, "would change"
+            return OutputLost(BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))).report()
+        raise
     return result if isinstance(result, int) else EXIT_OK
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import re
-import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,9 +14,9 @@ import click
 from mailpatch import __version__
 from mailpatch._cli_select import Configs, select, selection_options
 from mailpatch._config import Config
-from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, read_bytes
+from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, read_bytes, read_stdin
 from mailpatch._html import LineIndex
-from mailpatch._output import EXIT_FOUND, EXIT_OK, EXIT_UNREADABLE, write_stdout
+from mailpatch._output import EXIT_FOUND, EXIT_OK, EXIT_UNREADABLE, json_document, write_stdout
 
 if TYPE_CHECKING:  # the lint core is imported when the command runs: start-up time matters
     from mailpatch._lint import CalendarContent, Problem
@@ -223,7 +221,8 @@ def lint_command(
     if statistics and output_format != "text":
         raise click.UsageError("--statistics goes with the text format")
     configs = Configs(config_path)
-    files, _ = select(paths, configs, excludes, includes, respect_gitignore)
+    not_read: list[tuple[str, str]] = []  # folders and .gitignore files: reported by name
+    files, _ = select(paths, configs, excludes, includes, respect_gitignore, not_read)
     cli_skip = _codes(ignored)
     cli_content = _content(calendar_content)
     # each configuration's settings, read once: a bad value is a usage error before any file
@@ -241,12 +240,16 @@ def lint_command(
     reports: list[Report] = []
     unreadable = 0
     unread: list[dict[str, str]] = []  # for JSON: each file that could not be read, and why
+    for path, reason in not_read:
+        click.echo(f"error: cannot lint {path}: {reason}", err=True)
+        unreadable += 1
+        unread.append({"path": path, "reason": reason})
     for path in files:
         config = configs.of(path)
         skip, content, settings = per_config[id(config)]
         max_size = config.max_size or DEFAULT_MAX_SIZE
         try:
-            data = sys.stdin.buffer.read() if path == "-" else read_bytes(Path(path), max_size)
+            data = read_stdin(max_size) if path == "-" else read_bytes(Path(path), max_size)
             found = lint_file(path, data, content, settings)
         except Exception as exc:  # FileProblem, or a bug: that file's error, not the run's
             reason = _reason(exc)
@@ -286,7 +289,7 @@ def _rendered(
     unread: list[dict[str, str]],
     files: int,
     code: int,
-) -> str:
+) -> str | bytes:
     """What lint writes on stdout, in the format asked for."""
     if output_format == "json":
         document = {
@@ -301,7 +304,7 @@ def _rendered(
             },
             "exit_code": code,
         }
-        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        return json_document(document)
     if output_format == "github":  # workflow commands: one annotation a problem
         return "".join(_annotation(r) + "\n" for r in reports)
     if statistics:  # as ruff --statistics: count, code, name; the most frequent first

@@ -35,6 +35,7 @@ class Selection(NamedTuple):  # cheaper to define than a dataclass (start-up)
 
 
 Problems = list[tuple[str, str]]  # (path, why it cannot be read): refused, never skipped
+_UNKNOWN = object()  # the spec of a .gitignore that cannot be read
 
 
 @dataclass
@@ -52,8 +53,21 @@ class _Ignores:
             if gitignore.is_file():
                 try:
                     spec = gitignore_spec(gitignore.read_bytes())
-                except OSError as exc:  # what it would have ignored is unknown: say so
-                    self.problems.append((str(gitignore), f"cannot be read: {exc.strerror}"))
+                except OSError as exc:
+                    # what it would have ignored is unknown: refuse it, and take nothing below
+                    # its folder rather than guess (its ignored files must not be patched)
+                    shown = (
+                        os.path.relpath(gitignore)
+                        if gitignore.is_relative_to(Path.cwd())
+                        else str(gitignore)
+                    )
+                    self.problems.append(
+                        (
+                            shown,
+                            f"cannot be read: {exc.strerror}; nothing below its folder was taken",
+                        )
+                    )
+                    spec = _UNKNOWN
             self.specs[folder] = spec
         return self.specs[folder]
 
@@ -64,6 +78,8 @@ class _Ignores:
             if not folder.is_relative_to(self.root):
                 continue
             spec = self._spec(folder)
+            if spec is _UNKNOWN:
+                return True
             if spec is not None:
                 rel = path.relative_to(folder).as_posix() + ("/" if is_dir else "")
                 if spec.match_file(rel):  # type: ignore[attr-defined]

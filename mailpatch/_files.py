@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import stat
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,6 +67,14 @@ def read_bytes(path: Path, max_size: int = DEFAULT_MAX_SIZE) -> bytes:
     except OSError as exc:
         raise FileProblem(f"cannot be read: {exc.strerror}") from None
     if len(data) > max_size:  # grew after stat
+        raise FileProblem(f"is over the {max_size:,}-byte limit")
+    return data
+
+
+def read_stdin(max_size: int = DEFAULT_MAX_SIZE) -> bytes:
+    """Standard input, up to the size limit: an endless stdin is refused, not read."""
+    data = sys.stdin.buffer.read(max_size + 1)
+    if len(data) > max_size:
         raise FileProblem(f"is over the {max_size:,}-byte limit")
     return data
 

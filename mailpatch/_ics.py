@@ -87,7 +87,7 @@ def load_event(toml_path: Path | None, given: Mapping[str, str | None]) -> Event
     ]
     if missing:
         raise EventError(
-            f"missing {', '.join(missing)}: give them in --event FILE or as --{missing[0]} …"
+            f"missing {', '.join(missing)}: give them in --event-file FILE or as --{missing[0]} …"
         )
     zone = _zone(str(values["timezone"]))
     start = _when(values["start"], zone, "start")
@@ -134,7 +134,12 @@ def _when(value: object, zone: Any, key: str) -> datetime:
         raise EventError(f"{key} {value!r} needs a time of day, e.g. 2026-03-14T09:00")
     if value.tzinfo is None:
         return value.replace(tzinfo=zone)
-    return value.astimezone(zone)
+    try:
+        return value.astimezone(zone)
+    except OverflowError:  # '9999-12-31T23:00-12:00' is in year 10000 anywhere east of it
+        raise EventError(
+            f"{key} {value.isoformat()} is out of range in the event's time zone"
+        ) from None
 
 
 def _organizer(value: str) -> str:

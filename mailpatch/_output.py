@@ -8,8 +8,12 @@ here rather than through click.echo, which swallows a broken pipe and exits 1 ("
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
+import json
 import os
 import sys
+from typing import Any
 
 # Every command's exit codes, in one table (SPEC §4): 1 is "would change" for patch and
 # "problems found" for lint; 123 is a file refused or unreadable, or stdout lost
@@ -57,3 +61,30 @@ def flush_stdout() -> None:
         sys.stdout.flush()
     except OSError as exc:
         raise OutputLost(exc) from None
+
+
+def json_document(document: Any) -> bytes:
+    """A JSON report as UTF-8. A file name that is not UTF-8 is written with \\udcXX escapes
+    (what os.fsdecode gives back to Python), never as bytes that would make it invalid."""
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return text.encode("utf-8", "backslashreplace")
+
+
+class _Closed(io.BufferedIOBase):
+    """A standard stream whose descriptor was closed before the start ('>&-'): Python gives
+    None for it; here writing fails as writing to a closed descriptor does."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+
+
+def stand_in_for_closed_streams() -> None:
+    """Give a closed stdout a stream that fails when written (reported as lost output, exit
+    123, only if something is written), and a closed stderr one that takes nothing."""
+    if sys.stdout is None:
+        sys.stdout = io.TextIOWrapper(_Closed(), encoding="utf-8", write_through=True)
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (for the run)

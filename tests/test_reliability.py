@@ -193,6 +193,65 @@ def test_an_unreadable_gitignore_is_refused_by_name(
     assert f"{gitignore}: cannot be read: Permission denied" in capsys.readouterr().err
 
 
+def test_what_an_unreadable_gitignore_would_ignore_is_never_patched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Refuse rather than guess: the files below a .gitignore that cannot be read may be the
+    ones it ignores (drafts, vendored copies), so none of them is taken."""
+    written = exports(tmp_path, "emails/drafts/a.html", "other/b.html")
+    gitignore = tmp_path / "emails" / ".gitignore"
+    gitignore.write_text("drafts/\n", "utf-8")
+    real = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self == gitignore:
+            raise PermissionError(13, "Permission denied")
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    (tmp_path / ".git").mkdir()
+    code = main(["patch", *ARGS, str(tmp_path / "emails"), str(tmp_path / "other")])
+    assert code == EXIT_REFUSED
+    assert "nothing below its folder was taken" in capsys.readouterr().err
+    assert (tmp_path / "emails/drafts/a.html").read_bytes() == written[
+        tmp_path / "emails/drafts/a.html"
+    ]
+    assert (tmp_path / "other/b.html").read_bytes() != written[tmp_path / "other/b.html"]
+
+
+@pytest.mark.parametrize("what", ["folder", "gitignore"])
+def test_lint_reports_what_it_cannot_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], what: str
+) -> None:
+    exports(tmp_path, "emails/a.html", "emails/locked/b.html")
+    locked = tmp_path / "emails" / ("locked" if what == "folder" else ".gitignore")
+    if what == "folder":
+        real_scandir = os.scandir
+
+        def scandir(path: object = ".") -> object:
+            if str(path) == str(locked):
+                raise PermissionError(13, "Permission denied", str(locked))
+            return real_scandir(path)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(os, "scandir", scandir)
+    else:
+        locked.write_text("locked/\n", "utf-8")
+        (tmp_path / ".git").mkdir()
+        real = Path.read_bytes
+
+        def read_bytes(self: Path) -> bytes:
+            if self == locked:
+                raise PermissionError(13, "Permission denied")
+            return real(self)
+
+        monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    code = main(["lint", "--format", "json", str(tmp_path / "emails")])
+    assert code == EXIT_REFUSED
+    unreadable = json.loads(capsys.readouterr().out)["unreadable"]
+    assert [u["path"] for u in unreadable] == [str(locked)]
+    assert unreadable[0]["reason"].startswith("cannot be read: Permission denied")
+
+
 @pytest.mark.parametrize(
     ("lines", "ignored", "kept"),
     [
@@ -222,6 +281,11 @@ def test_a_file_name_that_is_not_utf8(tmp_path: Path) -> None:
             assert json.loads(run.stdout)["files"][0]["path"] == name
         elif extra == ["--diff"]:
             assert run.stdout.startswith(b"--- a/\xff.html\n+++ b/\xff.html\n")
+    shutil.copyfile(FIXTURES / "lint" / "mp206-links-differ" / "input.html", tmp_path / name)
+    run = mailpatch("lint", "--format", "json", name, cwd=tmp_path)
+    assert b"Traceback" not in run.stderr, run.stderr
+    document = json.loads(run.stdout.decode("utf-8"))  # valid UTF-8, as patch's JSON
+    assert {p["path"] for p in document["problems"]} == {name}
 
 
 @pytest.mark.parametrize("option", ["--event-id", "--session-id", "--field", "--exclude"])
@@ -239,9 +303,11 @@ def test_option_values_that_are_not_utf8_are_a_usage_error(option: str) -> None:
         pytest.param(["patch", *ARGS, "-", "<"], id="patch-stdin"),
         pytest.param(["lint", str(FIXTURES / "lint" / "mp206-links-differ")], id="lint"),
         pytest.param(["ics", "--event-file", str(EVENT), "--data", "registrationId=1"], id="ics"),
+        pytest.param(["--help"], id="help"),  # written by click itself
+        pytest.param(["--version"], id="version"),
     ],
 )
-@pytest.mark.parametrize("sink", ["full", "closed"])
+@pytest.mark.parametrize("sink", ["full", "closed", "no-descriptor"])
 def test_stdout_full_or_closed(args: list[str], sink: str) -> None:
     stdin = b""
     if args[-1] == "<":
@@ -257,6 +323,15 @@ def test_stdout_full_or_closed(args: list[str], sink: str) -> None:
                 stderr=subprocess.PIPE,
                 timeout=120,
             )
+    elif sink == "no-descriptor":  # '>&-': Python starts with sys.stdout None
+        run = subprocess.run(
+            [sys.executable, "-m", "mailpatch", *args],
+            input=stdin,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            preexec_fn=lambda: os.close(1),
+            timeout=120,
+        )
     else:
         proc = subprocess.Popen(
             [sys.executable, "-m", "mailpatch", *args],
@@ -283,6 +358,10 @@ def test_stdout_full_or_closed(args: list[str], sink: str) -> None:
         pytest.param(["--start", "9999-12-31T09:00", "--end", "9999-12-31T17:00"], id="year-9999"),
         pytest.param(["--dtstamp", "9999-12-31T23:59:59-14:00"], id="dtstamp-overflows"),
         pytest.param(["--dtstamp", "0001-01-01T00:00:00+14:00"], id="dtstamp-underflows"),
+        pytest.param(
+            ["--start", "9999-12-31T23:00-12:00", "--end", "9999-12-31T23:30-12:00"],
+            id="offset-start-past-9999",
+        ),
     ],
 )
 def test_ics_dates_out_of_range_are_usage_errors(
@@ -336,6 +415,14 @@ def test_stdin_obeys_max_size() -> None:
     run = mailpatch("patch", *ARGS, "--max-size", "1000", "-", stdin=EXAMPLE.read_bytes())
     assert run.returncode == EXIT_REFUSED
     assert run.stdout == b""  # a cut-off input is never echoed as if it were the email
+    assert b"over the 1,000-byte limit" in run.stderr
+
+
+def test_lint_stdin_obeys_max_size(tmp_path: Path) -> None:
+    config = tmp_path / "mailpatch.toml"
+    config.write_text("max-size = 1000\n", "utf-8")
+    run = mailpatch("lint", "--config", config, "-", stdin=EXAMPLE.read_bytes())
+    assert run.returncode == EXIT_REFUSED
     assert b"over the 1,000-byte limit" in run.stderr
 
 
@@ -411,3 +498,8 @@ def test_status_lines_say_where_a_result_went_and_what_was_removed(
     assert main(["patch", *ARGS, str(tmp_path / "a.html")]) == EXIT_OK
     err = capsys.readouterr().err
     assert f"patched {tmp_path / 'a.html'} (1 QR block removed)" in err
+
+
+def test_ics_names_the_option_that_exists(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ics", "--data", "registrationId=1"]) == EXIT_USAGE
+    assert "give them in --event-file FILE" in capsys.readouterr().err
