@@ -152,19 +152,36 @@ def test_long_file_names_are_patched(tmp_path: Path, length: int) -> None:
 # --- what cannot be read is reported, never skipped in silence ----------------------------------
 
 
+def deny_listing(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """``folder`` cannot be listed, as a chmod 000 folder (root reads those anyway)."""
+    real = os.scandir
+
+    def scandir(path: object = ".") -> object:
+        if str(path) == str(folder):
+            raise PermissionError(13, "Permission denied", str(folder))
+        return real(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+def deny_reading(monkeypatch: pytest.MonkeyPatch, file: Path) -> None:
+    """``file`` cannot be read."""
+    real = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self == file:
+            raise PermissionError(13, "Permission denied")
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+
+
 def test_an_unreadable_folder_is_refused_by_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     exports(tmp_path, "emails/a.html", "emails/locked/b.html")
     locked = str(tmp_path / "emails" / "locked")
-    real_scandir = os.scandir
-
-    def scandir(path: object = ".") -> object:  # as for a chmod 000 folder (root reads those)
-        if str(path) == locked:
-            raise PermissionError(13, "Permission denied", locked)
-        return real_scandir(path)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(os, "scandir", scandir)
+    deny_listing(monkeypatch, Path(locked))
     code = main(["patch", *ARGS, "--format", "json", str(tmp_path / "emails")])
     assert code == EXIT_REFUSED
     files = json.loads(capsys.readouterr().out)["files"]
@@ -180,14 +197,7 @@ def test_an_unreadable_gitignore_is_refused_by_name(
     exports(tmp_path, "emails/a.html")
     gitignore = tmp_path / "emails" / ".gitignore"
     gitignore.write_text("drafts/\n", "utf-8")
-    real = Path.read_bytes
-
-    def read_bytes(self: Path) -> bytes:
-        if self == gitignore:
-            raise PermissionError(13, "Permission denied")
-        return real(self)
-
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    deny_reading(monkeypatch, gitignore)
     (tmp_path / ".git").mkdir()
     assert main(["patch", *ARGS, str(tmp_path / "emails")]) == EXIT_REFUSED
     assert f"{gitignore}: cannot be read: Permission denied" in capsys.readouterr().err
@@ -201,14 +211,7 @@ def test_what_an_unreadable_gitignore_would_ignore_is_never_patched(
     written = exports(tmp_path, "emails/drafts/a.html", "other/b.html")
     gitignore = tmp_path / "emails" / ".gitignore"
     gitignore.write_text("drafts/\n", "utf-8")
-    real = Path.read_bytes
-
-    def read_bytes(self: Path) -> bytes:
-        if self == gitignore:
-            raise PermissionError(13, "Permission denied")
-        return real(self)
-
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    deny_reading(monkeypatch, gitignore)
     (tmp_path / ".git").mkdir()
     code = main(["patch", *ARGS, str(tmp_path / "emails"), str(tmp_path / "other")])
     assert code == EXIT_REFUSED
@@ -226,25 +229,11 @@ def test_lint_reports_what_it_cannot_read(
     exports(tmp_path, "emails/a.html", "emails/locked/b.html")
     locked = tmp_path / "emails" / ("locked" if what == "folder" else ".gitignore")
     if what == "folder":
-        real_scandir = os.scandir
-
-        def scandir(path: object = ".") -> object:
-            if str(path) == str(locked):
-                raise PermissionError(13, "Permission denied", str(locked))
-            return real_scandir(path)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(os, "scandir", scandir)
+        deny_listing(monkeypatch, locked)
     else:
         locked.write_text("locked/\n", "utf-8")
         (tmp_path / ".git").mkdir()
-        real = Path.read_bytes
-
-        def read_bytes(self: Path) -> bytes:
-            if self == locked:
-                raise PermissionError(13, "Permission denied")
-            return real(self)
-
-        monkeypatch.setattr(Path, "read_bytes", read_bytes)
+        deny_reading(monkeypatch, locked)
     code = main(["lint", "--format", "json", str(tmp_path / "emails")])
     assert code == EXIT_REFUSED
     unreadable = json.loads(capsys.readouterr().out)["unreadable"]
