@@ -387,7 +387,7 @@ class Document:
         """
         tokens = self.tokens
         if not isinstance(tokens, list):
-            return list(self.iter_tokens_in(start, end))
+            return list(self.iter_tokens_in(start, end))  # made in C: no generator between
         lo, hi = self._index_span(start, end)
         found = tokens[lo:hi]
         if found and found[0].end <= start:  # only the first can end before ``start``
@@ -399,13 +399,11 @@ class Document:
         not a list of them all (lint's marker pass)."""
         tokens = self.tokens
         if isinstance(tokens, list):
-            yield from self.tokens_in(start, end)
-            return
-        found = tokens.between(*self._index_span(start, end))
-        first = next(found, None)
-        if first is not None and first.end > start:  # only the first can end before ``start``
-            yield first
-        yield from found
+            return iter(self.tokens_in(start, end))
+        lo, hi = self._index_span(start, end)
+        if lo < hi and tokens.end_of(lo) <= start:  # only the first can end before ``start``
+            lo += 1
+        return tokens.between(lo, hi)
 
     def _index_span(self, start: int, end: int) -> tuple[int, int]:
         starts = self._token_starts
@@ -480,10 +478,14 @@ def _match_blocks(
         if row >= 0:
             store.close(row, content_end, end)
 
-    record = seen.append if seen is not None else None
+    # the tokens read, in a list (appended at C speed), stored in ``seen`` a batch at a time
+    read: list[Token] = seen if isinstance(seen, list) else []
     for tok in tokens:
-        if record is not None:
-            record(tok)
+        read.append(tok)
+        if read is not seen and len(read) >= _BATCH:
+            if seen is not None:
+                seen.extend(read)
+            read.clear()
         if tok.kind is Kind.START:
             if tok.name in VOID:
                 continue
@@ -528,7 +530,12 @@ def _match_blocks(
                 break
     while names:
         close(len(source), len(source))
+    if isinstance(seen, Tokens):
+        seen.extend(read)
     return True
+
+
+_BATCH = Tokens.BATCH  # tokens read before they are stored as machine integers
 
 
 _PLAIN, _NODE = -2, -1  # a stack entry's row when it is no block: a plain tag, a node's

@@ -16,7 +16,8 @@ from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from functools import cached_property
+from functools import cached_property, partial
+from itertools import chain
 from typing import NamedTuple, overload
 
 
@@ -122,6 +123,8 @@ class Token(NamedTuple):  # a tuple: built by the thousand, three times faster t
 
 
 _KINDS = tuple(Kind)
+_make_token = partial(tuple.__new__, Token)  # a Token from a 4-tuple, without Python's __new__
+_CHUNK = 4096  # tokens made from one copy of the arrays' slices
 _KIND_CODES = {kind: code for code, kind in enumerate(_KINDS)}
 
 
@@ -155,8 +158,13 @@ class Tokens(Sequence[Token]):
         if len(batch) >= self.BATCH:
             self._store()
 
-    def _store(self) -> None:
-        batch = self._batch
+    def extend(self, batch: list[Token]) -> None:
+        """Store ``batch`` (in order, after those appended so far)."""
+        self._store()
+        self._store(batch)
+
+    def _store(self, batch: list[Token] | None = None) -> None:
+        batch = self._batch if batch is None else batch
         if not batch:
             return
         codes = _KIND_CODES
@@ -168,13 +176,18 @@ class Tokens(Sequence[Token]):
             ids[name] = len(names)
             names.append(name)
         self._names.extend([ids[t[3]] for t in batch])
-        batch.clear()
+        self._batch.clear()
 
     @property
     def starts(self) -> array[int]:
         """Every token's start, in order: bisect them."""
         self._store()
         return self._starts
+
+    def end_of(self, index: int) -> int:
+        """Where token ``index`` ends."""
+        self._store()
+        return self._ends[index]
 
     def __len__(self) -> int:
         return len(self._kinds) + len(self._batch)
@@ -200,14 +213,27 @@ class Tokens(Sequence[Token]):
         return self.between(0, len(self))
 
     def between(self, lo: int, hi: int) -> Iterator[Token]:
-        """Tokens ``lo`` to ``hi`` (indexes), made one at a time."""
+        """Tokens ``lo`` to ``hi`` (indexes), made one at a time: a chunk of the arrays is
+        copied at a time (memory stays bounded) and each Token is made in C (a Python loop
+        made a block of 100,000 tokens, read again and again, cost seconds)."""
         self._store()
-        kinds, starts, ends, names, name_list = (
-            self._kinds, self._starts, self._ends, self._names, self._name_list
-        )
-        new = tuple.__new__
-        for i in range(lo, hi):
-            yield new(Token, (_KINDS[kinds[i]], starts[i], ends[i], name_list[names[i]]))
+        kinds, starts, ends, names = self._kinds, self._starts, self._ends, self._names
+        kind_of, name_of = _KINDS.__getitem__, self._name_list.__getitem__
+
+        def chunk(at: int) -> Iterator[Token]:
+            to = min(at + _CHUNK, hi)
+            return map(
+                _make_token,
+                zip(
+                    map(kind_of, kinds[at:to]),
+                    starts[at:to],
+                    ends[at:to],
+                    map(name_of, names[at:to]),
+                    strict=True,
+                ),
+            )
+
+        return chain.from_iterable(map(chunk, range(lo, hi, _CHUNK)))
 
     @property
     def end(self) -> int:
