@@ -296,7 +296,17 @@ class Element:
             return NotImplemented
         if self._store is other._store:
             return self._row == other._row
-        return (self.tag, self.content_end, self.end) == (other.tag, other.content_end, other.end)
+        return self._fields() == other._fields()
+
+    def _fields(self) -> tuple[object, ...]:  # what the element was as a dataclass
+        return (
+            self.tag,
+            self.content_end,
+            self.end,
+            tuple(self.ancestors),
+            self.open_paragraph,
+            self.block_type,
+        )
 
     def __hash__(self) -> int:
         return hash((self.start, self.content_end, self.end))

@@ -102,7 +102,7 @@ class Attr:
     value_start: int  # absolute offset of the value (inside quotes), or end of name
     value_end: int
     quote: str  # '"', "'" or '' (unquoted / no value)
-    source: str = field(repr=False, compare=False)
+    source: str = field(repr=False)  # compared: equal offsets in another text are not equal
     bare: bool = False  # no value at all ('<input disabled>')
 
     @property
@@ -159,7 +159,11 @@ class Tokens(Sequence[Token]):
             self._store()
 
     def extend(self, batch: list[Token]) -> None:
-        """Store ``batch`` (in order, after those appended so far)."""
+        """Add ``batch`` (in order, after those appended so far): it waits with them while
+        they make less than a batch (``as_list`` then hands them over with no copy)."""
+        if not self._kinds and len(self._batch) + len(batch) < self.BATCH:
+            self._batch += batch
+            return
         self._store()
         self._store(batch)
 
@@ -331,11 +335,12 @@ _VALUE_GROUPS = (("dq", '"'), ("sq", "'"), ("uq", ""))
 # a batch of emails with endless invented names must not grow it.
 _NAMES: dict[str, str] = {}
 _NAMES_KEPT = 4096
+_NAME_KEPT_UP_TO = 32  # characters
 
 
 def _name(raw: str) -> str:
     name = raw.lower()
-    if len(_NAMES) < _NAMES_KEPT:
+    if len(raw) <= _NAME_KEPT_UP_TO and len(_NAMES) < _NAMES_KEPT:  # a name can run for MBs
         _NAMES[raw] = name
     return name
 
