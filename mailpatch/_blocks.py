@@ -67,17 +67,17 @@ class Ancestors(Sequence[StartTag]):
 
     __slots__ = ("_node", "_store")
 
-    def __init__(self, store: BlockStore | None = None, node: int = -1) -> None:
+    def __init__(self, store: BlockStore, node: int) -> None:  # node -1: none
         self._store = store
-        self._node = node if store is not None else -1
+        self._node = node
 
     def __len__(self) -> int:
-        return 0 if self._store is None or self._node < 0 else self._store.depth[self._node]
+        return 0 if self._node < 0 else self._store.depth[self._node]
 
     def _tags(self) -> list[StartTag]:  # innermost first
         store, node = self._store, self._node
         out: list[StartTag] = []
-        while store is not None and node >= 0:
+        while node >= 0:
             out.append(store.tag(node))
             node = store.parent[node]
         return out
@@ -111,7 +111,7 @@ class Ancestors(Sequence[StartTag]):
 
     def _outermost(self, which: str) -> StartTag | None:
         store, node = self._store, self._node
-        if store is None or node < 0:
+        if node < 0:
             return None
         found = getattr(store, which)[node]
         return None if found < 0 else store.tag(found)
@@ -132,7 +132,7 @@ class Ancestors(Sequence[StartTag]):
         return self._outermost("locked")
 
 
-class BlockStore(Sequence["Element"]):
+class BlockStore:
     """An email's designer blocks and the designer-relevant start tags around them, stored as
     machine integers, like ``Tokens``: an email of thousands of 35-byte blocks held some 1.2 KB
     of Python objects a block (its tag, attribute, node, element and record), 35 times its
@@ -211,24 +211,9 @@ class BlockStore(Sequence["Element"]):
         )
         return StartTag(self.source, token)
 
-    def __len__(self) -> int:
-        return len(self.node)
-
-    @overload
-    def __getitem__(self, i: int) -> Element: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[Element]: ...
-    def __getitem__(self, i: int | slice) -> Element | list[Element]:
-        if isinstance(i, slice):
-            return [Element(self, row) for row in range(*i.indices(len(self)))]
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError("block index out of range")
-        return Element(self, i)
-
-    def __iter__(self) -> Iterator[Element]:
-        return (Element(self, row) for row in range(len(self)))
+    def elements(self) -> list[Element]:
+        """A view of each block, in document order."""
+        return [Element(self, row) for row in range(len(self.node))]
 
     def rows_of(self, kind: str) -> list[int]:
         """The rows of the blocks of type ``kind``, in document order."""
@@ -383,7 +368,7 @@ class Document:
         """The blocks in document order, made when first read: every reader then gets the
         same ones, and their tags' attribute memos. (Here, not in the store, which the views
         point to: a cycle would wait for the garbage collector, file after file.)"""
-        return list(self._store)
+        return self._store.elements()
 
     def blocks_of(self, kind: str) -> list[Element]:
         blocks = self.blocks
@@ -451,7 +436,7 @@ def _match_blocks(
     tokens: Iterable[Token],
     outer: bool,
     store: BlockStore,
-    seen: Tokens | list[Token] | None = None,
+    seen: Tokens,
 ) -> bool:
     """Add to ``store`` every block whose start tag is in ``tokens``, ends matched with a
     stack.
@@ -489,12 +474,11 @@ def _match_blocks(
             store.close(row, content_end, end)
 
     # the tokens read, in a list (appended at C speed), stored in ``seen`` a batch at a time
-    read: list[Token] = seen if isinstance(seen, list) else []
+    read: list[Token] = []
     for tok in tokens:
         read.append(tok)
-        if read is not seen and len(read) >= _BATCH:
-            if seen is not None:
-                seen.extend(read)
+        if len(read) >= Tokens.BATCH:
+            seen.extend(read)
             read.clear()
         if tok.kind is Kind.START:
             if tok.name in VOID:
@@ -540,12 +524,8 @@ def _match_blocks(
                 break
     while names:
         close(len(source), len(source))
-    if isinstance(seen, Tokens):
-        seen.extend(read)
+    seen.extend(read)
     return True
-
-
-_BATCH = Tokens.BATCH  # tokens read before they are stored as machine integers
 
 
 _PLAIN, _NODE = -2, -1  # a stack entry's row when it is no block: a plain tag, a node's

@@ -134,8 +134,8 @@ class Tokens(Sequence[Token]):
     and a Token tuple with its two ints and its name costs some 200 bytes: a tag-dense email
     (a token per four bytes) held 50 times its size. Here a token costs 11 bytes (19 past
     2 GB); ``Token`` tuples are made again as they are read, for the reader's time only.
-    Appended tokens wait in a short list and are stored a batch at a time (a third faster
-    than one at a time)."""
+    Tokens are added a list at a time (``extend``: a third faster than one at a time); fewer
+    than a batch wait as that list, which ``as_list`` hands over."""
 
     __slots__ = ("_batch", "_ends", "_kinds", "_name_ids", "_name_list", "_names", "_starts")
     BATCH = 512  # some 100 KB of tuples at most
@@ -149,18 +149,11 @@ class Tokens(Sequence[Token]):
         self._name_list = [""]
         self._name_ids = {"": 0}
         self._batch: list[Token] = []
-        for tok in tokens:
-            self.append(tok)
-
-    def append(self, tok: Token) -> None:
-        batch = self._batch
-        batch.append(tok)
-        if len(batch) >= self.BATCH:
-            self._store()
+        self.extend(list(tokens))
 
     def extend(self, batch: list[Token]) -> None:
-        """Add ``batch`` (in order, after those appended so far): it waits with them while
-        they make less than a batch (``as_list`` then hands them over with no copy)."""
+        """Add ``batch`` (in order, after those added so far): it waits with them while they
+        make less than a batch (``as_list`` then hands them over with no copy)."""
         if not self._kinds and len(self._batch) + len(batch) < self.BATCH:
             self._batch += batch
             return

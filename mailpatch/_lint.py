@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import bisect
 import difflib
-import html
 import json
 import re
 import urllib.parse
@@ -29,7 +28,16 @@ from mailpatch._blocks import (
     scan,
 )
 from mailpatch._handlebars import GUID_LIKE, Marker, MarkerKind, normal_guid
-from mailpatch._html import Attr, Kind, LineIndex, StartTag, Token, comment_body, tokenize
+from mailpatch._html import (
+    Attr,
+    Kind,
+    LineIndex,
+    StartTag,
+    Token,
+    comment_body,
+    tokenize,
+    unescape,
+)
 from mailpatch._link import (
     PLACEHOLDER,
     REQUIRED_FIELD,
@@ -259,7 +267,7 @@ def links(doc: Document) -> list[Link]:
             tag = StartTag(source, tok)
             attr = tag.get("href")
             if attr is not None and attr.value is not None:
-                out.append(Link(tag, attr, html.unescape(attr.value), in_mso))
+                out.append(Link(tag, attr, unescape(attr.value), in_mso))
 
     for tok in doc.tokens:
         if tok.kind is Kind.START:
@@ -297,7 +305,7 @@ def _mark_fixable(doc: Document, problems: list[Problem]) -> list[Problem]:
     """Say "fixable" only where patch's own fix would apply: the same function decides."""
     from mailpatch._patch import scheme_fixes
 
-    # read one at a time: a link-dense email's Buttons and links, all held, cost 5x its size
+    # read one at a time: no list of every Button of a link-dense email
     buttons = (read_button_block(doc, el) for el in doc.blocks_of(BUTTON_TYPE))
     inserts = {edit.start for edit in scheme_fixes(doc, buttons)}
     return [
