@@ -34,6 +34,8 @@ ARGS: tuple[str, ...] = (
     ENDPOINT,
     *(arg for guid, readable in EVENTS for arg in ("--event", f"{guid}={readable}")),
 )
+# the run a single-event corpus takes (``corpus(one_event=True)``): --event-id, as most do
+ONE_EVENT_ARGS: tuple[str, ...] = ("--endpoint", ENDPOINT, "--event-id", EVENTS[0][1])
 
 _ORGS = (
     ("A. Datum", "adatum.com", "#005a9e"),
@@ -391,18 +393,21 @@ def make_email(
     crlf: bool | None = None,
     bom: bool | None = None,
     events_at: float | None = None,
+    guids: list[str] | None = None,
 ) -> Email:
     """One email of about ``size`` bytes with ``events`` ERQRCode blocks (0 = a newsletter).
 
     ``events_at`` puts that fraction of the repeated content before the event sections
     (default: a random share up to a third, as registration emails put the code near the top).
+    ``guids`` names the events (default: ``events`` drawn from ``EVENTS``).
     """
     editor = editor or rng.choice(("classic", "newer"))
     markers = markers or ("in-p" if rng.random() < 0.15 else "comments")
     crlf = rng.random() < 0.25 if crlf is None else crlf
     bom = rng.random() < 0.1 if bom is None else bom
     w = _Writer(rng, editor, markers)
-    guids = rng.sample([g for g, _ in EVENTS], events)
+    drawn = rng.sample([g for g, _ in EVENTS], events)
+    guids = drawn if guids is None else guids[:events]
     head = w.head(f"{w.org}: {w.sentence(3, 6)}", extra_css=rng.randint(0, 120))
     sections: list[str] = [w.section([w.image("logo", 180), w.image("hero-banner")])]
     sections.append(w.section([w.text(2), w.details()]))
@@ -430,15 +435,24 @@ def make_email(
     return Email(name, head + w.body(ordered), events, editor, markers, crlf, bom)
 
 
-def corpus(count: int, seed: int = 2025, min_kb: int = 20, max_kb: int = 400) -> list[Email]:
-    """``count`` emails, sizes log-uniform in [min_kb, max_kb], 80 % with a QR block."""
+def corpus(
+    count: int, seed: int = 2025, min_kb: int = 20, max_kb: int = 400, one_event: bool = False
+) -> list[Email]:
+    """``count`` emails, sizes log-uniform in [min_kb, max_kb], 80 % with a QR block.
+
+    ``one_event``: every QR block is for the first of ``EVENTS`` (a run ``--event-id`` serves:
+    ``ONE_EVENT_ARGS``), one per email; otherwise 20 % of them hold two or three events."""
     rng = random.Random(seed)
     emails: list[Email] = []
+    first = [EVENTS[0][0]]
     for i in range(count):
         size = int(1024 * min_kb * (max_kb / min_kb) ** rng.random())
         has_qr = i % 5 != 4  # exactly 80 %, spread evenly through the folder
         events = (2 if rng.random() < 0.8 else 3) if has_qr and rng.random() < 0.2 else has_qr
-        emails.append(make_email(rng, f"email-{i:04d}.html", size, int(events)))
+        if one_event:
+            events = has_qr
+        name = f"email-{i:04d}.html"
+        emails.append(make_email(rng, name, size, int(events), guids=first if one_event else None))
     return emails
 
 
