@@ -7,7 +7,8 @@ import errno
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -19,7 +20,16 @@ from mailpatch import __version__
 from mailpatch._cli_select import Configs, common_base, excluded_name, select, selection_options
 from mailpatch._config import Config
 from mailpatch._errors import MissingOption
-from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, write_if_changed
+from mailpatch._files import (
+    DEFAULT_MAX_SIZE,
+    FileProblem,
+    commit,
+    decode,
+    discard,
+    discard_run,
+    sync_folders,
+    write_if_changed,
+)
 from mailpatch._html import LineIndex
 from mailpatch._options import options_over
 from mailpatch._output import (
@@ -38,7 +48,10 @@ from mailpatch._run import (
     Mode,
     Outcome,
     Status,
+    endpoint_needed,
+    internal_error,
     keep_freed_memory,
+    one_event_only,
     process,
     read_events,
     summarize,
@@ -111,14 +124,9 @@ def _process_one(job: Job) -> Outcome:
     try:
         return process(*job)
     except MissingOption:
-        raise  # a usage error: the run stops (before any write: see _plan)
+        raise  # a usage error: the run stops (before any write: see Mode.check_run)
     except Exception as exc:  # a bug, or a limit (RecursionError, MemoryError): this file only
-        return Outcome(
-            job[0],
-            Status.ERROR,
-            f"INTERNAL ERROR: {type(exc).__name__}: {str(exc)[:200]}; nothing was written. "
-            "Please report this with the file.",
-        )
+        return internal_error(job[0], exc)
 
 
 def _plan(
@@ -170,6 +178,156 @@ def _plan(
             options = replace(options, event=None, events={**options.events, **tied})
         jobs.append((path, options, mode))
     return jobs
+
+
+class _Run:
+    """What a run must know of all its emails before it writes anything (``Mode.check_run``):
+    whether it asks at all (an --event-id serves one event only; an email to patch needs an
+    endpoint), each file's job, and the check itself once every email has reported."""
+
+    def __init__(self, files: Sequence[str], settings: Sequence[tuple[PatchOptions, Mode]]):
+        self.files = files
+        self.settings = settings
+        self.event = next((o.event for o, _ in settings if o.event is not None), None)
+        self.checks = self.event is not None or any(o.endpoint is None for o, _ in settings)
+        # a run of several files holds its results in temp files named with this
+        self.token = os.urandom(4).hex() if self.checks and len(files) > 1 else ""
+
+    def jobs(self) -> list[Job]:
+        modes = {
+            id(m): m._replace(check_run=self.checks, hold=self.token) for _, m in self.settings
+        }
+        return [
+            (path, options, modes[id(mode)])
+            for path, (options, mode) in zip(self.files, self.settings, strict=True)
+        ]
+
+    def check(self, outcomes: Sequence[Outcome]) -> None:
+        """A usage error unless the run may write: the first email to patch without an
+        endpoint, or an --event-id run whose emails are for several events."""
+        for outcome, path, (_, mode) in zip(outcomes, self.files, self.settings, strict=True):
+            if outcome.endpoint_needed:
+                raise click.UsageError(
+                    endpoint_needed(path, outcome.endpoint_needed, mode.settings_file)
+                )
+        if self.event is None:
+            return
+        found: dict[str, list[str]] = {}  # GUID -> the files that hold it
+        for outcome, path in zip(outcomes, self.files, strict=True):
+            for guid in outcome.events:
+                found.setdefault(guid, []).append("stdin" if path == "-" else path)
+        if len(found) > 1:
+            raise click.UsageError(one_event_only(found))
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[_Held]:
+        """Outcomes held until the run is checked; on the way out, every result that was not
+        renamed into place is removed, whatever stopped the run (a usage error, Ctrl-C,
+        SIGTERM or SIGHUP: the process then dies of that signal, as it would have)."""
+        held = _Held()
+        with _signals_stop() if self.token else contextlib.nullcontext():
+            try:
+                yield held
+            finally:
+                held.close()
+                if self.token and held.unfinished:
+                    folders = {os.path.dirname(os.path.realpath(f)) for f in self.files}
+                    discard_run(sorted(folders), self.token)
+
+
+class _Held:
+    """Outcomes in run order, their outputs (diffs, results for -o or --output-dir) kept in a
+    temporary file rather than in memory; each pending result is renamed into place as its
+    outcome is taken (``__iter__``)."""
+
+    def __init__(self) -> None:
+        self.items: list[Outcome] = []
+        self._spans: list[tuple[int, int]] = []
+        self._spool: Any = None
+        self.unfinished = True  # not every pending result was renamed or removed
+
+    def gather(self, outcomes: Iterable[Outcome]) -> None:
+        for outcome in outcomes:
+            span = (0, 0)
+            if outcome.output:
+                if self._spool is None:
+                    import tempfile
+
+                    # closed by close(), which the run's context manager calls
+                    self._spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115
+                span = (self._spool.tell(), len(outcome.output))
+                self._spool.write(outcome.output)
+                outcome = replace(outcome, output=b"")
+            self.items.append(outcome)
+            self._spans.append(span)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> Outcome:
+        return self.items[i]
+
+    def __iter__(self) -> Iterator[Outcome]:
+        for i, outcome in enumerate(self.items):
+            at, size = self._spans[i]
+            if size:
+                self._spool.seek(at)
+                outcome = replace(outcome, output=self._spool.read(size))
+            pending = outcome.pending
+            if pending is not None:
+                try:
+                    commit(pending)
+                    outcome = replace(outcome, pending=None, wrote=pending.target)
+                except FileProblem as exc:  # as a write in place reports it
+                    outcome = Outcome(outcome.path, Status.REFUSED, str(exc))
+                self.items[i] = replace(outcome, output=b"")  # renamed, or removed
+            yield outcome
+        self.unfinished = False
+
+    def close(self) -> None:
+        """Remove the pending results not renamed; drop the spool."""
+        for outcome in self.items:
+            if outcome.pending is not None:
+                discard(outcome.pending)
+        if self._spool is not None:
+            self._spool.close()
+
+
+class _Stopped(BaseException):
+    """SIGTERM or SIGHUP, raised where the run is, so that it cleans up before it dies."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _signals_stop() -> Iterator[None]:
+    """SIGTERM and SIGHUP (left at their defaults) raise _Stopped within; the process then
+    dies of the signal, once the run has removed its temp files."""
+    caught = [s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, _frame: object) -> None:
+        raise _Stopped(signum)
+
+    previous = {}
+    for signum in caught:
+        if signal.getsignal(signum) is signal.SIG_DFL:
+            previous[signum] = signal.signal(signum, stop)
+    try:
+        yield
+    except _Stopped as exc:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        previous.clear()
+        os.kill(os.getpid(), exc.signum)
+        raise
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def run_all(jobs: Sequence[Job], workers: int, stdin: bytes | None = None) -> Iterator[Outcome]:
@@ -469,18 +627,18 @@ def patch_command(
     stdin = None
     if files == ["-"]:  # no more than the size limit is read: an endless stdin is refused
         stdin = sys.stdin.buffer.read(per_file[0][1].max_size + 1)
-    plan = _plan(files, per_file, stdin)
+    run = _Run(files, per_file)
     workers = _workers(jobs, file_configs, len(files))
     as_json = output_format == "json"
     # a diff in colour on a terminal, as black does; --no-color, NO_COLOR or a pipe: plain
     colored = diff and not as_json and _wants_color(color)
     echo = partial(click.echo, err=True)
     used = configs.used()
+    preamble: list[str] = []  # said before the files (once the run is found good)
     if verbose and not as_json:
         for config in used or [configs.of(paths[0])]:
-            echo(f"config: {config.source or 'none'} (project root {config.root})")
-        for name in skipped:
-            echo(f"excluded {name}")
+            preamble.append(f"config: {config.source or 'none'} (project root {config.root})")
+        preamble += [f"excluded {name}" for name in skipped]
     delivery = _Delivery(
         output,
         output_dir,
@@ -494,12 +652,23 @@ def patch_command(
         stdin_filename,
     )
     outcomes: list[Outcome] = [Outcome(path, Status.REFUSED, why) for path, why in unreadable]
-    for outcome in outcomes:
-        echo(f"error: cannot patch {outcome.where}: {outcome.message}")
+    preamble += [f"error: cannot patch {o.where}: {o.message}" for o in outcomes]
     progress = not quiet and len(files) >= PROGRESS_THRESHOLD and _stderr_is_terminal()
     held: list[str] = []  # status lines wait for the progress bar to finish
+    written: set[str] = set()  # folders renamed into: synced once the run ends
+
+    def deliver(outcome: Outcome) -> None:
+        kept, text = delivery.take(outcome)
+        if text is not None:
+            (held.append if progress else echo)(text)
+        if kept.wrote:
+            written.add(os.path.dirname(kept.wrote))
+        elif kept.written_to:  # -o FILE, --output-dir
+            written.add(os.path.dirname(os.path.realpath(kept.written_to)))
+        outcomes.append(kept)
+
     try:
-        stream = run_all(plan, workers, stdin)
+        stream = run_all(run.jobs(), workers, stdin)
         bar = (
             click.progressbar(
                 stream, length=len(files), label="Patching", file=sys.stderr, show_pos=True
@@ -507,14 +676,25 @@ def patch_command(
             if progress
             else contextlib.nullcontext(stream)
         )
-        with bar as items:
-            for outcome in items:
-                kept, text = delivery.take(outcome)
-                if text is not None:
-                    (held.append if progress else echo)(text)
-                outcomes.append(kept)
+        if not run.checks:
+            for line in preamble:
+                echo(line)
+            with bar as items:
+                for outcome in items:
+                    deliver(outcome)
+        else:  # every email reports first; nothing is said or written before the run is good
+            with run.held() as results:
+                with bar as items:
+                    results.gather(items)
+                run.check(results.items)
+                for line in preamble:
+                    echo(line)
+                for outcome in results:
+                    deliver(outcome)
     except MissingOption as exc:
         raise click.UsageError(str(exc)) from None
+    finally:
+        sync_folders(sorted(written))
     for text in held:
         echo(text)
     code = exit_code(outcomes)

@@ -223,11 +223,46 @@ def patch(text: str, options: PatchOptions) -> PatchResult:
     each QR block goes to, with which link) or refuses; ``plan_edits`` turns the plan into
     typed edits; ``apply`` splices them into the original text.
     """
+    return patch_read(text, options, read_email(text))
+
+
+class Reading(NamedTuple):
+    """An email as ``patch`` reads it before any decision: what a run must also know of it
+    (``events_in``) comes from the same reading."""
+
+    survey: Survey
+    doc: Document
+    buttons: list[ButtonBlock]
+    qrs: list[QrBlock]  # every ERQRCode block, or those read before ``refusal``
+    refusal: Refusal | None  # an ERQRCode block that cannot be read (patch() refuses it)
+
+
+def read_email(text: str) -> Reading | None:
+    """The email's blocks located and read, or None when it cannot hold a QR block, a moved
+    loop or a calendar link (``_may_apply``): most emails stop there."""
     if not _may_apply(text):
-        return PatchResult(text)
+        return None
     survey = Survey(text)  # the whole-text passes, shared with verify() through the result
-    doc = locate(text, survey)
-    decided = plan(doc, options, survey)
+    return _read_blocks(locate(text, survey), survey)
+
+
+def _read_blocks(doc: Document, survey: Survey) -> Reading:
+    buttons = [read_button_block(doc, el) for el in doc.blocks_of(BUTTON_TYPE)]
+    qrs: list[QrBlock] = []
+    try:
+        for el in doc.blocks_of(QR_TYPE):
+            qrs.append(read_qr_block(doc, el))
+    except Refusal as exc:
+        return Reading(survey, doc, buttons, qrs, exc)
+    return Reading(survey, doc, buttons, qrs, None)
+
+
+def patch_read(text: str, options: PatchOptions, reading: Reading | None) -> PatchResult:
+    """``patch`` of an email as ``read_email`` read it."""
+    if reading is None:
+        return PatchResult(text)
+    doc, survey = reading.doc, reading.survey
+    decided = plan(doc, options, survey, reading)
     edits, left = plan_edits(doc, decided, options, survey)
     pairings = tuple(
         Pairing(qr.element.start, button.element.start, qr.guid, link)
@@ -259,21 +294,26 @@ class Plan(NamedTuple):
     lines: LineIndex
 
 
-def plan(doc: Document, options: PatchOptions, survey: Survey) -> Plan:
-    """Read the email and decide, or refuse: every refusal of a patch is taken here but the
-    ones that need the edits themselves (``_check_outside_expressions``) or the moved
-    content (``_button_content``)."""
+def plan(
+    doc: Document, options: PatchOptions, survey: Survey, reading: Reading | None = None
+) -> Plan:
+    """Read the email (unless ``reading`` holds it read) and decide, or refuse: every refusal
+    of a patch is taken here but the ones that need the edits themselves
+    (``_check_outside_expressions``) or the moved content (``_button_content``)."""
     text = doc.source
     lines = LineIndex(text)
     qr_elements = doc.blocks_of(QR_TYPE)
-    buttons = [read_button_block(doc, el) for el in doc.blocks_of(BUTTON_TYPE)]
+    reading = reading or _read_blocks(doc, survey)
+    buttons = reading.buttons
     patched = [b for b in buttons if b.loop_guids]
     done_guids = {g for b in patched for g in b.loop_guids}
     if not qr_elements:
         review = review_links(doc, patched, options, done_guids, survey)
         return Plan([], buttons, patched, [], review, lines)
     _check_not_nested(doc, lines)
-    qrs = [read_qr_block(doc, el) for el in qr_elements]
+    if reading.refusal is not None:
+        raise reading.refusal
+    qrs = reading.qrs
     for element in qr_elements:
         _check_unlocked(element, "ERQRCode", options, lines)
     for qr in qrs:
@@ -520,21 +560,23 @@ _ANY_EVENT_GUID = re.compile(
 
 
 def events_in(text: str) -> EmailEvents:
-    """The events ``text`` is for. An email whose blocks cannot be read whole (the patch will
-    refuse it) counts every GUID its event tests name, so that no id is given out on a guess."""
-    if not _may_apply(text):
+    """The events ``text`` is for."""
+    return events_of(text, read_email(text))
+
+
+def events_of(text: str, reading: Reading | None) -> EmailEvents:
+    """The events ``text`` is for, as ``read_email`` read it. An email whose blocks cannot be
+    read whole (the patch will refuse it) counts every GUID its event tests name, so that no
+    id is given out on a guess."""
+    if reading is None:
         return EmailEvents()
-    try:
-        doc = locate(text)
-        qrs = [read_qr_block(doc, el) for el in doc.blocks_of(QR_TYPE)]
-        buttons = [read_button_block(doc, el) for el in doc.blocks_of(BUTTON_TYPE)]
-    except Refusal:
+    if reading.refusal is not None:
         return EmailEvents(
             tuple((normal_guid(m.group(1)), m.start()) for m in _ANY_EVENT_GUID.finditer(text))
         )
     return EmailEvents(
-        tuple((normal_guid(q.guid), q.element.start) for q in qrs),
-        frozenset(g for b in buttons for g in b.loop_guids),
+        tuple((normal_guid(q.guid), q.element.start) for q in reading.qrs),
+        frozenset(g for b in reading.buttons for g in b.loop_guids),
     )
 
 

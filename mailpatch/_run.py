@@ -6,17 +6,41 @@ emit outcomes in input order, whichever worker produced them.
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from functools import partial
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from mailpatch._errors import MissingOption, Refusal, UnmappedEvent
-from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, read_bytes, write_atomic
+from mailpatch._files import (
+    DEFAULT_MAX_SIZE,
+    EmailText,
+    FileProblem,
+    Pending,
+    decode,
+    read_bytes,
+    read_file,
+    write_atomic,
+    write_pending,
+)
 from mailpatch._html import LineIndex
-from mailpatch._patch import EditKind, EmailEvents, PatchOptions, events_in, patch
+from mailpatch._patch import (
+    EditKind,
+    EmailEvents,
+    PatchOptions,
+    PatchResult,
+    events_in,
+    events_of,
+    patch,
+    patch_read,
+    read_email,
+)
 
 
 class Status(Enum):
@@ -44,6 +68,12 @@ class Outcome:
     qr_removed: int = 0  # ERQRCode blocks removed
     written_to: str = ""  # where the result went, when not in place (-o FILE, --output-dir)
     output: bytes = b""  # a diff, or the result bytes when Mode.capture (stdout, -o, --output-dir)
+    # for the run (Mode.check_run): the email's event GUIDs, and where it has an ERQRCode
+    # block to patch while its settings have no endpoint ("LINE:COL")
+    events: tuple[str, ...] = ()
+    endpoint_needed: str = ""
+    pending: Pending | None = None  # Mode.hold: the result, waiting to be renamed into place
+    wrote: str = ""  # the real path written in place (its folder is synced once the run ends)
 
     @property
     def changes(self) -> str:
@@ -84,6 +114,14 @@ class Mode(NamedTuple):  # cheaper to define than a dataclass (start-up)
     events_table: str | None = None
     settings_file: str | None = None  # the configuration file itself, for other messages
     stdin_name: str | None = None  # --stdin-filename: the name stdin's email goes by
+    # The run checks what only all its emails together can say (--event-id serves one event;
+    # an email to patch needs an endpoint) before it writes anything: each email reports its
+    # events (Outcome.events, .endpoint_needed), and an --event-id reaches only the one GUID
+    # the email holds. The only file of a run is checked here, a usage error raised before
+    # anything is written; in a run of several, in-place results go to temp files named with
+    # ``hold`` (Outcome.pending), renamed once the run is found good.
+    check_run: bool = False
+    hold: str = ""
 
 
 def unified_diff(name: str, before: str, after: str) -> str:
@@ -114,6 +152,43 @@ def read_events(path: str, max_size: int, data: bytes | None = None) -> EmailEve
         return None
 
 
+def endpoint_needed(path: str, label: str, settings_file: str | None) -> str:
+    """The usage error for an email to patch whose settings have no endpoint."""
+    table = (
+        f"[tool.mailpatch] in {settings_file}"
+        if settings_file
+        else "[tool.mailpatch] of pyproject.toml"
+    )
+    return (
+        f"--endpoint is needed: {path}:{label} has an ERQRCode block to patch (give "
+        f'--endpoint HOST, or endpoint = "HOST" in {table})'
+    )
+
+
+def one_event_only(found: dict[str, list[str]]) -> str:
+    """The usage error for an --event-id run whose emails are for several events (GUID ->
+    the files that hold it)."""
+    listed = "; ".join(
+        f"{guid} ({', '.join(names[:3])}{', …' if len(names) > 3 else ''})"
+        for guid, names in sorted(found.items())
+    )
+    return (
+        f"--event-id serves only a run whose emails are all for one event; these are for "
+        f"{len(found)}: {listed}. Map each with --event GUID=ID, or in the events table "
+        "[tool.mailpatch.events]"
+    )
+
+
+def internal_error(path: str, exc: Exception) -> Outcome:
+    """A file that failed in a way mailpatch did not foresee: reported for that file alone."""
+    return Outcome(
+        path,
+        Status.ERROR,
+        f"INTERNAL ERROR: {type(exc).__name__}: {str(exc)[:200]}; nothing was written. "
+        "Please report this with the file.",
+    )
+
+
 def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = None) -> Outcome:
     """Patch one email. ``data`` is given for stdin; otherwise the file is read.
 
@@ -121,9 +196,10 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
     """
     # --check and --diff write nothing but diffs: no echo of the input, even for '-'
     capture = mode.capture and not (mode.check or mode.diff)
+    info = None
     try:
         if data is None:
-            data = read_bytes(Path(path), mode.max_size)
+            data, info = read_file(Path(path), mode.max_size)
         elif len(data) > mode.max_size:  # stdin, read no further: nothing to echo whole
             message = f"is over the {mode.max_size:,}-byte limit (--max-size); nothing written"
             return Outcome(path, Status.REFUSED, message)
@@ -131,8 +207,49 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
     except FileProblem as exc:
         return Outcome(path, Status.REFUSED, str(exc), output=(data or b"") if capture else b"")
     echo = data if capture else b""  # the input itself is the result when nothing changes
+    if not mode.check_run:
+        return _patched(path, options, mode, data, info, email, echo, patch, ())
+    reading = read_email(email.text)
+    events = events_of(email.text, reading)
+    guids = tuple(sorted(events.guids))
+    if options.endpoint is None and events.to_patch:
+        label = LineIndex(email.text).label(events.to_patch[0][1])
+        if not mode.hold:  # the run's only file: its usage error, before anything is written
+            raise MissingOption(endpoint_needed(path, label, mode.settings_file))
+        return Outcome(path, Status.REFUSED, events=guids, endpoint_needed=label)
+    if options.event is not None:
+        if len(guids) > 1:  # the run stops: nothing to patch
+            if not mode.hold:
+                named = "stdin" if path == "-" else path
+                raise MissingOption(one_event_only({guid: [named] for guid in guids}))
+            return Outcome(path, Status.REFUSED, events=guids)
+        # the id reaches this email's one GUID and no other (the run sees that it has one)
+        tied = {guid: options.event for guid in guids}
+        options = dataclasses.replace(options, event=None, events={**options.events, **tied})
     try:
-        result = patch(email.text, options)
+        patcher = partial(patch_read, reading=reading)
+        outcome = _patched(path, options, mode, data, info, email, echo, patcher, guids)
+    except MissingOption:
+        raise
+    except Exception as exc:  # reported for this file; the run still knows its events
+        return dataclasses.replace(internal_error(path, exc), events=guids)
+    return outcome
+
+
+def _patched(
+    path: str,
+    options: PatchOptions,
+    mode: Mode,
+    data: bytes,
+    info: os.stat_result | None,
+    email: EmailText,
+    echo: bytes,
+    patcher: Callable[[str, PatchOptions], PatchResult],
+    events: tuple[str, ...],
+) -> Outcome:
+    """The outcome of patching the decoded ``email``, written where ``mode`` says."""
+    try:
+        result = patcher(email.text, options)
     except Refusal as exc:
         position = LineIndex(email.text).label(exc.offset)
         reason = exc.reason
@@ -141,20 +258,20 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
                 f'no readable event id for event {exc.guid}: add "{exc.guid}" = '
                 f'"READABLE_ID" under {mode.events_table} (or give --event {exc.guid}=ID)'
             )
-        return Outcome(path, Status.REFUSED, reason, position, output=echo)
+        return Outcome(path, Status.REFUSED, reason, position, output=echo, events=events)
     except MissingOption as exc:
         raise MissingOption(f"{path}: {exc}") from None
     if not result.changed:
         applies = result.qr_blocks or result.patched_buttons
         status = Status.UNCHANGED if applies else Status.NOT_APPLICABLE
-        return Outcome(path, status, unchecked=result.unchecked, output=echo)
+        return Outcome(path, status, unchecked=result.unchecked, output=echo, events=events)
     from mailpatch._verify import Unverifiable, VerifyError, verify  # lxml: once a file changes
 
     try:
         verify(email.text, result, options)
     except Unverifiable as exc:  # a limit of the verifier, not a bug: refused like bad input
         message = f"the patch cannot be verified ({exc}); nothing was written"
-        return Outcome(path, Status.REFUSED, message, output=echo)
+        return Outcome(path, Status.REFUSED, message, output=echo, events=events)
     except VerifyError as exc:
         return Outcome(
             path,
@@ -162,8 +279,10 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
             f"INTERNAL ERROR: the patched email failed verification ({exc}); nothing was "
             "written. Please report this with the file.",
             output=echo,
+            events=events,
         )
-    def made(status: Status, output: bytes = b"") -> Outcome:
+
+    def made(status: Status, output: bytes = b"", **written: Any) -> Outcome:
         return Outcome(
             path,
             status,
@@ -174,6 +293,8 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
             left=tuple(text for _, text in result.left_behind),
             qr_removed=sum(1 for e in result.edits if e.what is EditKind.QR),
             output=output,
+            events=events,
+            **written,
         )
 
     # a file whose only change is stale links written anew is "updated", not "patched"
@@ -191,10 +312,12 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
     if mode.capture:
         return made(done, new)
     try:
-        write_atomic(Path(path), new, expect=data)
+        if mode.hold and info is not None:
+            return made(done, pending=write_pending(Path(path), new, data, info, mode.hold))
+        wrote = write_atomic(Path(path), new, expect=data)
     except FileProblem as exc:
-        return Outcome(path, Status.REFUSED, str(exc))
-    return made(done)
+        return Outcome(path, Status.REFUSED, str(exc), events=events)
+    return made(done, wrote=wrote)
 
 
 # glibc's mallopt() parameters: the freed memory kept at the top of the heap, and the size

@@ -31,6 +31,7 @@ from mailpatch._cli import EXIT_OK, EXIT_REFUSED, main
 from fixturecases import Case, cases
 
 CASE = next(c for c in cases("patch") if c.name == "classic-vml-button")
+CASE_GUID, CASE_ID = "2c7e9a41-5f3b-ef11-a82e-000d3a4b7c91", "ADatumSecurityBriefing2025_4471"
 ORIGINAL = CASE.input.read_bytes()
 PATCHED = CASE.expected.read_bytes()
 EXIT_INTERRUPTED = 130
@@ -347,7 +348,8 @@ def test_concurrent_edit_is_not_overwritten(
 
         def fsync(fd: int) -> None:
             real_fsync(fd)
-            expected.append(edit(path))
+            if not expected:  # the temp file's (the folder is synced after the rename)
+                expected.append(edit(path))
 
         monkeypatch.setattr(os, "fsync", fsync)
     code, err = run(capsysbinary, path)
@@ -364,8 +366,29 @@ def test_concurrent_edit_is_not_overwritten(
 # --- interrupted: every file original or fully patched --------------------------------------
 
 
+# How a run writes. Streamed: each file is renamed into place once patched (the settings map
+# the event). Held: with --event-id the run must first know that all its emails are for one
+# event, so every result waits in a temp file until the last email is read; an interrupt
+# before then leaves every file as it was.
+STREAMED = ["--endpoint", "contoso.svc.dynamics.com", "--event", f"{CASE_GUID}={CASE_ID}"]
+RUNS = [pytest.param(STREAMED, id="streamed"), pytest.param(CASE.args, id="held")]
+
+
+def _run_with(
+    capsysbinary: pytest.CaptureFixture[bytes], args: list[str], *paths: Path
+) -> tuple[int, str]:
+    code = main(["patch", *args, *map(str, paths)])
+    err = capsysbinary.readouterr().err.decode("utf-8")
+    assert "Traceback" not in err
+    return code, err
+
+
+@pytest.mark.parametrize("args", RUNS)
 def test_interrupt_between_files(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsysbinary: pytest.CaptureFixture[bytes]
+    args: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsysbinary: pytest.CaptureFixture[bytes],
 ) -> None:
     files = [place(tmp_path, f"e{i}.html") for i in range(3)]
     real_process = mailpatch._cli.process
@@ -378,22 +401,26 @@ def test_interrupt_between_files(
         return real_process(path, *args)
 
     monkeypatch.setattr(mailpatch._cli, "process", process)
-    code, err = run(capsysbinary, *files)
+    code, err = _run_with(capsysbinary, args, *files)
     assert code == EXIT_INTERRUPTED
     assert "Aborted!" in err
     assert len(calls) == 2
-    assert [f.read_bytes() for f in files] == [PATCHED, ORIGINAL, ORIGINAL]
+    first = PATCHED if args is STREAMED else ORIGINAL
+    assert [f.read_bytes() for f in files] == [first, ORIGINAL, ORIGINAL]
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.parametrize("args", RUNS)
 @pytest.mark.parametrize("call", ["fdopen", "fsync", "chmod", "replace"])
 def test_interrupt_inside_a_write(
     call: str,
+    args: list[str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsysbinary: pytest.CaptureFixture[bytes],
 ) -> None:
-    """Ctrl-C while the 2nd file's temp file is being made: it goes, the 1st stays patched."""
+    """Ctrl-C while the 2nd file's temp file is made (or renamed): it goes, and the 1st stays
+    patched where it was renamed already."""
     files = [place(tmp_path, f"e{i}.html") for i in range(3)]
     real = getattr(os, call)
     seen: list[object] = []
@@ -405,9 +432,11 @@ def test_interrupt_inside_a_write(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(os, call, interrupted)
-    code, _ = run(capsysbinary, *files)
+    code, _ = _run_with(capsysbinary, args, *files)
     assert code == EXIT_INTERRUPTED
-    assert [f.read_bytes() for f in files] == [PATCHED, ORIGINAL, ORIGINAL]
+    renamed = args is STREAMED or call == "replace"
+    first = PATCHED if renamed else ORIGINAL
+    assert [f.read_bytes() for f in files] == [first, ORIGINAL, ORIGINAL]
     assert leftovers(tmp_path) == []
 
 
@@ -417,7 +446,7 @@ def test_sigint_mid_batch(tmp_path: Path, jobs: str) -> None:
     """A real Ctrl-C (SIGINT to the process group) once the first file is patched."""
     files = [place(tmp_path, f"e{i:03}.html") for i in range(300)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mailpatch", "patch", "-q", "-j", jobs, *CASE.args, str(tmp_path)],
+        [sys.executable, "-m", "mailpatch", "patch", "-q", "-j", jobs, *STREAMED, str(tmp_path)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
@@ -437,6 +466,31 @@ def test_sigint_mid_batch(tmp_path: Path, jobs: str) -> None:
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("jobs", ["1", "2"])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_signal_while_a_held_run_reads(tmp_path: Path, jobs: str, signum: int) -> None:
+    """A run with --event-id stopped (Ctrl-C, SIGTERM or SIGHUP to its process group) while
+    its results wait in temp files: every file stays as it was and no temp file is left,
+    those its workers were writing included."""
+    files = [place(tmp_path, f"e{i:03}.html") for i in range(300)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mailpatch", "patch", "-q", "-j", jobs, *CASE.args, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline and not leftovers(tmp_path):
+        time.sleep(0.002)
+    os.killpg(proc.pid, signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == (EXIT_INTERRUPTED if signum == signal.SIGINT else -signum)
+    assert b"Traceback" not in err
+    assert all(f.read_bytes() == ORIGINAL for f in files)
+    assert leftovers(tmp_path) == []
+
+
 def _signal_once_temp_file_exists(monkeypatch: pytest.MonkeyPatch, signum: int) -> None:
     """The signal arrives at the worst instant: the temp file exists, mkstemp has not returned."""
     real_mkstemp = tempfile.mkstemp
@@ -450,14 +504,20 @@ def _signal_once_temp_file_exists(monkeypatch: pytest.MonkeyPatch, signum: int) 
 
 
 @pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signal masks")
+@pytest.mark.parametrize("args", RUNS)
 def test_ctrl_c_inside_mkstemp_waits_for_the_write(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsysbinary: pytest.CaptureFixture[bytes]
+    args: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsysbinary: pytest.CaptureFixture[bytes],
 ) -> None:
     files = [place(tmp_path, f"e{i}.html") for i in range(2)]
     _signal_once_temp_file_exists(monkeypatch, signal.SIGINT)
-    code, _ = run(capsysbinary, *files)
+    code, _ = _run_with(capsysbinary, args, *files)
     assert code == EXIT_INTERRUPTED
-    assert [f.read_bytes() for f in files] == [PATCHED, ORIGINAL]  # finished, then stopped
+    # finished, then stopped (a held run: the temp file finished, then removed)
+    first = PATCHED if args is STREAMED else ORIGINAL
+    assert [f.read_bytes() for f in files] == [first, ORIGINAL]
     assert leftovers(tmp_path) == []
 
 
@@ -475,15 +535,18 @@ sys.exit(main(sys.argv[1:]))
 
 
 @pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signal masks")
-def test_sigterm_inside_mkstemp_waits_for_the_write(tmp_path: Path) -> None:
-    path = place(tmp_path, "email.html")
+@pytest.mark.parametrize("count", [1, 2])
+def test_sigterm_inside_mkstemp_waits_for_the_write(tmp_path: Path, count: int) -> None:
+    """One file: its write finishes, then SIGTERM ends the process. Two (a held run, --event-id):
+    the temp file is finished, then removed, and the process dies of the SIGTERM."""
+    paths = [place(tmp_path, f"e{i}.html") for i in range(count)]
     done = subprocess.run(
-        [sys.executable, "-c", SIGTERM_SCRIPT, "patch", *CASE.args, str(path)],
+        [sys.executable, "-c", SIGTERM_SCRIPT, "patch", *CASE.args, *map(str, paths)],
         capture_output=True,
         check=False,
     )
     assert done.returncode == -signal.SIGTERM
-    assert path.read_bytes() == PATCHED
+    assert [p.read_bytes() for p in paths] == ([PATCHED] if count == 1 else [ORIGINAL] * count)
     assert leftovers(tmp_path) == []
 
 
