@@ -1,33 +1,36 @@
 """How fast mailpatch patches, side by side with what else one could run on the same emails.
 
-On one generated corpus (``corpus.py``), each round copies the corpus afresh for every
-contender, runs the contenders in an order that rotates from round to round, and the median
-round counts. The batch target is judged on the ratio within each round (mailpatch against the
-lxml pass of the same round), the median over the rounds: on a shared machine whose speed
-drifts, a ratio of two medians taken from different rounds moves by more than the margin.
-Contenders:
+On one generated corpus (``corpus.py``: one event, so that ``--event-id`` serves the run, as
+it does for most users), each round copies the corpus afresh for every contender, runs the
+contenders in an order that rotates from round to round, and the median round counts. Targets
+are judged on the ratio within each round, the median over the rounds: on a shared machine
+whose speed drifts, a ratio of two medians taken from different rounds moves by more than the
+margin. Contenders:
 
-* mailpatch, in process (``_run.process`` per file, verification on) and through ``main([...])``;
+* ``mailpatch patch --endpoint … --event-id … FILES`` as a user runs it: the console script of
+  a clean venv (``revisions.py``), default workers, verification on, every result fsynced
+  before its rename; also with ``-j 1``; with ``--against REV``, REV's own, installed alike;
+* mailpatch in this process (``_run.process`` per file): the cost per file and per MB;
 * an lxml pass: ``lxml.html.document_fromstring`` + ``lxml.html.tostring``, written back;
 * the obvious BeautifulSoup script for the same job (bs4 + lxml, move the loop, ``str(soup)``);
 * read + write only.
 
-mailpatch writes through ``_files.write_atomic`` (temp file, fsync, rename); the lxml pass and
-read+write are timed both with a plain write and with that same writer, so the ratios compare
-like with like. The process keeps freed memory as the command line does for a batch
-(``_run.keep_freed_memory``), for every contender alike.
+The lxml pass and read+write are timed both with a plain write and with mailpatch's writer
+(``_files.write_atomic``: temp file, fsync, rename). The in-process contenders run with freed
+memory kept, as the command line keeps it for a batch (``_run.keep_freed_memory``).
 
 Then: files without a QR block against reading them; start-up of ``mailpatch patch --check``
-against ``python -c pass``; cost against file size; peak RSS for a small and a large batch.
+on one small email against ``python -c pass`` of the same clean venv (and of REV's), in
+alternation; cost against file size; peak RSS for a small and a large batch.
 
     python benchmarks/bench.py [--quick] [--files N] [--rounds R] [--seed S] [--json PATH]
+                               [--against REV]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import random
 import re
@@ -42,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import corpus
+import revisions
 
 if TYPE_CHECKING:
     from mailpatch._patch import PatchOptions
@@ -49,8 +53,15 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 
 Contender = Callable[[list[Path]], None]
-_SAME = "mailpatch / lxml (same atomic writer)"
 _QR_RUN = "mailpatch --check (QR email)"
+_CLI = "mailpatch CLI (default workers)"
+_LXML, _LXML_ATOMIC = "lxml parse + serialise, plain write", "lxml parse + serialise, atomic write"
+_BS4, _RW, _RW_ATOMIC = (
+    "BeautifulSoup script (bs4 + lxml)",
+    "read + plain write",
+    "read + atomic write",
+)
+_EVENT_ARGS = corpus.ONE_EVENT_ARGS
 
 
 # -- contenders --------------------------------------------------------------------------------
@@ -61,23 +72,30 @@ def _options() -> PatchOptions:
     return build_options(endpoint=corpus.ENDPOINT, events=events)
 
 
+def cli(python: Path, *extra: str) -> Contender:
+    """``mailpatch patch -q EXTRA --endpoint … --event-id … FILES`` with the console script
+    of ``python``'s venv, as a user runs it."""
+    script = python.parent / "mailpatch"
+
+    def run(paths: list[Path]) -> None:
+        argv = [str(script), "patch", "-q", *extra, *_EVENT_ARGS, *map(str, paths)]
+        done = subprocess.run(argv, capture_output=True, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"{argv[:3]} exited {done.returncode}: {done.stderr[-2000:]!r}")
+
+    return run
+
+
 def mailpatch_process(paths: list[Path]) -> None:
+    from mailpatch._options import build_options
     from mailpatch._run import Mode, Status, process
 
-    options, mode = _options(), Mode()
+    options = build_options(endpoint=corpus.ENDPOINT, event_id=corpus.EVENTS[0][1])
+    mode = Mode()
     for path in paths:
         outcome = process(str(path), options, mode)
         if outcome.status not in (Status.PATCHED, Status.NOT_APPLICABLE):
             raise SystemExit(f"{path}: {outcome.status.value}: {outcome.message}")
-
-
-def mailpatch_cli(paths: list[Path]) -> None:
-    from mailpatch._cli import main
-
-    with contextlib.redirect_stderr(io.StringIO()) as err:
-        code = main(["patch", *corpus.ARGS, *map(str, paths)])
-    if code != 0:
-        raise SystemExit(f"mailpatch exited {code}: {err.getvalue()[-2000:]}")
 
 
 def _atomic(path: Path, data: bytes) -> None:
@@ -204,36 +222,19 @@ def _run_times(argv: list[str], runs: int) -> float:
     return statistics.median(times)
 
 
-def startup(small: Path, plain: Path, runs: int) -> dict[str, float]:
-    """Median wall time of ``python -c pass`` and of ``mailpatch patch --check`` (interleaved).
-
-    The package is byte-compiled first, as pip does when it installs it: with
-    PYTHONDONTWRITEBYTECODE set (or a checkout's stale cache), every run would compile the
-    modules changed since, and time that instead."""
-    import compileall
-
-    compileall.compile_dir(str(ROOT / "mailpatch"), quiet=1)
-    argv = {
-        "python -c pass": [sys.executable, "-c", "pass"],
-        _QR_RUN: [
-            sys.executable,
-            "-m",
-            "mailpatch",
-            "patch",
-            "--check",
-            *corpus.ARGS,
-            str(small),
-        ],
-        "mailpatch --check (no QR block)": [
-            sys.executable,
-            "-m",
-            "mailpatch",
-            "patch",
-            "--check",
-            *corpus.ARGS,
-            str(plain),
-        ],
-    }
+def startup(small: Path, plain: Path, runs: int, pythons: dict[str, Path]) -> dict[str, float]:
+    """Median wall time of ``python -c pass`` and of ``mailpatch patch --check`` (the console
+    script) on one small email, for each venv, all interleaved run by run. The venvs are clean
+    (no editable install, whose ``.pth`` hooks slow every interpreter start) and byte-compiled
+    by pip."""
+    argv: dict[str, list[str]] = {}
+    for side, python in pythons.items():
+        script = str(python.parent / "mailpatch")
+        argv[f"python -c pass{side}"] = [str(python), "-c", "pass"]
+        argv[f"{_QR_RUN}{side}"] = [script, "patch", "--check", *corpus.ARGS, str(small)]
+        argv[f"mailpatch --check (no QR block){side}"] = [
+            script, "patch", "--check", *corpus.ARGS, str(plain)
+        ]  # fmt: skip
     times: dict[str, list[float]] = {name: [] for name in argv}
     for _ in range(runs):
         for name, cmd in argv.items():
@@ -303,77 +304,99 @@ def _workdir(keep: bool) -> Iterator[Path]:
             shutil.rmtree(path, ignore_errors=True)
 
 
+def _per_round(times: dict[str, list[float]], a: str, b: str) -> str:
+    median, low, high = paired(times, a, b)
+    return f"{median:6.2f}x  (rounds {low:.2f}x-{high:.2f}x)"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small, fast smoke run")
-    parser.add_argument("--files", type=int, help="corpus size (default 200; quick 10)")
+    parser.add_argument("--files", type=int, help="corpus size (default 300; quick 10)")
     parser.add_argument("--rounds", type=int, help="rounds per contender (default 7; quick 1)")
     parser.add_argument("--seed", type=int, default=2025)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument(
+        "--against",
+        metavar="REV",
+        help="time another commit's CLI and start-up in alternation with this tree's (each "
+        "installed in a clean venv of its own: benchmarks/revisions.py)",
+    )
+    parser.add_argument("--venvs", type=Path, default=revisions.DEFAULT_VENVS)
     a = parser.parse_args(argv)
     # the allocator setting mailpatch's command line makes for a batch; set once here, it
-    # holds for every contender in this process alike (lxml's pass faults almost nothing
-    # either way: libxml2 reuses its heap)
+    # holds for every in-process contender alike (lxml's pass faults almost nothing either
+    # way: libxml2 reuses its heap)
     from mailpatch._run import keep_freed_memory
 
     keep_freed_memory()
     quick = a.quick
-    files = a.files or (10 if quick else 200)
+    files = a.files or (10 if quick else 300)
     nrounds = a.rounds or (1 if quick else 7)
+    pythons = {"": revisions.install(revisions.WORKTREE, a.venvs)}
+    against = f" @{a.against}" if a.against else ""
+    if a.against:
+        pythons[against] = revisions.install(a.against, a.venvs)
     results: dict[str, object] = {"files": files, "rounds": nrounds, "seed": a.seed}
+    results["against"] = revisions.describe(a.against) if a.against else None
+    print(
+        f"this: {revisions.describe(revisions.WORKTREE)}"
+        + (f"; against: {results['against']}" if a.against else "")
+    )
 
     with _workdir(a.keep) as work:
         src = work / "corpus"
-        emails = corpus.corpus(files, a.seed, **({"max_kb": 60} if quick else {}))
+        emails = corpus.corpus(files, a.seed, **({"max_kb": 60} if quick else {}), one_event=True)
         corpus.write(src, emails, a.seed)
         names = [e.name for e in emails]
         total = sum(len(e.data) for e in emails) / 1e6
         with_qr = sum(1 for e in emails if e.qr_blocks)
         print(
-            f"corpus: {files} emails, {total:.1f} MB, {with_qr} with a QR block "
+            f"corpus: {files} emails, {total:.1f} MB, {with_qr} with a QR block, one event "
             f"(seed {a.seed}); median of {nrounds} round(s)"
         )
 
-        contenders: dict[str, Contender] = {
-            "mailpatch (process per file, verified)": mailpatch_process,
-            "mailpatch (CLI main, verified)": mailpatch_cli,
-            "lxml parse + serialise, plain write": lxml_pass,
-            "lxml parse + serialise, atomic write": lxml_pass_atomic,
-            "BeautifulSoup script (bs4 + lxml)": bs4_script,
-            "read + plain write": read_write,
-            "read + atomic write": read_write_atomic,
-        }
+        contenders: dict[str, Contender] = {_CLI: cli(pythons[""])}
+        if a.against:
+            contenders[_CLI + against] = cli(pythons[against])
+        contenders.update(
+            {
+                "mailpatch CLI -j 1": cli(pythons[""], "-j", "1"),
+                "mailpatch in this process (process per file)": mailpatch_process,
+                _LXML: lxml_pass,
+                _LXML_ATOMIC: lxml_pass_atomic,
+                _BS4: bs4_script,
+                _RW: read_write,
+                _RW_ATOMIC: read_write_atomic,
+            }
+        )
         batch_times = round_times(src, names, contenders, nrounds, work)
         batch = {name: statistics.median(ts) for name, ts in batch_times.items()}
         print("\nbatch (all files):")
         for name, seconds in batch.items():
             print(_row(name, seconds, total, files))
-        mp = batch["mailpatch (process per file, verified)"]
+        # the targets are judged on the ratio within each round (see paired)
         ratios = {
-            _SAME: mp / batch["lxml parse + serialise, atomic write"],
-            "mailpatch / lxml (plain write)": mp / batch["lxml parse + serialise, plain write"],
-            "bs4 / mailpatch": batch["BeautifulSoup script (bs4 + lxml)"] / mp,
-            "mailpatch / read+write (same atomic writer)": mp / batch["read + atomic write"],
-            "mailpatch / read+write (plain write)": mp / batch["read + plain write"],
+            "mailpatch / lxml pass (plain write)": (_CLI, _LXML),
+            "mailpatch / lxml pass (atomic write)": (_CLI, _LXML_ATOMIC),
+            "bs4 script / mailpatch": (_BS4, _CLI),
+            "mailpatch / read + plain write": (_CLI, _RW),
+            "mailpatch / read + atomic write": (_CLI, _RW_ATOMIC),
+            "mailpatch -j 1 / lxml pass (plain write)": ("mailpatch CLI -j 1", _LXML),
         }
-        for name, value in ratios.items():
-            print(f"  {name:<48} {value:6.2f}x")
-        # the target is judged on the ratio within each round (see paired)
-        same, same_lo, same_hi = paired(
-            batch_times,
-            "mailpatch (process per file, verified)",
-            "lxml parse + serialise, atomic write",
-        )
-        print(
-            f"  {_SAME + ', per round':<48} {same:6.2f}x median of {nrounds} rounds "
-            f"({same_lo:.2f}x-{same_hi:.2f}x)"
-        )
+        if a.against:
+            ratios[f"mailpatch / mailpatch{against}"] = (_CLI, _CLI + against)
+            ratios[f"mailpatch{against} / lxml pass (plain write)"] = (_CLI + against, _LXML)
+        print("  per round, median of the rounds (lowest-highest):")
+        per_round = {}
+        for name, (x, y) in ratios.items():
+            per_round[name] = paired(batch_times, x, y)
+            print(f"  {name:<48} {_per_round(batch_times, x, y)}")
         results["batch_seconds"] = batch
         results["batch_round_seconds"] = batch_times
         results["batch_mb"] = total
-        results["ratios"] = ratios
-        results["same_writer_per_round"] = {"median": same, "min": same_lo, "max": same_hi}
+        results["per_round_ratios"] = per_round
 
         plain_names = [e.name for e in emails if not e.qr_blocks]
         plain_mb = sum(len(e.data) for e in emails if not e.qr_blocks) / 1e6
@@ -402,11 +425,14 @@ def main(argv: list[str] | None = None) -> int:
         small.write_bytes(corpus.make_email(random.Random(1), "s", 8000, 1).data)
         plain = work / "plain.html"
         plain.write_bytes(corpus.make_email(random.Random(2), "p", 8000, 0).data)
-        start = startup(small, plain, 3 if quick else 20)
-        base = start["python -c pass"]
-        print(f"\nstart-up (median of {3 if quick else 20} runs, one ~8 KB email):")
+        start = startup(small, plain, 3 if quick else 20, pythons)
+        print(
+            f"\nstart-up (median of {3 if quick else 20} runs, one ~8 KB email, clean venvs, "
+            "interleaved):"
+        )
         for name, seconds in start.items():
-            print(f"  {name:<40} {seconds * 1000:9.1f} ms {seconds / base:6.2f}x python")
+            base = start["python -c pass" + (against if name.endswith(against) and against else "")]
+            print(f"  {name:<48} {seconds * 1000:9.1f} ms {seconds / base:6.2f}x python")
         results["startup_seconds"] = start
 
         sizes = (
@@ -437,9 +463,20 @@ def main(argv: list[str] | None = None) -> int:
 
     # (name, value, limit, "at most" or "at least")
     checks = [
-        ("batch: mailpatch / lxml pass, same writer, per round", same, 1.0, "<="),
-        ("batch: bs4 script / mailpatch", ratios["bs4 / mailpatch"], 10.0, ">="),
-        ("start-up: --check / python -c pass", start[_QR_RUN] / base, 4.0, "<="),
+        (
+            "batch: mailpatch / lxml pass",
+            per_round["mailpatch / lxml pass (plain write)"][0],
+            0.5,
+            "<=",
+        ),
+        ("batch: bs4 script / mailpatch", per_round["bs4 script / mailpatch"][0], 20.0, ">="),
+        (
+            "batch: mailpatch / read + write",
+            per_round["mailpatch / read + plain write"][0],
+            5.0,
+            "<=",
+        ),
+        ("start-up: --check / python -c pass", start[_QR_RUN] / start["python -c pass"], 4.0, "<="),
         (f"peak RSS: {many} / {few} files", rss_many / rss_few, 1.5, "<="),
         (f"largest email ({sizes[-1] / 1e6:.1f} MB), seconds", top[-1][1], 1.0, "<="),
     ]
