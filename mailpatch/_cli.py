@@ -8,7 +8,8 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -47,12 +48,15 @@ from mailpatch._patch import PatchOptions
 from mailpatch._run import (
     Mode,
     Outcome,
+    Slot,
     Status,
+    Write,
+    Writes,
     endpoint_needed,
     internal_error,
     keep_freed_memory,
     one_event_only,
-    process,
+    prepare,
     read_events,
     summarize,
 )
@@ -119,14 +123,59 @@ def exit_code(outcomes: Sequence[Outcome]) -> int:
 Job = tuple[str, PatchOptions, Mode]  # one file, with its own settings
 
 
-def _process_one(job: Job) -> Outcome:
-    """One file's outcome, whatever happens: a batch finishes every file and its summary."""
+def _process_one(job: Job, stdin: bytes | None = None) -> Outcome | Write:
+    """One file's outcome (or the write still to do), whatever happens: a batch finishes
+    every file and its summary."""
     try:
-        return process(*job)
+        return prepare(*job, stdin) if job[0] == "-" else prepare(*job)
     except MissingOption:
         raise  # a usage error: the run stops (before any write: see Mode.check_run)
     except Exception as exc:  # a bug, or a limit (RecursionError, MemoryError): this file only
         return internal_error(job[0], exc)
+
+
+def _outcomes(jobs: Sequence[Job], stdin: bytes | None = None) -> Generator[Outcome, None, None]:
+    """The outcomes of ``jobs`` in order, from this process. Writes in place run in writer
+    threads when there are several (``Writes``). Stopped (Ctrl-C, SIGTERM), the run writes
+    what it patched and verified so far, as one file at a time would have, before it stops."""
+    writing = len(jobs) > 1 and any(not (m.check or m.diff or m.capture) for _, _, m in jobs)
+    writes = Writes() if writing else None
+    waiting: deque[Outcome | Slot] = deque()
+    try:
+        for job in jobs:
+            step = _process_one(job, stdin)
+            if isinstance(step, Write):
+                waiting.append(writes.put(step) if writes is not None else _written(step))
+            else:
+                waiting.append(step)
+            while waiting and (isinstance(waiting[0], Outcome) or waiting[0].done.is_set()):
+                yield _taken(waiting.popleft())
+        while waiting:
+            yield _taken(waiting.popleft())
+    finally:
+        if writes is not None:
+            writes.close()
+
+
+def _written(write: Write) -> Outcome:
+    try:
+        return write()
+    except Exception as exc:  # as _process_one reports it
+        return internal_error(write.path, exc)
+
+
+def _taken(step: Outcome | Slot) -> Outcome:
+    return step if isinstance(step, Outcome) else step()
+
+
+def _process_chunk(jobs: Sequence[Job]) -> list[Outcome]:
+    """A worker's share: the outcomes of some jobs, their writes done."""
+    try:
+        return list(_outcomes(jobs))
+    except _Stopped as exc:  # SIGTERM: the writes under way are done; now die of it
+        signal.signal(exc.signum, signal.SIG_DFL)
+        os.kill(os.getpid(), exc.signum)
+        raise
 
 
 def _plan(
@@ -223,16 +272,15 @@ class _Run:
     def held(self) -> Iterator[_Held]:
         """Outcomes held until the run is checked; on the way out, every result that was not
         renamed into place is removed, whatever stopped the run (a usage error, Ctrl-C,
-        SIGTERM or SIGHUP: the process then dies of that signal, as it would have)."""
+        SIGTERM or SIGHUP: see _signals_stop)."""
         held = _Held()
-        with _signals_stop() if self.token else contextlib.nullcontext():
-            try:
-                yield held
-            finally:
-                held.close()
-                if self.token and held.unfinished:
-                    folders = {os.path.dirname(os.path.realpath(f)) for f in self.files}
-                    discard_run(sorted(folders), self.token)
+        try:
+            yield held
+        finally:
+            held.close()
+            if self.token and held.unfinished:
+                folders = {os.path.dirname(os.path.realpath(f)) for f in self.files}
+                discard_run(sorted(folders), self.token)
 
 
 class _Held:
@@ -301,6 +349,10 @@ class _Stopped(BaseException):
         self.signum = signum
 
 
+def _stop(signum: int, _frame: object) -> None:
+    raise _Stopped(signum)
+
+
 @contextlib.contextmanager
 def _signals_stop() -> Iterator[None]:
     """SIGTERM and SIGHUP (left at their defaults) raise _Stopped within; the process then
@@ -310,13 +362,10 @@ def _signals_stop() -> Iterator[None]:
         yield
         return
 
-    def stop(signum: int, _frame: object) -> None:
-        raise _Stopped(signum)
-
     previous = {}
     for signum in caught:
         if signal.getsignal(signum) is signal.SIG_DFL:
-            previous[signum] = signal.signal(signum, stop)
+            previous[signum] = signal.signal(signum, _stop)
     try:
         yield
     except _Stopped as exc:
@@ -330,20 +379,19 @@ def _signals_stop() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
-def run_all(jobs: Sequence[Job], workers: int, stdin: bytes | None = None) -> Iterator[Outcome]:
+def run_all(
+    jobs: Sequence[Job], workers: int, stdin: bytes | None = None
+) -> Generator[Outcome, None, None]:
     """Outcomes in the order of ``jobs``, from one process or a pool of ``workers``."""
     if len(jobs) >= 2:
         keep_freed_memory()
     if workers <= 1 or len(jobs) < 2 or any(path == "-" for path, _, _ in jobs):
-        for path, options, mode in jobs:
-            if path == "-":
-                yield _process_one((path, options, mode, stdin))  # type: ignore[arg-type]
-            else:
-                yield _process_one((path, options, mode))
+        yield from _outcomes(jobs, stdin)
         return
     from concurrent.futures import ProcessPoolExecutor  # 15 ms to import: only for a pool
 
-    chunk = max(1, min(16, len(jobs) // (workers * 4)))
+    size = max(1, min(16, len(jobs) // (workers * 4)))
+    chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
     # Ctrl-C reaches the whole process group. Workers ignore it and finish the file in hand
     # (each write is atomic); the parent stops handing out files. Left to the default, a
     # worker could die mid-write, or be terminated by the broken pool, leaving a temp file.
@@ -351,7 +399,8 @@ def run_all(jobs: Sequence[Job], workers: int, stdin: bytes | None = None) -> It
         max_workers=workers, initializer=_start_worker, initargs=(os.getpid(),)
     )
     try:
-        yield from pool.map(_process_one, jobs, chunksize=chunk)
+        for outcomes in pool.map(_process_chunk, chunks):
+            yield from outcomes
     except BaseException:  # KeyboardInterrupt, or the consumer gave up (GeneratorExit)
         pool.shutdown(wait=True, cancel_futures=True)
         raise
@@ -360,6 +409,9 @@ def run_all(jobs: Sequence[Job], workers: int, stdin: bytes | None = None) -> It
 
 def _start_worker(parent: int | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # SIGTERM (from the parent's death, or to the process group) lets the writes under way
+    # finish (_process_chunk), then ends the worker
+    signal.signal(signal.SIGTERM, _stop)
     _die_with_parent(parent)
     keep_freed_memory()
 
@@ -667,6 +719,10 @@ def patch_command(
             written.add(os.path.dirname(os.path.realpath(kept.written_to)))
         outcomes.append(kept)
 
+    # several files written in place: SIGTERM and SIGHUP wait for the writes under way (and,
+    # in a held run, remove the temp files) before the process dies of them
+    in_place = len(files) > 1 and not (check or diff or mode.capture)
+    stopping = _signals_stop() if in_place or run.token else contextlib.nullcontext()
     try:
         stream = run_all(run.jobs(), workers, stdin)
         bar = (
@@ -676,21 +732,24 @@ def patch_command(
             if progress
             else contextlib.nullcontext(stream)
         )
-        if not run.checks:
-            for line in preamble:
-                echo(line)
-            with bar as items:
-                for outcome in items:
-                    deliver(outcome)
-        else:  # every email reports first; nothing is said or written before the run is good
-            with run.held() as results:
-                with bar as items:
-                    results.gather(items)
-                run.check(results.items)
+        # (the stream is closed first, whatever stops the run: the writes under way finish
+        # before anything is cleaned up or said)
+        with stopping:
+            if not run.checks:
                 for line in preamble:
                     echo(line)
-                for outcome in results:
-                    deliver(outcome)
+                with contextlib.closing(stream), bar as items:
+                    for outcome in items:
+                        deliver(outcome)
+            else:  # every email reports first: nothing is said or written before the run is good
+                with run.held() as results:
+                    with contextlib.closing(stream), bar as items:
+                        results.gather(items)
+                    run.check(results.items)
+                    for line in preamble:
+                        echo(line)
+                    for outcome in results:
+                        deliver(outcome)
     except MissingOption as exc:
         raise click.UsageError(str(exc)) from None
     finally:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from mailpatch._errors import MissingOption, Refusal, UnmappedEvent
 from mailpatch._files import (
@@ -194,6 +194,37 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
 
     Raises only MissingOption (a usage error); every problem with the file is an Outcome.
     """
+    step = prepare(path, options, mode, data)
+    return step() if isinstance(step, Write) else step
+
+
+class Write(NamedTuple):
+    """A result still to write in place: calling it writes (or, for a held run, writes the temp
+    file) and returns the outcome. A batch calls it in a writer thread (``Writes``)."""
+
+    path: str
+    new: bytes
+    data: bytes  # as read
+    info: os.stat_result | None
+    mode: Mode
+    made: Outcome  # the outcome once written
+
+    def __call__(self) -> Outcome:
+        path, mode = self.path, self.mode
+        try:
+            if mode.hold and self.info is not None:
+                pending = write_pending(Path(path), self.new, self.data, self.info, mode.hold)
+                return dataclasses.replace(self.made, pending=pending)
+            wrote = write_atomic(Path(path), self.new, expect=self.data)
+        except FileProblem as exc:
+            return Outcome(path, Status.REFUSED, str(exc), events=self.made.events)
+        return dataclasses.replace(self.made, wrote=wrote)
+
+
+def prepare(
+    path: str, options: PatchOptions, mode: Mode, data: bytes | None = None
+) -> Outcome | Write:
+    """``process`` up to the write: the outcome, or the Write still to do."""
     # --check and --diff write nothing but diffs: no echo of the input, even for '-'
     capture = mode.capture and not (mode.check or mode.diff)
     info = None
@@ -228,12 +259,11 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
         options = dataclasses.replace(options, event=None, events={**options.events, **tied})
     try:
         patcher = partial(patch_read, reading=reading)
-        outcome = _patched(path, options, mode, data, info, email, echo, patcher, guids)
+        return _patched(path, options, mode, data, info, email, echo, patcher, guids)
     except MissingOption:
         raise
     except Exception as exc:  # reported for this file; the run still knows its events
         return dataclasses.replace(internal_error(path, exc), events=guids)
-    return outcome
 
 
 def _patched(
@@ -246,7 +276,7 @@ def _patched(
     echo: bytes,
     patcher: Callable[[str, PatchOptions], PatchResult],
     events: tuple[str, ...],
-) -> Outcome:
+) -> Outcome | Write:
     """The outcome of patching the decoded ``email``, written where ``mode`` says."""
     try:
         result = patcher(email.text, options)
@@ -282,7 +312,7 @@ def _patched(
             events=events,
         )
 
-    def made(status: Status, output: bytes = b"", **written: Any) -> Outcome:
+    def made(status: Status, output: bytes = b"") -> Outcome:
         return Outcome(
             path,
             status,
@@ -294,7 +324,6 @@ def _patched(
             qr_removed=sum(1 for e in result.edits if e.what is EditKind.QR),
             output=output,
             events=events,
-            **written,
         )
 
     # a file whose only change is stale links written anew is "updated", not "patched"
@@ -311,13 +340,91 @@ def _patched(
         return made(would)
     if mode.capture:
         return made(done, new)
-    try:
-        if mode.hold and info is not None:
-            return made(done, pending=write_pending(Path(path), new, data, info, mode.hold))
-        wrote = write_atomic(Path(path), new, expect=data)
-    except FileProblem as exc:
-        return Outcome(path, Status.REFUSED, str(exc), events=events)
-    return made(done, wrote=wrote)
+    return Write(path, new, data, info, mode, made(done))
+
+
+class Writes:
+    """Writes in place, run in a few threads: their fsyncs overlap one another and the
+    patching of the next emails. On a busy disk an fsync waits for milliseconds, and the file
+    system commits fsyncs that wait together at once: 240 results took 1.0-1.6 s one after
+    another and 0.3 s four at a time (benchmarks/README.md).
+
+    ``put`` takes a Write and returns a slot, ``slot()`` waits for its outcome; ``close``
+    waits for every write put. Once a write is interrupted (an exception that is no error,
+    such as KeyboardInterrupt), writes not yet started never start: each file is as it was or
+    fully written, never half."""
+
+    THREADS = 4
+    WAITING = 8  # writes queued at most (each holds its result's bytes)
+
+    def __init__(self) -> None:
+        import queue
+        import threading
+
+        self._queue: queue.SimpleQueue[tuple[Slot, Write] | None] = queue.SimpleQueue()
+        self._room = threading.BoundedSemaphore(self.WAITING)
+        self._threads = [
+            threading.Thread(target=self._work, daemon=True) for _ in range(self.THREADS)
+        ]
+        self._stopped = False
+        for thread in self._threads:
+            thread.start()
+
+    def put(self, write: Write) -> Slot:
+        slot = Slot()
+        self._room.acquire()
+        self._queue.put((slot, write))
+        return slot
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            slot, write = item
+            try:
+                if self._stopped:  # never started: the file stays as it was
+                    slot.error = _NOT_WRITTEN
+                else:
+                    slot.outcome = write()
+            except Exception as exc:  # a bug or a limit: this file only, as for the others
+                slot.outcome = internal_error(write.path, exc)
+            except BaseException as exc:  # an interrupt raised in a write: the run stops
+                self._stopped = True
+                slot.error = exc
+            finally:
+                self._room.release()
+                slot.done.set()
+
+    def close(self) -> None:
+        """Wait for the writes put (those not interrupted) to finish."""
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join()
+
+
+_NOT_WRITTEN = RuntimeError("not written: the run stopped first")
+
+
+class Slot:
+    """Where a write's outcome (or what it raised) lands."""
+
+    __slots__ = ("done", "error", "outcome")
+
+    def __init__(self) -> None:
+        import threading
+
+        self.done = threading.Event()
+        self.outcome: Outcome | None = None
+        self.error: BaseException | None = None
+
+    def __call__(self) -> Outcome:
+        self.done.wait()
+        if self.error is not None:
+            raise self.error
+        assert self.outcome is not None
+        return self.outcome
 
 
 # glibc's mallopt() parameters: the freed memory kept at the top of the heap, and the size

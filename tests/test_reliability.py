@@ -383,14 +383,14 @@ def test_an_unexpected_failure_in_one_file_is_that_file_s_outcome(
     """A bug (here: one forced) in one file: reported as an INTERNAL ERROR for that file, the
     others still patched, the summary printed."""
     before = exports(tmp_path, "a.html", "b.html")
-    real = _cli.process
+    real = _cli.prepare
 
     def process(path: str, *args: object) -> object:
         if path.endswith("a.html"):
             raise RecursionError("maximum recursion depth exceeded")
         return real(path, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(_cli, "process", process)
+    monkeypatch.setattr(_cli, "prepare", process)
     assert main(["patch", *ARGS, str(tmp_path)]) == EXIT_REFUSED
     err = capsys.readouterr().err
     assert "INTERNAL ERROR: RecursionError" in err and "1 file patched" in err
