@@ -536,10 +536,16 @@ class CalendarLink:
 
     def url(self) -> str:
         """The URL a browser requests (before the platform fills placeholders)."""
-        return (
-            f"https://{self.host}{ICS_PATH}?api-version={_pct(self.api_version)}"
-            f"&data={self.data_param()}"
-        )
+        # built once: a batch writes and checks the same few links in every email (the
+        # memo is no field: equality and hashing are the fields')
+        known: str | None = self.__dict__.get("_url")
+        if known is None:
+            known = (
+                f"https://{self.host}{ICS_PATH}?api-version={_pct(self.api_version)}"
+                f"&data={self.data_param()}"
+            )
+            self.__dict__["_url"] = known
+        return known
 
     def href(self) -> str:
         """The URL as an HTML attribute value: safe inside either quote character."""

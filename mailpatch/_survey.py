@@ -14,7 +14,7 @@ from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from enum import Enum
 from functools import cached_property
-from itertools import chain
+from itertools import islice
 from typing import overload
 
 from mailpatch._handlebars import MUSTACHE
@@ -25,48 +25,69 @@ class HitKind(Enum):
     QR = "erqrcode"  # data-editorblocktype = erqrcode (any case, quotes and spaces)
     BUTTON = "button"
     ENTITY = "entity"  # a block type holding a '&': libxml2 decodes it, may read erqrcode
-    OTHER = "other"  # any other block type, or none
 
 
-# ``data-locked`` or ``data-editorblocktype`` (any case), and which block type follows. Found
-# from its '-', a literal the search runs on, with the look-behind after it: ten times faster
-# than a case-insensitive literal. The type group is optional, so a hit never swallows the
-# next one ('data-editorblocktype=data-editorblocktype=erqrcode' is two hits).
+# ``data-locked``, or ``data-editorblocktype`` (any case) with a block type someone reads:
+# ERQRCode and Button blocks, or a type libxml2 may decode to one. Other block types (Text,
+# Image, Divider: ten times as many in a newsletter) are no hit. Found from its '-', a
+# literal the search runs on, with the look-behind after it: ten times faster than a
+# case-insensitive literal. A type that is none of these fails the match where it starts,
+# so no hit swallows the next ('data-editorblocktype=data-editorblocktype=erqrcode' is one
+# hit, the second).
 _HIT = re.compile(
     r"-(?<=[dD][aA][tT][aA]-)(?i:(?P<locked>locked)|editorblocktype"
-    r"(?:\s*=\s*[\"']?\s*(?:(?P<erqrcode>erqrcode)|(?P<button>button)|(?P<entity>[^\s\"'>&-]*&)))?)"
+    r"\s*=\s*[\"']?\s*(?:(?P<erqrcode>erqrcode)|(?P<button>button)|(?P<entity>[^\s\"'>&-]*&)))"
 )
 _KINDS = {
     "locked": HitKind.LOCKED,
     "erqrcode": HitKind.QR,
     "button": HitKind.BUTTON,
     "entity": HitKind.ENTITY,
-    None: HitKind.OTHER,
 }
 
 
 class Spans:
     """``(start, end)`` spans in order and apart, stored as two machine-integer arrays: an email
     dense in ``{{…}}`` holds one per five bytes, where a tuple of two ints each would cost some
-    120 bytes (25 times the text). Reads as a sequence of ``(start, end)`` tuples."""
+    120 bytes (25 times the text). Reads as a sequence of ``(start, end)`` tuples.
 
-    __slots__ = ("ends", "starts")
+    Made from matches as they are asked for: ``around`` reads only as far as its offset (the
+    blocks a patch edits are mostly near the top), anything else reads them all."""
 
-    def __init__(self, flat: array[int]) -> None:  # start, end, start, end, …
-        self.starts = flat[0::2]  # sorted: bisect them (``around``)
-        self.ends = flat[1::2]
+    __slots__ = ("_matches", "ends", "starts")
+    _CHUNK = 4096  # matches read at a time, their spans stored at C speed
+
+    def __init__(self, matches: Iterator[re.Match[str]], wide: bool = False) -> None:
+        self.starts = array("q" if wide else "i")  # sorted: bisect them (``around``)
+        self.ends = array("q" if wide else "i")
+        self._matches: Iterator[re.Match[str]] | None = matches
+
+    def _read(self, upto: int | None = None) -> None:
+        """Read matches until one starts at or after ``upto`` (None: all of them)."""
+        while self._matches is not None and (
+            upto is None or not self.starts or self.starts[-1] < upto
+        ):
+            chunk = list(islice(self._matches, self._CHUNK if upto is None else 64))
+            if len(chunk) < (self._CHUNK if upto is None else 64):
+                self._matches = None
+            self.starts.extend(map(re.Match.start, chunk))
+            self.ends.extend(map(re.Match.end, chunk))
 
     def __len__(self) -> int:
+        self._read()
         return len(self.starts)
 
     def __getitem__(self, i: int) -> tuple[int, int]:
+        self._read()
         return self.starts[i], self.ends[i]
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
+        self._read()
         return zip(self.starts, self.ends, strict=True)
 
     def around(self, at: int) -> int:
         """The index of the span that offset ``at`` lies strictly inside, or -1."""
+        self._read(at)
         i = bisect_left(self.starts, at) - 1
         return i if i >= 0 and self.starts[i] < at < self.ends[i] else -1
 
@@ -89,7 +110,7 @@ class Hits(Sequence[Hit]):
         kinds = self._kinds = bytearray()
         for m in _HIT.finditer(text):  # no tuple a hit, even for a moment
             starts.append(m.start())
-            kinds.append(codes[m.lastgroup])
+            kinds.append(codes[m.lastgroup or ""])  # (every hit has its group)
 
     def __len__(self) -> int:
         return len(self._starts)
@@ -122,9 +143,8 @@ class Survey:
     @cached_property
     def mustaches(self) -> Spans:
         """(start, end) of every Handlebars expression, closed or not, in order."""
-        code = "i" if len(self.text) < 2**31 else "q"  # 8 bytes a span, not some 120
-        spans = map(re.Match.span, MUSTACHE.finditer(self.text))
-        return Spans(array(code, chain.from_iterable(spans)))
+        # 8 bytes a span, not some 120
+        return Spans(MUSTACHE.finditer(self.text), wide=len(self.text) >= 2**31)
 
     def expressions(self) -> set[str]:
         """The text of every closed expression ('{{…}}')."""

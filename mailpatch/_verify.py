@@ -34,7 +34,7 @@ import lxml.etree
 
 from mailpatch._blocks import CONDITIONAL, QR_HIT
 from mailpatch._errors import MissingOption, Refusal
-from mailpatch._handlebars import HB_COMMENT, closed_expressions, normal_guid
+from mailpatch._handlebars import HB_COMMENT, MUSTACHE, closed_expressions, normal_guid
 from mailpatch._html import HTML_SPACE, unescape
 from mailpatch._link import (
     PLACEHOLDER,
@@ -258,6 +258,8 @@ def _loop_sequence(button: Any) -> list[tuple[str, str]]:
         if kind == "href":
             seq.append(("link", text))
             continue
+        if "{{" not in text:  # most of a Button's text: no marker, no comment
+            continue
         text = HB_COMMENT.sub("", text)  # '{{!-- … --}}' is text to Handlebars
         for m in _MARKER.finditer(text):
             name = m.lastgroup or ""
@@ -362,15 +364,62 @@ def _check_expressions(
         raise VerifyError(f"handlebars expressions disappeared: {sorted(had - has)}")
 
 
-# A batch writes the same few links into every email: decode each once (only read, never
-# changed: the result is compared with the intended object and dropped)
+def _expressions_kept_where_edited(
+    before: str, edits: Sequence[Edit], options: PatchOptions, survey: Survey
+) -> bool:
+    """True when the edited spans alone prove what ``_check_expressions`` checks of the whole
+    texts; False when they do not (the whole check then decides).
+
+    Handlebars reads expressions from left to right, each from '{{' to its first '}}'. When
+    every edit starts and ends between two of the input's expressions, each replacement's
+    expressions are closed inside it, and no edit puts a '{' beside a '{', the output reads
+    the input's expressions outside the edits exactly as the input does. The texts' sets then
+    differ by no more than the edited spans' sets (all of them together: the loop moves from
+    one to another) do: what those lost may only be the QR image's, what they gained only the
+    link's placeholders."""
+    spans = survey.mustaches
+    had: set[str] = set()  # what the edited spans hold in the input
+    has: set[str] = set()  # and in the output
+    qr_img: set[str] = set()  # what a removed block (or a stale link) had: it may go
+    for edit in edits:
+        new = edit.replacement
+        if spans.around(edit.start) >= 0 or spans.around(edit.end) >= 0:
+            return False
+        ahead = before[edit.start - 1 : edit.start] if edit.start else ""
+        behind = before[edit.end : edit.end + 1]
+        if "{{" in (ahead + (new[:1] or behind), (new[-1:] or ahead) + behind):
+            return False  # a '{{' made where the edit joins the text
+        if not all(map(_closed, MUSTACHE.findall(new))):
+            return False  # one would run on into the text after the edit
+        old = set(closed_expressions(before, edit.start, edit.end))
+        had |= old
+        has.update(closed_expressions(new))
+        if edit.what in (EditKind.QR, EditKind.LINK):
+            qr_img |= old
+    added = {"{{" + m.group(1) + "}}" for f in options.fields for m in PLACEHOLDER.finditer(f[1])}
+    return has - had <= added and had - has <= qr_img
+
+
+_LONG_COMMENT = re.compile(r"\{\{~?!--")
+
+
+def _closed(expression: str) -> bool:
+    """Whether a whole-text match of MUSTACHE ends as Handlebars closes it, not at the end."""
+    if _LONG_COMMENT.match(expression):
+        return HB_COMMENT.fullmatch(expression) is not None
+    return expression.endswith("}}")
+
+
+# A batch writes the same few links into every email: decode each once, and build each
+# link's intended object once (only read, never changed: the two are compared and dropped)
 _decoded = functools.lru_cache(maxsize=256)(decode_calendar_url)
+_intended = functools.lru_cache(maxsize=256)(CalendarLink.intended)
 
 
 def _check_link(url: str, link: CalendarLink, where: str) -> None:
     """The link decodes to the object meant, and is written exactly as built (a second
     patch judges links as written: anything else would be stale to it)."""
-    intended = link.intended()
+    intended = _intended(link)
     if not is_calendar_url(url):
         raise VerifyError(f"{where}: a link in the loop is not the calendar link: {url[:80]!r}")
     try:
@@ -836,7 +885,8 @@ def _verify_fast(before: str, result: PatchResult, options: PatchOptions) -> Non
     # each new Button content: balanced loop around its links, links decode as meant
     _check_loops(buttons, result, event_loops_only=False)
     # handlebars: nothing lost but the QR image's own, nothing added but link placeholders
-    _check_expressions(survey.expressions(), result.text, options, before, result.edits)
+    if not _expressions_kept_where_edited(before, result.edits, options, survey):
+        _check_expressions(survey.expressions(), result.text, options, before, result.edits)
     if not settled(result.text, options, output_may_hold_qr, relinked=bool(result.updates)):
         raise VerifyError("patching the output again would change it (not idempotent)")
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mailpatch._errors import MissingOption, Refusal
@@ -118,3 +118,62 @@ def test_whatever_full_rejects_fast_rejects(case: Case, data: st.DataObject) -> 
     fast = _verdict(verify, before, damaged, case)
     if full is not None:
         assert fast is not None, f"verify_full: {full}"
+
+
+# -- handlebars expressions: the edited spans stand for the whole texts only when they can ----
+_BRACES = st.lists(
+    st.sampled_from(["{{", "}}", "{", "}", "a", "{{!--", "--}}", "{{~!--", "~}}", "{{{", "\n"]),
+    max_size=12,
+).map("".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    pieces=st.lists(_BRACES, min_size=5, max_size=5),
+    new=st.lists(_BRACES, min_size=2, max_size=2),
+    kinds=st.lists(st.sampled_from(list(EditKind)), min_size=2, max_size=2),
+)
+# each one of the conditions, left out, lets one of these through
+@example(pieces=["{", "a", "{}}", "", ""], new=["", ""], kinds=[EditKind.QR] * 2)  # '{' meets '{'
+@example(pieces=["x", "a", "}}", "", ""], new=["{{y", ""], kinds=[EditKind.BUTTON] * 2)  # runs on
+@example(pieces=["{{a", "b", "}}", "", ""], new=["", ""], kinds=[EditKind.QR] * 2)  # cut in two
+# the loop moves from one edited span to another: kept
+@example(
+    pieces=["a", "{{#each x}}", "b", "c", "d"],
+    new=["", "{{#each x}}c"],
+    kinds=[EditKind.QR, EditKind.BUTTON],
+)
+def test_expressions_kept_where_edited_only_when_the_whole_texts_agree(
+    pieces: list[str], new: list[str], kinds: list[EditKind]
+) -> None:
+    """Whenever the edited spans alone say the expressions are kept, comparing the whole
+    texts says so too (the converse need not hold: the whole check then decides)."""
+    from mailpatch._survey import Survey
+    from mailpatch._verify import _check_expressions, _expressions_kept_where_edited
+
+    head, first, between, second, _ = pieces
+    before = "".join(pieces)
+    at = len(head)
+    edits = [Edit(at, at + len(first), new[0], what=kinds[0])]
+    at += len(first) + len(between)
+    edits.append(Edit(at, at + len(second), new[1], what=kinds[1]))
+    options = build_options(endpoint="contoso.svc.dynamics.com")
+    survey = Survey(before)
+    if _expressions_kept_where_edited(before, edits, options, survey):
+        _check_expressions(survey.expressions(), apply(before, edits), options, before, edits)
+
+
+def test_a_loop_moved_between_edited_spans_is_judged_on_them_alone() -> None:
+    """The common patch: the loop leaves the QR block and comes back in the Button."""
+    from mailpatch._survey import Survey
+    from mailpatch._verify import _expressions_kept_where_edited
+
+    before = "<p>{{contact.firstname}}</p><div>{{#each x}}<img>{{/each}}</div><b>#</b>"
+    qr = before.index("<div>")
+    button = before.index("#</b>")
+    edits = [
+        Edit(qr, before.index("<b>"), "", what=EditKind.QR),
+        Edit(button, button + 1, "{{#each x}}#{{/each}}", what=EditKind.BUTTON),
+    ]
+    options = build_options(endpoint="contoso.svc.dynamics.com")
+    assert _expressions_kept_where_edited(before, edits, options, Survey(before))
