@@ -322,6 +322,8 @@ class Document:
         self._linkers: tuple[list[int], list[Token]] | None = None  # (starts, tokens)
         self._links: dict[int, tuple[ButtonLink, ...]] = {}  # token start -> its links
         self._loop_words: list[int] | None = None
+        # False when ``locate`` left Button blocks unread past a horizon (see there)
+        self.every_button = True
 
     def links_in(self, start: int, end: int) -> tuple[ButtonLink, ...]:
         """The links of the tokens starting in ``source[start:end]``: every ``<a>`` (its href,
@@ -562,18 +564,22 @@ def _block_type(source: str, tok: Token) -> str | None:
     return None if attr is None else (attr.value or "").strip().lower()
 
 
-def locate(source: str, survey: Survey | None = None) -> Document:
+def locate(source: str, survey: Survey | None = None, horizon: int | None = None) -> Document:
     """The ERQRCode and Button blocks, exactly as ``scan`` finds them, reading only those.
 
     The survey's hits say where such a block may start; ``skip`` walks the tokens before
     each hit in C; a real block is tokenized from its start tag to its matching end tag. What
     needs the whole document -- a lock on some ancestor, an end tag that closes one -- falls
     back to ``scan``.
+
+    With a ``horizon`` (``button_horizon``), the Button blocks that start at or after it are
+    left unread, unless a block read holds them (``Document.every_button`` says so).
     """
     hits = survey_of(source, survey).hits
     tokens = Tokens(size=len(source))
     blocks = BlockStore(source)
     pos = 0
+    unread = 0
     for at, kind in hits:
         if kind is not HitKind.QR and kind is not HitKind.BUTTON:
             if kind is HitKind.LOCKED:  # only the whole document knows the ancestors
@@ -581,6 +587,9 @@ def locate(source: str, survey: Survey | None = None) -> Document:
             continue
         if at < pos:
             continue  # inside a block already read, or a comment already passed
+        if horizon is not None and at >= horizon and kind is HitKind.BUTTON:
+            unread += 1
+            continue
         tok, pos = _token_at(source, pos, at)
         if _block_type(source, tok) not in (QR_TYPE, BUTTON_TYPE):
             continue
@@ -591,7 +600,79 @@ def locate(source: str, survey: Survey | None = None) -> Document:
     # hold a few hundred; where a list would cost more than twice the email (some 130 bytes
     # a token), they stay compact
     listed = len(tokens) <= max(Tokens.BATCH, len(source) // 64)
-    return Document(source, tokens.as_list() if listed else tokens, blocks)
+    doc = Document(source, tokens.as_list() if listed else tokens, blocks)
+    doc.every_button = not unread
+    return doc
+
+
+# An <a> start tag as most are written: plain attributes, all double-quoted, none of them an
+# href, then an href to http(s):// with no entity, quote, '<', '>' or space in it. Its href is
+# the tag's first (what StartTag.get reads), as written, and no placeholder: a link
+# elsewhere, unless it is a calendar link (checked on the value).
+_PLAIN_LINK = re.compile(
+    r"<[aA][\t\n\f\r ]+"
+    r"(?:(?![hH][rR][eE][fF][\t\n\f\r =])[A-Za-z][A-Za-z0-9:_-]*=\"[^\"<>&]*\"[\t\n\f\r ]+)*"
+    r"[hH][rR][eE][fF]=\"(?P<url>[hH][tT][tT][pP][sS]?://[^\"<>&\t\n\f\r ]*)\""
+)
+
+
+# where a link may start: each '<a' that reads as an <a> start tag, each '<!--[if' that reads
+# as an Outlook conditional (see CONDITIONAL)
+_PLACE = re.compile(r"<(?:[aA](?=[\t\n\f\r />])|!--\[(?i:if)\b)")
+
+
+def button_horizon(source: str, survey: Survey | None = None) -> int | None:
+    """An offset from which no Button block can matter to a patch, or None when every
+    Button block starts before it anyway (or when a lock makes the locator read it all).
+
+    A Button block matters to a patch through its links and its loop: one whose links are
+    placeholders or calendar links may be paired, updated or given its "//", one with an
+    event loop counts as patched. Past the last ERQRCode hit, the last loop word and the last
+    place that may hold such a link -- each '<a' read as the start tag it would be, and each
+    Outlook conditional comment with an href -- a Button block has nothing but links
+    elsewhere (or none), like the Buttons of a newsletter's other sections: read, it would
+    change nothing but the list of Buttons a refusal names (``patch_read`` reads everything
+    again then). Where such a place is no start of a tag or comment at all, reading it as one
+    can only find a link that is none, which moves the horizon on: never too early."""
+    survey = survey_of(source, survey)
+    last_qr = last_button = -1
+    for at, kind in survey.hits:
+        if kind is HitKind.LOCKED:
+            return None
+        if kind is HitKind.QR:
+            last_qr = at
+        elif kind is HitKind.BUTTON:
+            last_button = at
+    horizon = max(last_qr + 1, source.rfind(_LOOP_WORD) + 1)
+    if last_button < horizon:
+        return None
+    places = [m.start() for m in _PLACE.finditer(source, horizon)]
+    for place in reversed(places):  # the last one that may matter sets it
+        if source[place + 1] != "!":
+            plain = _PLAIN_LINK.match(source, place)
+            if plain is not None and not is_calendar_url(plain["url"]):
+                continue  # a link elsewhere (most are written so)
+            tok = next(iter_tokens(source, place))
+        else:  # (to its first '-->': a '--!>' before it only ends the comment sooner)
+            end = source.find("-->", place + 4)
+            if "href" not in source[place + 4 : None if end < 0 else end].lower():
+                continue  # no link in it
+            tok = _comment_at(source, place)
+        if any(link.kind is not LinkKind.REAL for link in _token_links(source, tok)):
+            horizon = place + 1
+            break
+    return horizon if horizon <= last_button else None
+
+
+def _comment_at(source: str, start: int) -> Token:
+    """The comment token that starts at ``start`` ('<!--' and at least one more character):
+    up to its first '-->' or '--!>', or to the end (as the tokenizer reads it)."""
+    plain = source.find("-->", start + 4)
+    limit = len(source) if plain < 0 else plain + 1  # (a '--!>' further on is not looked for)
+    bang = source.find("--!>", start + 4, limit + 3)
+    if bang >= 0 and (plain < 0 or bang < plain):
+        return Token(Kind.COMMENT, start, bang + 4)
+    return Token(Kind.COMMENT, start, len(source) if plain < 0 else plain + 3)
 
 
 def markers(doc: Document, start: int, end: int) -> list[Marker]:

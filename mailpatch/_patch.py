@@ -25,6 +25,7 @@ from mailpatch._blocks import (
     Element,
     LinkKind,
     QrBlock,
+    button_horizon,
     check_expressions_closed,
     check_not_cut_off,
     check_own_end_tag,
@@ -237,13 +238,19 @@ class Reading(NamedTuple):
     refusal: Refusal | None  # an ERQRCode block that cannot be read (patch() refuses it)
 
 
-def read_email(text: str) -> Reading | None:
+def read_email(text: str, every_button: bool = False) -> Reading | None:
     """The email's blocks located and read, or None when it cannot hold a QR block, a moved
-    loop or a calendar link (``_may_apply``): most emails stop there."""
+    loop or a calendar link (``_may_apply``): most emails stop there.
+
+    Button blocks past the point from which none can matter to a patch are left unread
+    (``_blocks.button_horizon``: in a newsletter, the other sections' Buttons, and the text
+    up to each of them), unless ``every_button``: ``patch_read`` reads them all where a
+    refusal names Buttons, or ``--button`` chooses one."""
     if not _may_apply(text):
         return None
     survey = Survey(text)  # the whole-text passes, shared with verify() through the result
-    return _read_blocks(locate(text, survey), survey)
+    horizon = None if every_button else button_horizon(text, survey)
+    return _read_blocks(locate(text, survey, horizon), survey)
 
 
 def _read_blocks(doc: Document, survey: Survey) -> Reading:
@@ -261,9 +268,18 @@ def patch_read(text: str, options: PatchOptions, reading: Reading | None) -> Pat
     """``patch`` of an email as ``read_email`` read it."""
     if reading is None:
         return PatchResult(text)
+    if options.buttons and not reading.doc.every_button:  # a Button chosen by its place
+        reading = read_email(text, every_button=True)
+        assert reading is not None
     doc, survey = reading.doc, reading.survey
-    decided = plan(doc, options, survey, reading)
-    edits, left = plan_edits(doc, decided, options, survey)
+    try:
+        decided = plan(doc, options, survey, reading)
+        edits, left = plan_edits(doc, decided, options, survey)
+    except (Refusal, MissingOption):
+        if doc.every_button:
+            raise
+        # said with every Button the email has, as a reading of them all says it
+        return patch_read(text, options, read_email(text, every_button=True))
     pairings = tuple(
         Pairing(qr.element.start, button.element.start, qr.guid, link)
         for qr, button, link in decided.pairs
