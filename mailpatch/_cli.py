@@ -695,7 +695,8 @@ def patch_command(
         output,
         output_dir,
         common_base(paths),
-        {os.path.realpath(f) for f in files if f != "-"},
+        # (what a result must not be written over: only --output-dir writes elsewhere)
+        {os.path.realpath(f) for f in files if f != "-"} if output_dir is not None else set(),
         as_json,
         diff,
         colored,

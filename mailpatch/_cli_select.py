@@ -35,6 +35,7 @@ class Configs:
         self._explicit = self._load(Path(explicit), None) if explicit is not None else None
         self._by_folder: dict[Path, Config] = {}
         self._by_source: dict[Path, Config] = {}
+        self._by_path: dict[str, Config] = {}  # a run asks for each file's a few times
 
     @staticmethod
     def _load(source: Path, root: Path | None) -> Config:
@@ -47,6 +48,9 @@ class Configs:
         """The configuration for ``path`` (a file, a folder, or '-' for the working folder)."""
         if self._explicit is not None:
             return self._explicit
+        known = self._by_path.get(path)
+        if known is not None:
+            return known
         given = Path.cwd() if path == "-" else Path(path).absolute()
         folder = given if given.is_dir() else given.parent
         found = self._by_folder.get(folder)
@@ -61,6 +65,7 @@ class Configs:
                 found = self._by_source.get(source) or self._load(source, root)
                 self._by_source[source] = found
             self._by_folder[folder] = found
+        self._by_path[path] = found
         return found
 
     def used(self) -> list[Config]:
