@@ -6,7 +6,6 @@ import bisect
 import re
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
 from typing import NamedTuple, overload
@@ -41,6 +40,7 @@ from mailpatch._html import (
     unescape,
 )
 from mailpatch._link import is_calendar_url
+from mailpatch._regex import lazy
 from mailpatch._survey import HitKind, Survey, survey_of
 
 BLOCK_ATTR = "data-editorblocktype"
@@ -48,10 +48,10 @@ QR_TYPE = "erqrcode"
 BUTTON_TYPE = "button"
 PLACEHOLDER_HREFS = frozenset({"", "#", "about:blank"})
 
-_INTERESTING = re.compile(r"data-(?:editorblocktype|locked|protected)", re.I)
+_INTERESTING = lazy(r"data-(?:editorblocktype|locked|protected)", re.I)
 # An Outlook conditional comment's text: '[if mso]>…', '[IF (gte mso 9)|(IE)]>…'; Outlook reads
 # the markup inside as HTML, so its VML links are links (anything else in a comment is not)
-CONDITIONAL = re.compile(r"\[if\b", re.I)
+CONDITIONAL = lazy(r"\[if\b", re.I)
 
 
 class Ancestors(Sequence[StartTag]):
@@ -534,7 +534,7 @@ _PLAIN, _NODE = -2, -1  # a stack entry's row when it is no block: a plain tag, 
 
 
 # no hit: no ERQRCode block (a superset of what scan() and locate() accept)
-QR_HIT = re.compile(r"-(?<=[dD][aA][tT][aA]-)(?i:editorblocktype)\s*=\s*[\"']?\s*(?i:erqrcode)")
+QR_HIT = lazy(r"-(?<=[dD][aA][tT][aA]-)(?i:editorblocktype)\s*=\s*[\"']?\s*(?i:erqrcode)")
 
 
 def _token_at(source: str, pos: int, hit: int) -> tuple[Token, int]:
@@ -609,7 +609,7 @@ def locate(source: str, survey: Survey | None = None, horizon: int | None = None
 # href, then an href to http(s):// with no entity, quote, '<', '>' or space in it. Its href is
 # the tag's first (what StartTag.get reads), as written, and no placeholder: a link
 # elsewhere, unless it is a calendar link (checked on the value).
-_PLAIN_LINK = re.compile(
+_PLAIN_LINK = lazy(
     r"<[aA][\t\n\f\r ]+"
     r"(?:(?![hH][rR][eE][fF][\t\n\f\r =])[A-Za-z][A-Za-z0-9:_-]*=\"[^\"<>&]*\"[\t\n\f\r ]+)*"
     r"[hH][rR][eE][fF]=\"(?P<url>[hH][tT][tT][pP][sS]?://[^\"<>&\t\n\f\r ]*)\""
@@ -618,7 +618,7 @@ _PLAIN_LINK = re.compile(
 
 # where a link may start: each '<a' that reads as an <a> start tag, each '<!--[if' that reads
 # as an Outlook conditional (see CONDITIONAL)
-_PLACE = re.compile(r"<(?:[aA](?=[\t\n\f\r />])|!--\[(?i:if)\b)")
+_PLACE = lazy(r"<(?:[aA](?=[\t\n\f\r />])|!--\[(?i:if)\b)")
 
 
 def button_horizon(source: str, survey: Survey | None = None) -> int | None:
@@ -821,18 +821,37 @@ class LinkKind(Enum):
     REAL = "real"
 
 
-@dataclass(frozen=True)
 class ButtonLink:
-    """An ``href`` in a Button block: the ``<a>``, or a VML shape in an MSO conditional."""
+    """An ``href`` in a Button block: the ``<a>``, or a VML shape in an MSO conditional;
+    immutable, equal to another of the same tag and url (written out rather than a dataclass:
+    see _html.Attr)."""
 
-    tag: StartTag
-    url: str  # HTML-unescaped
+    __slots__ = ("_kind", "tag", "url")
 
-    @cached_property  # one link is read by every Button around it (nested ones): judged once
+    def __init__(self, tag: StartTag, url: str) -> None:
+        self.tag = tag
+        self.url = url  # HTML-unescaped
+        self._kind: LinkKind | None = None
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not ButtonLink:
+            return NotImplemented
+        return (self.tag, self.url) == (other.tag, other.url)
+
+    def __hash__(self) -> int:
+        return hash((self.tag, self.url))
+
+    def __repr__(self) -> str:
+        return f"ButtonLink(tag={self.tag!r}, url={self.url!r})"
+
+    @property  # one link is read by every Button around it (nested ones): judged once
     def kind(self) -> LinkKind:
-        if self.url.strip().lower() in PLACEHOLDER_HREFS:
-            return LinkKind.PLACEHOLDER
-        return LinkKind.CALENDAR if is_calendar_url(self.url) else LinkKind.REAL
+        if self._kind is None:
+            if self.url.strip().lower() in PLACEHOLDER_HREFS:
+                self._kind = LinkKind.PLACEHOLDER
+            else:
+                self._kind = LinkKind.CALENDAR if is_calendar_url(self.url) else LinkKind.REAL
+        return self._kind
 
 
 class ButtonBlock(NamedTuple):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -38,13 +37,13 @@ Problems = list[tuple[str, str]]  # (path, why it cannot be read): refused, neve
 _UNKNOWN = object()  # the spec of a .gitignore that cannot be read
 
 
-@dataclass
 class _Ignores:
     """The .gitignore files from the root down, each applying below its own folder (as git)."""
 
-    root: Path
-    problems: Problems
-    specs: dict[Path, object] = field(default_factory=dict)
+    def __init__(self, root: Path, problems: Problems) -> None:
+        self.root = root
+        self.problems = problems
+        self.specs: dict[Path, object] = {}
 
     def _spec(self, folder: Path) -> object:
         if folder not in self.specs:

@@ -11,34 +11,36 @@ from collections.abc import Iterator
 from enum import Enum
 from typing import NamedTuple
 
+from mailpatch._regex import lazy
+
 # A Handlebars expression as Handlebars lexes it: from '{{' to the first '}}', or to the end
 # of the text when it is never closed; a long comment '{{!-- … --}}' runs to its '--}}' (the
 # '{{…}}' inside are its text), or to the end when it has none (Handlebars cannot lex that).
-MUSTACHE = re.compile(r"\{\{~?!--.*?(?:--~?\}\}|\Z)|\{\{.*?(?:\}\}|\Z)", re.S)
-HB_COMMENT = re.compile(r"\{\{~?!--.*?--~?\}\}", re.S)  # a long handlebars comment, whole
-SHORT_COMMENT = re.compile(r"\{\{~?!.*?\}\}", re.S)
+MUSTACHE = lazy(r"\{\{~?!--.*?(?:--~?\}\}|\Z)|\{\{.*?(?:\}\}|\Z)", re.S)
+HB_COMMENT = lazy(r"\{\{~?!--.*?--~?\}\}", re.S)  # a long handlebars comment, whole
+SHORT_COMMENT = lazy(r"\{\{~?!.*?\}\}", re.S)
 # a run of text that is nothing but loop markers ('{{#each …}}{{#if …}}' in one <p>)
-MARKERS_ONLY = re.compile(r"\s*(?:\{\{~?[#/]?\s*(?:each|if|else)\b[^{}]*\}\}\s*)+")
+MARKERS_ONLY = lazy(r"\s*(?:\{\{~?[#/]?\s*(?:each|if|else)\b[^{}]*\}\}\s*)+")
 
 # an expression's inside (group 1); a long comment '{{!-- … --}}' as a whole, no group
-EXPRESSION = re.compile(r"\{\{~?!--.*?--~?\}\}|\{\{\{?(.*?)\}?\}\}", re.S)
-_EACH = re.compile(r"#\s*each\s")
-_IF = re.compile(r"#\s*if\s")
+EXPRESSION = lazy(r"\{\{~?!--.*?--~?\}\}|\{\{\{?(.*?)\}?\}\}", re.S)
+_EACH = lazy(r"#\s*each\s")
+_IF = lazy(r"#\s*if\s")
 # the event test, in the forms that render alike: (eq this.msevtmgt_eventid 'GUID') as the
 # designer writes it, the operands the other way round, or the field without 'this.' (inside
 # the {{#each}} the registration is the context)
-_EVENT_IF = re.compile(
+_EVENT_IF = lazy(
     r"#\s*if\s+\(\s*eq\s+(?:"
     r"(?:this\.)?msevtmgt_eventid\s+(?P<q>['\"])(?P<guid>[^'\"]*)(?P=q)"
     r"|(?P<q2>['\"])(?P<guid2>[^'\"]*)(?P=q2)\s+(?:this\.)?msevtmgt_eventid"
     r")\s*\)\s*\Z"
 )
-_CLOSE_IF = re.compile(r"/\s*if\s*\Z")
-_CLOSE_EACH = re.compile(r"/\s*each\s*\Z")
-GUID = re.compile(r"\{?[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}\}?\Z", re.I)
+_CLOSE_IF = lazy(r"/\s*if\s*\Z")
+_CLOSE_EACH = lazy(r"/\s*each\s*\Z")
+GUID = lazy(r"\{?[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}\}?\Z", re.I)
 # what a GUID may look like where a readable event id is wanted: braced, bare 32 hex digits,
 # or a urn:uuid: (none of them is a readable id)
-GUID_LIKE = re.compile(r"(?:urn:uuid:)?\{?[0-9a-f]{8}-?(?:[0-9a-f]{4}-?){3}[0-9a-f]{12}\}?\Z", re.I)
+GUID_LIKE = lazy(r"(?:urn:uuid:)?\{?[0-9a-f]{8}-?(?:[0-9a-f]{4}-?){3}[0-9a-f]{12}\}?\Z", re.I)
 
 
 def normal_guid(guid: str) -> str:

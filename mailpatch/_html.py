@@ -14,11 +14,12 @@ import bisect
 import re
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property, partial
 from itertools import chain
 from typing import NamedTuple, overload
+
+from mailpatch._regex import lazy
 
 
 class Kind(Enum):
@@ -48,7 +49,7 @@ def _html_space(pattern: str) -> str:
 # (WHATWG: the tag is then cut off by the end and dropped); an unquoted value never starts
 # with a quote.
 _ATTR_SRC = r"""[^\s/>][^\s/>=]*(?:\s*=\s*(?:"[^"]*(?:"|\Z)|'[^']*(?:'|\Z)|[^\s>"'][^\s>]*))?"""
-_MARKUP = re.compile(
+_MARKUP = lazy(
     _html_space(
         r"<(?:"
         r"(?P<comment>!--(?:>|->|.*?(?:--!?>|\Z)))"
@@ -61,7 +62,7 @@ _MARKUP = re.compile(
     ),
     re.S,
 )
-_ATTR = re.compile(
+_ATTR = lazy(
     _html_space(
         r"""(?P<name>[^\s/>][^\s/>=]*)(?:\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<uq>[^\s>]*)))?"""
     )
@@ -73,7 +74,7 @@ RAW_TEXT = _RAW_TEXT  # elements whose content is text up to their own end tag
 # '/' or '>'.
 _RAW_END_AFTER = f"[{TAG_NAME_ENDS}]"
 _RAW_END: dict[str, re.Pattern[str]] = {
-    name: re.compile(rf"</{name}{_RAW_END_AFTER}", re.I | re.A) for name in _RAW_TEXT
+    name: lazy(rf"</{name}{_RAW_END_AFTER}", re.I | re.A) for name in _RAW_TEXT
 }
 VOID = frozenset(
     [
@@ -95,15 +96,48 @@ VOID = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)  # slots: lint holds one per link, thousands of them
 class Attr:
-    name: str  # lower case
-    start: int  # absolute offset of the attribute name
-    value_start: int  # absolute offset of the value (inside quotes), or end of name
-    value_end: int
-    quote: str  # '"', "'" or '' (unquoted / no value)
-    source: str = field(repr=False)  # compared: equal offsets in another text are not equal
-    bare: bool = False  # no value at all ('<input disabled>')
+    """One attribute of a start tag, by its offsets in the text; immutable. Written out rather
+    than a dataclass: made for every attribute read (lint holds one per link, thousands of
+    them), and a frozen dataclass costs a millisecond to define at every start-up."""
+
+    __slots__ = ("bare", "name", "quote", "source", "start", "value_end", "value_start")
+
+    def __init__(
+        self,
+        name: str,  # lower case
+        start: int,  # absolute offset of the attribute name
+        value_start: int,  # absolute offset of the value (inside quotes), or end of name
+        value_end: int,
+        quote: str,  # '"', "'" or '' (unquoted / no value)
+        source: str,  # compared: equal offsets in another text are not equal
+        bare: bool = False,  # no value at all ('<input disabled>')
+    ) -> None:
+        self.name = name
+        self.start = start
+        self.value_start = value_start
+        self.value_end = value_end
+        self.quote = quote
+        self.source = source
+        self.bare = bare
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.name, self.start, self.value_start, self.value_end, self.quote,
+                self.source, self.bare)  # fmt: skip
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Attr:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return (
+            f"Attr(name={self.name!r}, start={self.start!r}, value_start={self.value_start!r}, "
+            f"value_end={self.value_end!r}, quote={self.quote!r}, bare={self.bare!r})"
+        )
 
     @property
     def value(self) -> str | None:
@@ -247,19 +281,32 @@ class Tokens(Sequence[Token]):
         return list(self)
 
 
-@dataclass(frozen=True, slots=True)  # slots: one per block and link, thousands of them
 class StartTag:
-    """A start tag with its attributes parsed (lazily, only for tags someone looks at)."""
+    """A start tag with its attributes parsed (lazily, only for tags someone looks at); equal
+    to another of the same text and token. Written out rather than a dataclass: one is made
+    for each block and link (thousands of them), and see Attr."""
 
-    source: str
-    token: Token
-    # memos: every attribute once asked for all, or each one asked for by name
-    _attrs: tuple[Attr, ...] | None = field(default=None, init=False, repr=False, compare=False)
-    # (name, Attr or None) pairs, flat: a tag is asked for a few names, and a dict per tag
-    # (some 230 bytes) was most of what a block cost
-    _got: list[str | Attr | None] | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
+    __slots__ = ("_attrs", "_got", "source", "token")
+
+    def __init__(self, source: str, token: Token) -> None:
+        self.source = source
+        self.token = token
+        # memos: every attribute once asked for all, or each one asked for by name
+        self._attrs: tuple[Attr, ...] | None = None
+        # (name, Attr or None) pairs, flat: a tag is asked for a few names, and a dict per tag
+        # (some 230 bytes) was most of what a block cost
+        self._got: list[str | Attr | None] | None = None
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not StartTag:
+            return NotImplemented
+        return (self.source, self.token) == (other.source, other.token)
+
+    def __hash__(self) -> int:
+        return hash((self.source, self.token))
+
+    def __repr__(self) -> str:
+        return f"StartTag(source={self.source!r}, token={self.token!r})"
 
     def _matches(self) -> Iterator[re.Match[str]]:
         tok = self.token
@@ -277,7 +324,7 @@ class StartTag:
     @property
     def attrs(self) -> tuple[Attr, ...]:
         if self._attrs is None:
-            object.__setattr__(self, "_attrs", tuple(self._scan()))
+            self._attrs = tuple(self._scan())
         assert self._attrs is not None
         return self._attrs
 
@@ -288,8 +335,7 @@ class StartTag:
             # block readers ask a tag the same thing again
             got = self._got
             if got is None:
-                got = []
-                object.__setattr__(self, "_got", got)
+                got = self._got = []
             else:
                 for i in range(0, len(got), 2):
                     if got[i] == name:
@@ -405,10 +451,11 @@ _PROBE = re.match("(?:ab?c)*+", "aca")
 _REPEAT = "(?:" if _PROBE is not None and _PROBE.end() == 2 else "(?>"
 
 
-def _skip_pattern(group: str) -> re.Pattern[str]:
-    """The skip's regular expression, each repeated group opened with ``group``."""
+def _skip_pattern(group: str, eager: bool = True) -> re.Pattern[str]:
+    """The skip's regular expression, each repeated group opened with ``group`` (compiled
+    when first used unless ``eager``)."""
     g = group
-    return re.compile(
+    return (re.compile if eager else lazy)(
         _html_space(
             rf"{g}[^<]++"
             r"|<(?:"
@@ -434,12 +481,12 @@ def _skip_pattern(group: str) -> re.Pattern[str]:
     )
 
 
-_SKIP = _skip_pattern(_REPEAT)
+_SKIP = _skip_pattern(_REPEAT, eager=False)
 
 
-_MARKUP_IN_TAG = re.compile(r"<[A-Za-z!/?]")  # a '<' that starts markup
-_PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9:._-]*\Z")
-_PLAIN_ATTRIBUTE = re.compile(r"[A-Za-z_:@][A-Za-z0-9_:.@-]*\Z")
+_MARKUP_IN_TAG = lazy(r"<[A-Za-z!/?]")  # a '<' that starts markup
+_PLAIN_NAME = lazy(r"[A-Za-z][A-Za-z0-9:._-]*\Z")
+_PLAIN_ATTRIBUTE = lazy(r"[A-Za-z_:@][A-Za-z0-9_:.@-]*\Z")
 
 
 def malformed(source: str, token: Token) -> str:
@@ -482,7 +529,7 @@ def skip(source: str, pos: int, limit: int) -> int:
 
 # A start tag closed by its own '>' (a '>' inside a quoted value that runs to the end of the
 # input does not count: WHATWG drops such a tag).
-_WHOLE_START = re.compile(_html_space(r"<[A-Za-z][^\s/>]*(?:[\s/]*(?>" + _ATTR_SRC + r"))*[\s/]*>"))
+_WHOLE_START = lazy(_html_space(r"<[A-Za-z][^\s/>]*(?:[\s/]*(?>" + _ATTR_SRC + r"))*[\s/]*>"))
 
 
 def _cut_at_end(source: str, begin: int, stop: int, kind: str | None) -> bool:
@@ -530,7 +577,7 @@ def unescape(text: str) -> str:
 class LineIndex:
     """Offsets to 1-based ``line:col`` (CRLF and CR count as one break, like an editor)."""
 
-    _BREAK = re.compile(r"\r\n|\r|\n")
+    _BREAK = lazy(r"\r\n|\r|\n")
 
     def __init__(self, source: str) -> None:
         self._source = source

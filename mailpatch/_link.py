@@ -21,6 +21,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mailpatch._regex import lazy
+
 API_ROOT = "/EvtMgmt/api/v2.0/"
 ICS_PATH = API_ROOT + "calendar/personal/ics"
 DEFAULT_API_VERSION = "2016-06-30"
@@ -32,7 +34,7 @@ DEFAULT_FIELDS: tuple[tuple[str, str], ...] = (
 REQUIRED_FIELD = "registrationId"
 
 _UNRESERVED = "-._~"  # with ASCII letters and digits, which quote() never encodes
-_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
+_LABEL = lazy(r"(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
 
 # --- placeholders: what Handlebars reads as a plain path to a value --------------------------
 #
@@ -62,7 +64,7 @@ _LITERALS = "|".join(sorted(LITERAL_NAMES))
 # A placeholder the platform can fill; group 1 is its path. The rule's one home: everything that
 # asks whether a `{{…}}` is a placeholder (patch, lint, the ics wildcards) asks this pattern;
 # placeholder_problems() applies it to every `{{` in a text, with a reason for each refusal.
-PLACEHOLDER = re.compile(
+PLACEHOLDER = lazy(
     r"\{\{"
     + _BLANK
     + rf"(?!(?:this|{_HELPERS}){_BLANK}\}}\}})"  # a lone helper name, or the whole record
@@ -72,7 +74,7 @@ PLACEHOLDER = re.compile(
     + r"\}\}"
 )
 # From one `{{` to the first `}}`, and a third `}` (an unclosed one runs to the end).
-_EXPRESSION = re.compile(r"\{\{(?:.*?\}\}\}?|.*)", re.S)
+_EXPRESSION = lazy(r"\{\{(?:.*?\}\}\}?|.*)", re.S)
 _SIGILS = {
     "{": "triple braces output the value unescaped",
     "&": "{{&…}} outputs the value unescaped",
@@ -90,7 +92,7 @@ _SIGILS = {
     '"': "it is a Handlebars string literal",
     "'": "it is a Handlebars string literal",
 }
-_API_VERSION = re.compile(r"[0-9A-Za-z.\-]{1,32}\Z")
+_API_VERSION = lazy(r"[0-9A-Za-z.\-]{1,32}\Z")
 
 
 class LinkError(ValueError):
@@ -265,7 +267,7 @@ def _unmapped(text: str) -> bool:
 # Letters and marks UTS #46 drops (default ignorable), symbols it disallows (ideographic
 # description characters, object replacement and replacement character), and the Mongolian
 # todo soft hyphen, disallowed up to UTS #46 15.1 and valid since, so browsers differ on it.
-_DROPPED_OR_DISALLOWED = re.compile(
+_DROPPED_OR_DISALLOWED = lazy(
     "[\u034f\u115f\u1160\u17b4\u17b5\u1806\u180b-\u180f\u2ff0-\u2ffb\ufe00-\ufe0f\ufffc\ufffd"
     "\U000e0100-\U000e01ef]"
 )
@@ -361,7 +363,7 @@ def _idna_2003(host: str) -> str | None:
         return None
 
 
-_SLASHLESS = re.compile(r"https:(?!/)([^/?#\s]+)/", re.I)
+_SLASHLESS = lazy(r"https:(?!/)([^/?#\s]+)/", re.I)
 
 
 def slashless_host(url: str) -> str | None:

@@ -24,6 +24,7 @@ from mailpatch._blocks import Document, Element, QrBlock
 from mailpatch._errors import Refusal
 from mailpatch._handlebars import HB_COMMENT, MARKERS_ONLY, SHORT_COMMENT
 from mailpatch._html import VOID, Kind, Token, unescape
+from mailpatch._regex import lazy
 
 # Start tags that close an open <p> in HTML5's tree construction ("in body" insertion mode).
 CLOSES_P = frozenset(
@@ -216,8 +217,8 @@ _OPTIONAL_END = frozenset(
 _NEEDS_TABLE = frozenset(
     {"tr", "td", "th", "tbody", "thead", "tfoot", "caption", "col", "colgroup"}
 )
-_REVEALED_OPENER = re.compile(r"<!--\s*\[if\b[^\]]*\]>\s*<!--\s*-?-?>\Z", re.I)
-_REVEALED_CLOSER = re.compile(r"<!--\s*<!\[endif\]\s*-->\Z", re.I)
+_REVEALED_OPENER = lazy(r"<!--\s*\[if\b[^\]]*\]>\s*<!--\s*-?-?>\Z", re.I)
+_REVEALED_CLOSER = lazy(r"<!--\s*<!\[endif\]\s*-->\Z", re.I)
 
 
 def check_movable(

@@ -63,10 +63,11 @@ from mailpatch._moving import (
     loop_span,
     own_tokens,
 )
+from mailpatch._regex import lazy
 from mailpatch._survey import Spans, Survey, survey_of
 
 # "calendar/personal/ics" in any case, found from its '/' (a literal the search runs on)
-_CALENDAR_HINT = re.compile(r"/(?=[pP])(?i:personal/ics)(?<=(?i:calendar/personal/ics))")
+_CALENDAR_HINT = lazy(r"/(?=[pP])(?i:personal/ics)(?<=(?i:calendar/personal/ics))")
 
 
 def _may_apply(text: str) -> bool:
@@ -570,7 +571,7 @@ class EmailEvents(NamedTuple):
 
 
 # every GUID an event {{#if}} names, for an email the patch will refuse (counted, not trusted)
-_ANY_EVENT_GUID = re.compile(
+_ANY_EVENT_GUID = lazy(
     r"msevtmgt_eventid\s*['\"]\s*\{?([0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12})"
 )
 
@@ -817,7 +818,7 @@ def _check_not_nested(doc: Document, lines: LineIndex) -> None:
             )
 
 
-_CONDITIONAL = re.compile(r"\[if\b[^\]]*\]>(.*)", re.S | re.I)  # its markup, after '[if …]>'
+_CONDITIONAL = lazy(r"\[if\b[^\]]*\]>(.*)", re.S | re.I)  # its markup, after '[if …]>'
 
 
 def _check_conditionals(doc: Document, button: ButtonBlock) -> None:

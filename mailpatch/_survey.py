@@ -18,6 +18,7 @@ from itertools import islice
 from typing import overload
 
 from mailpatch._handlebars import MUSTACHE
+from mailpatch._regex import lazy
 
 
 class HitKind(Enum):
@@ -34,7 +35,7 @@ class HitKind(Enum):
 # case-insensitive literal. A type that is none of these fails the match where it starts,
 # so no hit swallows the next ('data-editorblocktype=data-editorblocktype=erqrcode' is one
 # hit, the second).
-_HIT = re.compile(
+_HIT = lazy(
     r"-(?<=[dD][aA][tT][aA]-)(?i:(?P<locked>locked)|editorblocktype"
     r"\s*=\s*[\"']?\s*(?:(?P<erqrcode>erqrcode)|(?P<button>button)|(?P<entity>[^\s\"'>&-]*&)))"
 )

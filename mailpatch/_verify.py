@@ -44,9 +44,10 @@ from mailpatch._link import (
     is_calendar_url,
 )
 from mailpatch._patch import Edit, EditKind, PatchOptions, PatchResult, patch
+from mailpatch._regex import lazy
 from mailpatch._survey import HitKind, Survey, survey_of
 
-_EVENT_IF = re.compile(
+_EVENT_IF = lazy(
     r"\{\{~?#\s*if\s+\(\s*eq\s+(?:(?:this\.)?msevtmgt_eventid\s+['\"]([^'\"]*)['\"]"
     r"|['\"]([^'\"]*)['\"]\s+(?:this\.)?msevtmgt_eventid)"
 )
@@ -57,13 +58,13 @@ _LOOPS = (
     ["each", "if", "endif", "else", "endeach"],
     ["each", "if", "else", "endif", "else", "endeach"],
 )
-_MARKER = re.compile(
+_MARKER = lazy(
     r"\{\{~?(?:(?P<each>#\s*each\s)|(?P<if>#\s*if\s)|(?P<else>\s*else\b|\^\s*~?\}\})"
     r"|(?P<endif>/\s*if\s*~?\}\})|(?P<endeach>/\s*each\s*~?\}\})|(?P<other>[#^/]))"
 )
 
 
-_HUGE_HINT = re.compile(r",?\s*(?:use|try)\s+XML_PARSE_HUGE.*", re.S)
+_HUGE_HINT = lazy(r",?\s*(?:use|try)\s+XML_PARSE_HUGE.*", re.S)
 
 
 class VerifyError(Exception):
@@ -249,7 +250,7 @@ def _has_href(el: Any) -> bool:
 
 
 # what an href attribute in a tag looks like (only to notice links libxml2 did not read)
-_HREF_ATTRIBUTE = re.compile(r"<[^>]*\shref\s*=", re.I)
+_HREF_ATTRIBUTE = lazy(r"<[^>]*\shref\s*=", re.I)
 
 
 def _loop_sequence(button: Any) -> list[tuple[str, str]]:
@@ -400,7 +401,7 @@ def _expressions_kept_where_edited(
     return has - had <= added and had - has <= qr_img
 
 
-_LONG_COMMENT = re.compile(r"\{\{~?!--")
+_LONG_COMMENT = lazy(r"\{\{~?!--")
 
 
 def _closed(expression: str) -> bool:
@@ -468,7 +469,7 @@ def verify_full(before: str, result: PatchResult, options: PatchOptions) -> None
 
 
 # "https:" not followed by "/", the link a scheme edit fixes (found from its ':', a literal)
-_SLASHLESS = re.compile(r":(?!/)(?<=[sS]:)(?<=(?i:https:))")
+_SLASHLESS = lazy(r":(?!/)(?<=[sS]:)(?<=(?i:https:))")
 # libxml2 reading UTF-8 bytes: told the encoding, a <meta charset> in the email cannot switch it
 # huge_tree lifts libxml2's default limits (nesting depth 256, 10 MB text nodes), which would
 # otherwise cut the tree short silently; past the hard limits it logs a fatal error (_read).
@@ -508,7 +509,7 @@ def _sentinel_name(before: str, end: int, edits: Sequence[Edit]) -> str:
     return name
 
 
-_ELEMENT_START = re.compile(r"<[A-Za-z]")
+_ELEMENT_START = lazy(r"<[A-Za-z]")
 _IN_TAG = frozenset({EditKind.SCHEME, EditKind.LINK})  # edits inside a tag's attribute value
 
 
@@ -547,7 +548,7 @@ def _read(data: bytes) -> Any:
     return root
 
 
-_HTML_END = re.compile(r"</html[\s/>]", re.I)
+_HTML_END = lazy(r"</html[\s/>]", re.I)
 
 
 def _check_before_html_end(before: str, result: PatchResult) -> None:
@@ -664,7 +665,7 @@ def _allowed(before: str, edit: Edit) -> bool:
 
 
 # a written calendar href: no quote, space, '<', '>' or backtick, in quotes or bare
-_LINK_VALUE = re.compile(r"\"?(?P<value>[^\s\"'<>`]+)\"?")
+_LINK_VALUE = lazy(r"\"?(?P<value>[^\s\"'<>`]+)\"?")
 
 
 def _check_schemes(root: Any, name: str, edits: Sequence[Edit]) -> None:
@@ -674,7 +675,7 @@ def _check_schemes(root: Any, name: str, edits: Sequence[Edit]) -> None:
     wanted = {f"{name}:{i}s" for i, e in enumerate(edits) if e.what is EditKind.SCHEME}
     if not wanted:
         return
-    marker = re.compile(re.escape(name) + r":\d+s")  # each node's markers found at once
+    marker = lazy(re.escape(name) + r":\d+s")  # each node's markers found at once
     found: dict[str, Any] = {}
     for node in root.xpath("//@*[contains(., $m)] | //comment()[contains(., $m)]", m=name):
         attribute = getattr(node, "is_attribute", False)
