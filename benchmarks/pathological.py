@@ -6,13 +6,15 @@ lxml, write) and the figures are printed: size, outcome, seconds for the whole p
 for the locator alone (``patch``), and peak RSS of the run so far. ``--scale`` multiplies
 the block counts (20,000 QR blocks, 2,000 pairs at 1), to show the growth is linear.
 
-Then the growing shapes (``shapes()``: unclosed '{{', unclosed Button tags, thousands of
-links, an email dense in '{{…}}'), each at the size the issue measured times ``--fraction``
-and at half that: seconds for ``process`` (patch and verify) and for ``lint``, each also as a
-ratio to a plain email of the same size (benchmarks/corpus.py), the growth from half to full
-size (2.0 is linear, 4.0 quadratic), and the peak of Python's heap in the costlier command,
-patch (patch and verify) or lint, each measured on its own (tracemalloc, in a child process),
-as a multiple of the input's size.
+Then the growing shapes (``shapes()``: unclosed '{{', unclosed or nested Button and ERQRCode
+tags before, around and after the pair, thousands of links, stale patched Buttons, a tag
+of 40,000 attributes, pairs for thousands of events, deep in the tree, an email dense in
+'{{…}}'), each at the size the issue measured times ``--fraction`` and at half that: seconds
+for ``process`` (patch and verify) and for ``lint``, each also as a ratio to a plain email
+of the same size (benchmarks/corpus.py), seconds per MB, the growth from half to full size
+(2.0 is linear, 4.0 quadratic), and the peak of Python's heap in the costlier command, patch
+(patch and verify) or lint, each measured on its own (tracemalloc, in a child process), as a
+multiple of the input's size.
 
     python benchmarks/pathological.py [--scale N] [--only SUBSTRING] [--fraction F]
 """
@@ -55,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.memory:  # the child process that measures one input's peak
         name, n, plain = args.memory
-        return _peak(_text(name, int(n), plain == "plain"))
+        options = ONE_EVENT if plain == "plain" else _shape(name).options
+        return _peak(_text(name, int(n), plain == "plain"), options)
     failures = _hostile(args)
     failures += _bounds(args)
     return 1 if failures else 0
@@ -106,16 +109,16 @@ def _text(name: str, n: int, plain: bool) -> str:
     return email.text
 
 
-def _peak(text: str) -> int:
+def _peak(text: str, options: PatchOptions) -> int:
     """Print the peak of Python's heap for each command on its own -- ``patch`` (patch, then
     verify with the result kept, as ``mailpatch patch`` runs them) and ``lint`` -- and the
     larger one's ratio to the input's size (a child process: peaks do not mix)."""
     size = len(text.encode("utf-8"))
     tracemalloc.start()
     with contextlib.suppress(Refusal, MissingOption):
-        result = patch(text, ONE_EVENT)
+        result = patch(text, options)
         if result.changed:
-            verify(text, result, ONE_EVENT)
+            verify(text, result, options)
         del result
     patched = tracemalloc.get_traced_memory()[1]
     tracemalloc.reset_peak()
@@ -156,8 +159,8 @@ def _bounds(args: argparse.Namespace) -> int:
         return 0
     print()
     print(
-        f"{'shape':<28} {'MB':>6} {'outcome':<9} {'patch s':>8} {'x plain':>7} {'growth':>6} "
-        f"{'lint s':>7} {'x plain':>7} {'growth':>6} {'mem x':>6} {'plain':>6}"
+        f"{'shape':<38} {'MB':>5} {'outcome':<9} {'patch s':>7} {'x plain':>7} {'s/MB':>5} "
+        f"{'growth':>6} {'lint s':>6} {'x plain':>7} {'growth':>6} {'mem x':>5} {'plain':>5}"
     )
     failures = 0
     with tempfile.TemporaryDirectory(prefix="mailpatch-bounds-") as tmp:
@@ -172,11 +175,12 @@ def _bounds(args: argparse.Namespace) -> int:
             if status != shape.outcome:
                 failures += 1
                 status += " (!)"
+            mb = len(text.encode()) / 1e6
             print(
-                f"{shape.name:<28} {len(text.encode()) / 1e6:>6.2f} {status:<9} "
-                f"{patched:>8.2f} {patched / plain_patch:>7.1f} {patched / half_patch:>6.1f} "
-                f"{linted:>7.2f} {linted / max(plain_lint, 1e-3):>7.1f} "
-                f"{linted / max(half_lint, 1e-3):>6.1f} {memory:>6.1f} {plain_memory:>6.1f}"
+                f"{shape.name:<38} {mb:>5.2f} {status:<9} {patched:>7.2f} "
+                f"{patched / plain_patch:>7.1f} {patched / mb:>5.1f} {patched / half_patch:>6.1f} "
+                f"{linted:>6.2f} {linted / max(plain_lint, 1e-3):>7.1f} "
+                f"{linted / max(half_lint, 1e-3):>6.1f} {memory:>5.1f} {plain_memory:>5.1f}"
                 + ("" if memory <= MEMORY_BOUND else "  (!) over the memory bound")
             )
             failures += memory > MEMORY_BOUND

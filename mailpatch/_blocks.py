@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import re
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from enum import Enum
 from functools import cached_property
 from typing import NamedTuple, overload
@@ -319,38 +319,74 @@ class Document:
         self._token_starts: Sequence[int] = (
             tokens.starts if isinstance(tokens, Tokens) else [t.start for t in tokens]
         )
-        self._linkers: tuple[list[int], list[Token]] | None = None  # (starts, tokens)
-        self._links: dict[int, tuple[ButtonLink, ...]] = {}  # token start -> its links
         self._loop_words: list[int] | None = None
         # False when ``locate`` left Button blocks unread past a horizon (see there)
         self.every_button = True
+        self._of_kind: dict[str, list[Element]] = {}
+        self._markers: MarkerIndex | None = None
+        self._starts_of: dict[str, list[int]] = {}
+        self._link_index: LinkIndex | None = None
+        self._texts: tuple[list[int], list[int]] | None = None
 
-    def links_in(self, start: int, end: int) -> tuple[ButtonLink, ...]:
+    def links_in(self, start: int, end: int) -> Links:
         """The links of the tokens starting in ``source[start:end]``: every ``<a>`` (its href,
-        or "" for none) and every href in an Outlook conditional comment, in order.
+        or "" for none) and every href in an Outlook conditional comment, in order; a view of
+        the document's ``LinkIndex``, so that thousands of nested Buttons do not each hold the
+        links of all inside them."""
+        index = self.link_index()
+        starts = index.token_starts
+        return Links(index, bisect.bisect_left(starts, start), bisect.bisect_left(starts, end))
 
-        Each token is read once, however many Buttons hold it (thousands of nested Buttons
-        would read the same tokens over and over), and a Button skips straight to its own.
-        """
-        if self._linkers is None:
-            kept = [
+    def link_index(self) -> LinkIndex:
+        """The links of the tokens inside some Button's content (made when first asked for)."""
+        if self._link_index is None:
+            # only what a Button holds: a link elsewhere is asked for by no one
+            spans: list[list[int]] = []
+            for el in self.blocks_of(BUTTON_TYPE):
+                lo, hi = el.content_start, el.content_end
+                if spans and lo <= spans[-1][1]:
+                    spans[-1][1] = max(spans[-1][1], hi)
+                else:
+                    spans.append([lo, hi])
+            tokens: list[Token] = []
+            for lo, hi in spans:
+                tokens += (
+                    t
+                    for t in self.iter_tokens_in(lo, hi)
+                    if lo <= t.start < hi
+                    and ((t.kind is Kind.START and t.name == "a") or t.kind is Kind.COMMENT)
+                )
+            self._link_index = LinkIndex(self.source, tokens)
+        return self._link_index
+
+    def text_index(self) -> tuple[list[int], list[int]]:
+        """Where each text token read that shows a word starts and ends (made when first
+        asked for: a Button's label, in a message, is made of them)."""
+        if self._texts is None:
+            source = self.source
+            shown = [
                 t
                 for t in self.tokens
-                if (t.kind is Kind.START and t.name == "a") or t.kind is Kind.COMMENT
+                if t.kind is Kind.TEXT and unescape(source[t.start : t.end]).split()
             ]
-            self._linkers = ([t.start for t in kept], kept)
-        starts, kept = self._linkers
-        lo, hi = bisect.bisect_left(starts, start), bisect.bisect_left(starts, end)
-        if lo == hi:
-            return ()
-        known = self._links
-        out: list[ButtonLink] = []
-        for tok in kept[lo:hi]:
-            found = known.get(tok.start)
-            if found is None:
-                found = known[tok.start] = _token_links(self.source, tok)
-            out += found
-        return tuple(out)
+            self._texts = ([t.start for t in shown], [t.end for t in shown])
+        return self._texts
+
+    def marker_index(self) -> MarkerIndex:
+        """Every marker of the tokens read (made when first asked for)."""
+        if self._markers is None:
+            self._markers = MarkerIndex(self.source, self.tokens)
+        return self._markers
+
+    def aligned(self, at: int) -> bool:
+        """Whether no token read starts before ``at`` and ends after it."""
+        starts = self._token_starts
+        i = bisect.bisect_right(starts, at) - 1
+        return i < 0 or starts[i] == at or self._token_end(i) <= at
+
+    def _token_end(self, i: int) -> int:
+        tokens = self.tokens
+        return tokens[i].end if isinstance(tokens, list) else tokens.end_of(i)
 
     def may_hold_loop(self, start: int, end: int) -> bool:
         """Whether ``source[start:end]`` holds "msevtmgt_eventid" (an event loop needs it),
@@ -373,8 +409,20 @@ class Document:
         return self._store.elements()
 
     def blocks_of(self, kind: str) -> list[Element]:
-        blocks = self.blocks
-        return [blocks[row] for row in self._store.rows_of(kind)]
+        """The blocks of type ``kind`` in document order (the same list each time: a reader
+        of every Button asks for the Buttons again)."""
+        known = self._of_kind.get(kind)
+        if known is None:
+            blocks = self.blocks
+            known = self._of_kind[kind] = [blocks[row] for row in self._store.rows_of(kind)]
+        return known
+
+    def starts_of(self, kind: str) -> list[int]:
+        """Where each block of type ``kind`` starts, in order (made once)."""
+        known = self._starts_of.get(kind)
+        if known is None:
+            known = self._starts_of[kind] = [el.start for el in self.blocks_of(kind)]
+        return known
 
     def tokens_in(self, start: int, end: int) -> list[Token]:
         """The tokens overlapping ``source[start:end]``, in order, found by bisection.
@@ -390,6 +438,18 @@ class Document:
         if found and found[0].end <= start:  # only the first can end before ``start``
             found = found[1:]
         return found
+
+    def last_tokens_in(self, start: int, end: int, count: int) -> list[Token]:
+        """The last ``count`` of ``tokens_in(start, end)`` (or fewer), without the others: a
+        block's content can hold most of the email."""
+        lo, hi = self._index_span(start, end)
+        if lo < hi and self._token_end(lo) <= start:  # only the first can end before ``start``
+            lo += 1
+        tokens = self.tokens
+        first = max(lo, hi - count)
+        if isinstance(tokens, list):
+            return tokens[first:hi]
+        return list(tokens.between(first, hi))
 
     def iter_tokens_in(self, start: int, end: int) -> Iterator[Token]:
         """``tokens_in``, made one at a time: a reader of the whole email holds one token,
@@ -677,24 +737,70 @@ def _comment_at(source: str, start: int) -> Token:
 
 def markers(doc: Document, start: int, end: int) -> list[Marker]:
     """Handlebars block markers in text and comments between two offsets, in order."""
+    if doc.aligned(start) and doc.aligned(end):  # whole tokens (a block's content): indexed
+        index = doc.marker_index()
+        lo, hi = bisect.bisect_left(index.starts, start), bisect.bisect_left(index.starts, end)
+        return index.markers[lo:hi]
     out: list[Marker] = []
     for tok in doc.iter_tokens_in(start, end):
-        if tok.kind is Kind.TEXT:
-            lo, hi = tok.start, tok.end
-        elif tok.kind is Kind.COMMENT:
-            lo, hi = comment_body(doc.source, tok)
-        else:
-            continue
-        lo, hi = max(lo, start), min(hi, end)
-        # up to the last '}}' only: from each unclosed '{{' after it the search would read to
-        # ``hi`` again (quadratic); it finds the same expressions
-        for m in EXPRESSION.finditer(doc.source, lo, closing_bound(doc.source, lo, hi)):
-            if m.group(1) is None:
-                continue  # a handlebars comment: text, whatever it holds
-            kind = classify(m.group(1))
-            if kind is not None:
-                out.append(Marker(kind[0], m.start(), m.end(), kind[1]))
+        out += _token_markers(doc.source, tok, start, end)
     return out
+
+
+def _token_markers(source: str, tok: Token, start: int, end: int) -> list[Marker]:
+    """The markers of one text or comment token, within ``source[start:end]``."""
+    if tok.kind is Kind.TEXT:
+        lo, hi = tok.start, tok.end
+    elif tok.kind is Kind.COMMENT:
+        lo, hi = comment_body(source, tok)
+    else:
+        return []
+    lo, hi = max(lo, start), min(hi, end)
+    out: list[Marker] = []
+    # up to the last '}}' only: from each unclosed '{{' after it the search would read to
+    # ``hi`` again (quadratic); it finds the same expressions
+    for m in EXPRESSION.finditer(source, lo, closing_bound(source, lo, hi)):
+        if m.group(1) is None:
+            continue  # a handlebars comment: text, whatever it holds
+        kind = classify(m.group(1))
+        if kind is not None:
+            out.append(Marker(kind[0], m.start(), m.end(), kind[1]))
+    return out
+
+
+class MarkerIndex:
+    """Every marker of every token read, in order, made once: a block's markers are then a
+    slice of it (a block nested in thousands, or left open before them, holds most of the
+    email, and each was read again for each block: quadratic). The event tests' GUIDs are
+    kept beside, with where the next different one is, so that a range's GUIDs are known in
+    one step when it tests one event, as a Button does."""
+
+    __slots__ = ("guids", "markers", "next_other", "starts", "test_starts")
+
+    def __init__(self, source: str, tokens: Iterable[Token]) -> None:
+        self.markers: list[Marker] = []
+        for tok in tokens:
+            if tok.kind is Kind.TEXT or tok.kind is Kind.COMMENT:
+                self.markers += _token_markers(source, tok, tok.start, tok.end)
+        self.starts = [m.start for m in self.markers]
+        tests = [m for m in self.markers if m.kind is MarkerKind.IF_EVENT]
+        self.test_starts = [m.start for m in tests]
+        self.guids = [normal_guid(m.guid) for m in tests]
+        # next_other[i]: the first test after i whose GUID differs from test i's
+        self.next_other = [len(tests)] * len(tests)
+        for i in range(len(tests) - 2, -1, -1):
+            same = self.guids[i + 1] == self.guids[i]
+            self.next_other[i] = self.next_other[i + 1] if same else i + 1
+
+    def guids_between(self, start: int, end: int) -> frozenset[str]:
+        """The GUIDs the event tests that start in ``source[start:end]`` name, normalised."""
+        i = bisect.bisect_left(self.test_starts, start)
+        j = bisect.bisect_left(self.test_starts, end)
+        if i == j:
+            return _NO_GUIDS
+        if self.next_other[i] >= j:
+            return frozenset((self.guids[i],))
+        return frozenset(self.guids[i:j])
 
 
 class QrBlock(NamedTuple):
@@ -712,7 +818,7 @@ class QrBlock(NamedTuple):
 def check_not_cut_off(doc: Document, element: Element, name: str, moved: str) -> None:
     """Refuse a block whose content ends in a comment or tag that the end of the file cut off:
     moved before other text, that comment or tag would swallow it."""
-    content = doc.tokens_in(element.content_start, element.content_end)
+    content = doc.last_tokens_in(element.content_start, element.content_end, 2)
     if not content or content[-1].end != len(doc.source):
         return
     last, what = content[-1], ""
@@ -854,9 +960,172 @@ class ButtonLink:
         return self._kind
 
 
+class LinkIndex:
+    """Every link inside the Buttons, in order, each made once, with what readers of every
+    Button ask of a Button's links counted in prefix sums, so that a Button's answers cost
+    the same however many links it holds (nested Buttons each hold all inside them)."""
+
+    def __init__(self, source: str, tokens: Iterable[Token]) -> None:
+        self.links: list[ButtonLink] = []
+        self.token_starts: list[int] = []  # each link's token's start: bisect them
+        for tok in tokens:
+            found = _token_links(source, tok)
+            self.links += found
+            self.token_starts += [tok.start] * len(found)
+        self._others = _prefix(link.kind is not LinkKind.CALENDAR for link in self.links)
+        self._served: dict[str | None, _Served] = {}  # by Events API host
+        self._written: dict[object, tuple[list[str | None], list[int]]] = {}
+        self._slashless: list[int] | None = None
+
+    def others(self, lo: int, hi: int) -> int:
+        """How many links of ``lo:hi`` are no calendar link."""
+        return self._others[hi] - self._others[lo]
+
+    def served(
+        self, lo: int, hi: int, host: str | None, linked: Callable[[ButtonLink], str | None]
+    ) -> frozenset[str] | None:
+        """What ``_patch._served_events`` says of the links ``lo:hi`` (see there), with
+        ``linked`` the readable id a calendar link carries for ``host``."""
+        served = self._served.get(host)
+        if served is None:
+            served = self._served[host] = _Served(self.links, linked)
+        return served.of(lo, hi)
+
+    def all_written(
+        self, lo: int, hi: int, key: object, written: Callable[[ButtonLink], str | None], value: str
+    ) -> bool:
+        """Whether every calendar link of ``lo:hi`` gives ``value`` by ``written`` (made once
+        for each ``key``)."""
+        known = self._written.get(key)
+        if known is None:
+            values = [
+                written(link) if link.kind is LinkKind.CALENDAR else None for link in self.links
+            ]
+            known = self._written[key] = (values, _next_other(values, skip=None))
+        values, next_other = known
+        i = lo
+        while i < hi and values[i] is None:  # (a link that is no calendar link: skipped)
+            i = next_other[i]
+        while i < hi:
+            if values[i] != value:
+                return False
+            i = next_other[i]
+        return True
+
+    def slashless(
+        self, lo: int, hi: int, calendar: Callable[[ButtonLink], bool]
+    ) -> list[ButtonLink]:
+        """The links of ``lo:hi`` that ``calendar`` picks (calendar links without their "//"),
+        found among those the whole email has: few."""
+        if self._slashless is None:
+            self._slashless = [i for i, link in enumerate(self.links) if calendar(link)]
+        picked = self._slashless
+        return [
+            self.links[i]
+            for i in picked[bisect.bisect_left(picked, lo) : bisect.bisect_left(picked, hi)]
+        ]
+
+
+def _prefix(flags: Iterable[bool]) -> list[int]:
+    out = [0]
+    for flag in flags:
+        out.append(out[-1] + flag)
+    return out
+
+
+def _next_other(values: Sequence[object], skip: object) -> list[int]:
+    """For each index, the next index whose value differs from its own (and is not ``skip``),
+    or len(values)."""
+    out = [len(values)] * len(values)
+    nxt = len(values)
+    for i in range(len(values) - 1, -1, -1):
+        out[i] = nxt
+        if values[i] is not skip:
+            # the next one after i-1 with another value: i itself, unless equal to i-1's
+            nxt = i
+    # out[i] so far: the next index after i that is not ``skip``; move past equal values
+    for i in range(len(values) - 1, -1, -1):
+        j = out[i]
+        if j < len(values) and values[j] == values[i]:
+            out[i] = out[j]
+    return out
+
+
+class _Served:
+    """``_served_events`` over ranges of links: a link elsewhere, or a calendar link to no
+    event of this host, serves nothing; the calendar links' readable ids must be one."""
+
+    def __init__(self, links: list[ButtonLink], linked: Callable[[ButtonLink], str | None]) -> None:
+        ids: list[str | None] = []
+        bad: list[bool] = []
+        for link in links:
+            kind = link.kind
+            readable = linked(link) if kind is LinkKind.CALENDAR else None
+            bad.append(kind is LinkKind.REAL or (kind is LinkKind.CALENDAR and readable is None))
+            ids.append(readable)
+        self._bad = _prefix(bad)
+        self._ids = ids
+        self._next = _next_other(ids, skip=None)
+
+    def of(self, lo: int, hi: int) -> frozenset[str] | None:
+        if lo == hi or self._bad[hi] - self._bad[lo]:
+            return None
+        ids, nxt = self._ids, self._next
+        i = lo if ids[lo] is not None else nxt[lo]
+        if i >= hi:
+            return frozenset()  # placeholders only: any event
+        readable = ids[i]
+        assert readable is not None
+        return frozenset((readable,)) if nxt[i] >= hi else None
+
+
+class Links(Sequence["ButtonLink"]):
+    """A Button's links: a range of its document's ``LinkIndex``; reads as a tuple would."""
+
+    __slots__ = ("_hi", "_lo", "links_of")
+
+    def __init__(self, index: LinkIndex, lo: int, hi: int) -> None:
+        self.links_of = index  # (not "index": a Sequence has an index method)
+        self._lo = lo
+        self._hi = hi
+
+    @property
+    def span(self) -> tuple[int, int]:
+        return self._lo, self._hi
+
+    def __len__(self) -> int:
+        return self._hi - self._lo
+
+    @overload
+    def __getitem__(self, i: int) -> ButtonLink: ...
+    @overload
+    def __getitem__(self, i: slice) -> tuple[ButtonLink, ...]: ...
+    def __getitem__(self, i: int | slice) -> ButtonLink | tuple[ButtonLink, ...]:
+        if isinstance(i, slice):
+            return tuple(self.links_of.links[self._lo : self._hi])[i]
+        size = self._hi - self._lo
+        if not -size <= i < size:
+            raise IndexError("link index out of range")
+        return self.links_of.links[self._lo + (i if i >= 0 else size + i)]
+
+    def __iter__(self) -> Iterator[ButtonLink]:
+        return iter(self.links_of.links[self._lo : self._hi])
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Links | tuple):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
+
+
 class ButtonBlock(NamedTuple):
     element: Element
-    links: tuple[ButtonLink, ...]
+    links: Sequence[ButtonLink]
     loop_guids: frozenset[str]  # lower-case GUIDs of event loops already inside
 
     @property
@@ -890,13 +1159,18 @@ def _token_links(source: str, tok: Token) -> tuple[ButtonLink, ...]:
 def read_button_block(doc: Document, element: Element) -> ButtonBlock:
     links = doc.links_in(element.content_start, element.content_end)
     guids = _NO_GUIDS
-    if doc.may_hold_loop(element.content_start, element.content_end):
-        guids = frozenset(  # an event loop needs that word: most Buttons skip reading markers
-            normal_guid(m.guid)
-            for m in markers(doc, element.content_start, element.content_end)
-            if m.kind is MarkerKind.IF_EVENT
-        )
+    lo, hi = element.content_start, element.content_end
+    if doc.may_hold_loop(lo, hi):  # an event loop needs that word: most Buttons skip this
+        if doc.aligned(lo) and doc.aligned(hi):
+            guids = doc.marker_index().guids_between(lo, hi)
+        else:
+            guids = frozenset(
+                normal_guid(m.guid) for m in markers(doc, lo, hi) if m.kind is MarkerKind.IF_EVENT
+            )
     return ButtonBlock(element, links, guids)
+
+
+_LABEL_LENGTH = 40  # characters of a Button's text shown in messages
 
 
 def button_label(button: ButtonBlock) -> str:
@@ -904,10 +1178,39 @@ def button_label(button: ButtonBlock) -> str:
     reads tags to their real end (an attribute value holding '>' is no text)."""
     el = button.element
     source = el.tag.source
-    parts = [
+    return _label(
         source[t.start : t.end]
-        for t in tokenize(source, el.content_start, el.content_end)
+        for t in iter_tokens(source, el.content_start, el.content_end)
         if t.kind is Kind.TEXT
-    ]
-    text = " ".join(unescape(" ".join(parts)).split())
-    return text[:40] + ("…" if len(text) > 40 else "")
+    )
+
+
+def label_of(doc: Document, element: Element) -> str:
+    """``button_label`` of a Button block of ``doc``, from the document's tokens: a Button
+    left open before thousands of others holds all their text, and each, listed among the
+    candidates, was read to its end. Its words come from the text tokens that show any
+    (indexed once), as many as the label needs."""
+    lo, hi = element.content_start, element.content_end
+    if not (doc.aligned(lo) and doc.aligned(hi)):  # not whole tokens: tokenized again
+        return button_label(ButtonBlock(element, (), _NO_GUIDS))
+    starts, ends = doc.text_index()
+    source = doc.source
+    i = bisect.bisect_left(starts, lo)
+    j = bisect.bisect_left(starts, hi)
+    return _label(source[starts[k] : ends[k]] for k in range(i, j))
+
+
+def _label(texts: Iterable[str]) -> str:
+    """The label of the text tokens ``texts``: their words, unescaped, one space between, the
+    first 40 characters. Each token is unescaped on its own (a space joined them: no entity
+    spans two) and only until the label is known to run past 40."""
+    words: list[str] = []
+    length = -1
+    for text in texts:
+        for word in unescape(text).split():
+            words.append(word)
+            length += len(word) + 1
+        if length > _LABEL_LENGTH:
+            break
+    text = " ".join(words)
+    return text[:_LABEL_LENGTH] + ("…" if len(text) > _LABEL_LENGTH else "")

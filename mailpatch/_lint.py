@@ -564,22 +564,25 @@ def _placement(link: Link, stack: list[_Frame]) -> Iterator[Problem]:
 def _check_buttons(doc: Document, found: list[Link], lines: LineIndex) -> Iterator[Problem]:
     patched: dict[str, Element] = {}  # GUID -> a Button that carries that event's calendar link
     starts = [link.tag.token.start for link in found]  # in document order: bisect, not a scan
+    # Each Button's links are a range of ``found``; what is asked of the range is found by
+    # jumps, as many as there are problems: a Button left open before thousands of others
+    # holds all their links, and each was looked at again for each Button.
+    calendar = [link.calendar for link in found]
+    after = _LinkJumps(found, calendar)
     for element in doc.blocks_of(BUTTON_TYPE):
-        inside = found[
-            bisect.bisect_left(starts, element.content_start) : bisect.bisect_left(
-                starts, element.content_end
-            )
-        ]
-        calendar = [link for link in inside if link.calendar]
-        if not calendar:
+        lo = bisect.bisect_left(starts, element.content_start)
+        hi = bisect.bisect_left(starts, element.content_end)
+        i = after.calendar[lo]
+        if i >= hi:
             continue
         for guid in read_button_block(doc, element).loop_guids:
             patched.setdefault(guid, element)
-        first = calendar[0]
-        for link in inside:
-            if not link.calendar:
+        first = found[i]
+        for k in sorted([*after.plain_in(lo, hi), *after.other_urls_in(i, hi)]):
+            link = found[k]
+            if not calendar[k]:
                 yield Problem("MP205", link.offset, _dead_link(link, first, lines))
-            elif link is not first and link.url != first.url:
+            else:
                 yield Problem(
                     "MP206",
                     link.offset,
@@ -599,6 +602,41 @@ def _check_buttons(doc: Document, found: list[Link], lines: LineIndex) -> Iterat
                 f"ERQRCode block for event {guids[0]} is still here beside the patched Button at "
                 f"{lines.label(button.start)}: registrants get both",
             )
+
+
+class _LinkJumps:
+    """For the links of an email in order: where the next calendar link is, the next other
+    link, and the next calendar link whose URL differs from a given one's."""
+
+    def __init__(self, found: list[Link], calendar: list[bool]) -> None:
+        n = len(found)
+        self.calendar = [n] * (n + 1)  # [i]: the first calendar link at or after i
+        self.plain = [n] * (n + 1)  # [i]: the first link at or after i that is not one
+        self.other_url = [n] * n  # [i], calendar link i: the next calendar link with another URL
+        self.urls = [link.url for link in found]
+        for i in range(n - 1, -1, -1):
+            self.calendar[i] = i if calendar[i] else self.calendar[i + 1]
+            self.plain[i] = self.plain[i + 1] if calendar[i] else i
+            if calendar[i]:
+                c = self.calendar[i + 1]
+                if c < n:
+                    self.other_url[i] = c if self.urls[c] != self.urls[i] else self.other_url[c]
+
+    def plain_in(self, lo: int, hi: int) -> Iterator[int]:
+        k = self.plain[lo]
+        while k < hi:
+            yield k
+            k = self.plain[k + 1]
+
+    def other_urls_in(self, first: int, hi: int) -> Iterator[int]:
+        """The calendar links before ``hi`` after calendar link ``first`` whose URL is not its."""
+        url = self.urls[first]
+        k = self.other_url[first]
+        while k < hi:
+            yield k
+            k = self.calendar[k + 1]
+            if k < hi and self.urls[k] == url:
+                k = self.other_url[k]
 
 
 def _check_stale(doc: Document, settings: PatchOptions) -> Iterator[Problem]:

@@ -24,11 +24,13 @@ from mailpatch._blocks import (
     Document,
     Element,
     LinkKind,
+    Links,
     QrBlock,
     button_horizon,
     check_expressions_closed,
     check_not_cut_off,
     check_own_end_tag,
+    label_of,
     locate,
     markers,
     read_button_block,
@@ -417,19 +419,36 @@ def plan_edits(
             left += [(qr.element.start, text) for text in moved(qr).left]
     edits += decided.review.edits
     # rewritten Buttons' links are written anew, and so are those of a Button nested in one
-    rewritten = [(b.element.start, b.element.end) for _, b, _ in decided.pairs]
+    rewritten = _union((b.element.start, b.element.end) for _, b, _ in decided.pairs)
     updated = {b.element.start for b in decided.review.updated}
     left_as_they_are = [
         b
         for b in decided.buttons
-        if b.element.start not in updated
-        and not any(lo <= b.element.start < hi for lo, hi in rewritten)
+        if b.element.start not in updated and not _within(rewritten, b.element.start)
     ]
     edits += scheme_fixes(doc, left_as_they_are, survey)
     edits.sort(key=lambda e: e.start)
     if decided.qrs:
         _check_outside_expressions(survey, edits, decided.lines)
     return edits, left
+
+
+def _union(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans merged where they meet or overlap, in order: whether an offset lies in one
+    is then a bisection (each Button was tested against every pair's Button)."""
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(spans):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        elif lo < hi:
+            merged.append((lo, hi))
+    return merged
+
+
+def _within(spans: list[tuple[int, int]], at: int) -> bool:
+    """Whether ``at`` lies in one of ``spans`` (as ``_union`` makes them)."""
+    i = bisect_right(spans, (at, 1 << 62)) - 1
+    return i >= 0 and at < spans[i][1]
 
 
 class LinkReview(NamedTuple):
@@ -477,9 +496,9 @@ def review_links(
             continue
         link = _link_for(options, options.endpoint, event)
         href = _href(link)
-        calendar = [bl for bl in button.links if bl.kind is LinkKind.CALENDAR]
-        if all(_written(bl, _with_slashes) == href for bl in calendar):
+        if _up_to_date(button.links, href):
             continue  # up to date (a missing "//" is the scheme fix's, two characters)
+        calendar = [bl for bl in button.links if bl.kind is LinkKind.CALENDAR]
         if not _loop_is_sound(doc, button):
             unchecked.append((guid, "its loop is not whole ('mailpatch lint' says why)"))
             continue
@@ -496,6 +515,18 @@ def review_links(
         updates.append(Update(button.element.start, guid, link))
         updated.append(button)
     return LinkReview(tuple(edits), tuple(updates), tuple(dict.fromkeys(unchecked)), tuple(updated))
+
+
+def _up_to_date(links: Sequence[ButtonLink], href: str) -> bool:
+    """Whether every calendar link among ``links`` is written ``href`` (give or take "//")."""
+    if isinstance(links, Links):  # answered for the range (nested Buttons hold thousands)
+        lo, hi = links.span
+        return links.links_of.all_written(lo, hi, _written_fixed, _written_fixed, href)
+    return all(_written_fixed(bl) == href for bl in links if bl.kind is LinkKind.CALENDAR)
+
+
+def _written_fixed(link: ButtonLink) -> str | None:
+    return _written(link, _with_slashes)
 
 
 def _written(link: ButtonLink, fix: Callable[[str], str] | None = None) -> str | None:
@@ -527,7 +558,7 @@ def _check_may_update(doc: Document, button: ButtonBlock, options: PatchOptions)
             el.start,
         )
     others = doc.blocks_of(BUTTON_TYPE)
-    at = bisect_right([b.start for b in others], el.start)  # only what starts inside it
+    at = bisect_right(doc.starts_of(BUTTON_TYPE), el.start)  # only what starts inside it
     for other in others[at : at + 1]:
         inside = el.start < other.start < el.end
         if other is not el and inside:
@@ -679,13 +710,14 @@ def scheme_fixes(
     edits: list[Edit] = []
     for button in buttons:
         fixes = []
-        for link in button.links:
-            if not is_calendar_url(link.url):  # cheap tests first: most links are not ours
-                continue
-            attr = link.tag.get("href")
-            if attr is None or attr.value is None:
-                continue
-            if slashless_host(attr.value) is not None:
+        links = button.links
+        if isinstance(links, Links):  # only the few such links the email has
+            lo, hi = links.span
+            links = links.links_of.slashless(lo, hi, _slashless_calendar)
+        for link in links:
+            if _slashless_calendar(link):
+                attr = link.tag.get("href")
+                assert attr is not None
                 at = attr.value_start + len("https:")
                 fixes.append(Edit(at, at, "//", what=EditKind.SCHEME))
         if fixes and _loop_is_sound(doc, button):
@@ -694,6 +726,14 @@ def scheme_fixes(
         spans = survey_of(doc.source, survey).mustaches
         edits = [e for e in edits if spans.around(e.start) < 0]
     return edits
+
+
+def _slashless_calendar(link: ButtonLink) -> bool:
+    """A calendar link written ``https:HOST/…``, which the scheme fix completes."""
+    if not is_calendar_url(link.url):  # cheap tests first: most links are not ours
+        return False
+    attr = link.tag.get("href")
+    return attr is not None and attr.value is not None and slashless_host(attr.value) is not None
 
 
 def _loop_is_sound(doc: Document, button: ButtonBlock) -> bool:
@@ -706,7 +746,11 @@ def _loop_is_sound(doc: Document, button: ButtonBlock) -> bool:
 
 def _links_in_branch(found: list[Marker], button: ButtonBlock) -> bool:
     """Every link of ``button`` inside the {{#if}} branch of the whole loop ``found``."""
-    return all(found[1].end <= link.tag.token.start < found[2].start for link in button.links)
+    links = button.links
+    if not links:
+        return True
+    # in document order: the first and the last decide
+    return found[1].end <= links[0].tag.token.start and links[-1].tag.token.start < found[2].start
 
 
 def _event_for(qr: QrBlock, guids: set[str], options: PatchOptions) -> EventRef:
@@ -883,7 +927,7 @@ def _check_carried_loop(doc: Document, button: ButtonBlock) -> None:
         problem = "it has no link"
     elif not _links_in_branch(found, button):
         problem = "a link sits outside its {{#if}}"
-    elif any(link.kind is not LinkKind.CALENDAR for link in button.links):
+    elif _not_all_calendar(button.links):
         problem = "a link in its loop is not a calendar link"
     if problem:
         raise Refusal(
@@ -891,6 +935,13 @@ def _check_carried_loop(doc: Document, button: ButtonBlock) -> None:
             f"{', '.join(sorted(button.loop_guids))} but not a whole one ({problem})",
             el.start,
         )
+
+
+def _not_all_calendar(links: Sequence[ButtonLink]) -> bool:
+    if isinstance(links, Links):
+        lo, hi = links.span
+        return links.links_of.others(lo, hi) > 0
+    return any(link.kind is not LinkKind.CALENDAR for link in links)
 
 
 def _check_apart(qr: QrBlock, button: ButtonBlock) -> None:
@@ -903,10 +954,14 @@ def _served_events(button: ButtonBlock, host: str | None) -> frozenset[str] | No
     """The events a Button may be paired with: None for none (no links, or a real link),
     an empty set for any event (placeholder links only), else the one readable event id its
     calendar links carry."""
-    if not button.links:
+    links = button.links
+    if isinstance(links, Links):  # a range of the document's links: answered for the range
+        lo, hi = links.span
+        return links.links_of.served(lo, hi, host, functools.partial(_linked_event, host=host))
+    if not links:
         return None
     ids: set[str] = set()
-    for link in button.links:
+    for link in links:
         kind = link.kind
         if kind is LinkKind.REAL:
             return None
@@ -946,7 +1001,9 @@ def _pair(
         return _pair_explicit(qrs, buttons, options.buttons, lines)
 
     def listing(cands: Sequence[ButtonBlock]) -> str:
-        return "; ".join(f"{lines.label(b.element.start)} {b.label!r}" for b in cands)
+        return "; ".join(
+            f"{lines.label(b.element.start)} {label_of(doc, b.element)!r}" for b in cands
+        )
 
     # each Button's links are judged once, and each event's candidates listed once: a
     # template with thousands of blocks would otherwise cost (QR blocks x Buttons)
@@ -1020,7 +1077,10 @@ def assign(candidates: Sequence[Sequence[ButtonBlock]]) -> list[ButtonBlock] | o
     pairing is refused.
     """
     n = len(candidates)
-    starts = {id(c): [b.element.start for b in c] for c in candidates}  # lists are shared
+    starts: dict[int, list[int]] = {}  # by list: units share theirs (the placeholders)
+    for c in candidates:
+        if id(c) not in starts:
+            starts[id(c)] = [b.element.start for b in c]
     earliest: list[ButtonBlock] = []
     at = -1
     for c in candidates:

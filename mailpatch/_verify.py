@@ -80,9 +80,9 @@ class Unverifiable(VerifyError):
 def _block_type(el: Any) -> str:
     if not isinstance(el.tag, str):
         return ""
-    for name, value in el.attrib.items():
+    for name in el.attrib:  # (names, then one get: lxml's attrib.items() is quadratic)
         if name.lower() == "data-editorblocktype":
-            return str(value).strip().lower()
+            return str(el.get(name)).strip().lower()
     return ""
 
 
@@ -615,7 +615,14 @@ def _is_button_content(a: Any, b: Any) -> Any:
     return button
 
 
-def _rebuild(element: Any, content: str, name: str, own: bool) -> Any:
+# a parent element met in the input -> the tag names from the root down to it, and their start
+# tags written without attributes (see _rebuild)
+_Chains = dict[Any, tuple[list[str], str]]
+
+
+def _rebuild(
+    element: Any, content: str, name: str, own: bool, chains: _Chains | None = None
+) -> Any:
     """libxml2's reading of ``content`` inside a rebuild of ``element``'s ancestors (and of
     ``element`` itself when ``own``), followed by an end sentinel; that sentinel, or None.
 
@@ -624,27 +631,55 @@ def _rebuild(element: Any, content: str, name: str, own: bool) -> Any:
     and a probe: libxml2 ignores that end tag while it still owes one to a discarded stray
     <html>, <head> or <body> tag in ``content`` -- state beyond the open elements -- and the
     probe then stays inside the block instead of following the body.
+
+    ``chains`` keeps the tag names above each parent met, for the next edit beside it: blocks
+    deep in the tree, each rebuilt, were each walked up from anew.
     """
-    chain = [*reversed(list(element.iterancestors())), *([element] if own else [])]
-    opening = "".join(f"<{el.tag}>" for el in chain[:-1])
-    last = f'<{chain[-1].tag} data-editorblocktype="button">' if own else f"<{chain[-1].tag}>"
-    window = f"{opening}{last}{content}<!--{name}:end--></body><!--{name}:probe-->"
+    above, opening = _chain(element.getparent(), {} if chains is None else chains)
+    tags = [*above, element.tag] if own else above
+    if own:  # (the element's own tag alone carries an attribute)
+        opening += f'<{element.tag} data-editorblocktype="button">'
+    window = f"{opening}{content}<!--{name}:end--></body><!--{name}:probe-->"
     root = _read(window.encode("utf-8"))
     marks = {} if root is None else _sentinels(root, name)
     end, probe = marks.get("end"), marks.get("probe")
     if end is None or probe is None:
         return None
     parent = end.getparent()
-    rebuilt = [*reversed(list(parent.iterancestors())), parent]
+    # one walk up, keeping no element: a block deep in the tree has thousands of ancestors,
+    # and a list of their proxies cost ten times the walk
+    rebuilt: list[str] = []
+    attributed = 0  # rebuilt tags with attributes: none, but the Button's own when ``own``
+    top = None
+    for el in end.iterancestors():
+        rebuilt.append(el.tag)
+        if el.attrib:
+            attributed += 1
+        top = el
+    rebuilt.reverse()
     if (
-        [el.tag for el in rebuilt] != [el.tag for el in chain]
+        rebuilt != tags
         or end.tail
-        or probe.getparent() is not rebuilt[0]
-        or any(el.attrib for el in rebuilt[: -1 if own else None])
+        or probe.getparent() is not top
+        or attributed != (1 if own else 0)
         or (own and dict(parent.attrib) != {"data-editorblocktype": "button"})
     ):
         return None
     return end
+
+
+def _chain(parent: Any, chains: _Chains) -> tuple[list[str], str]:
+    """The tag names from the root down to ``parent`` (none for None), and their start tags
+    without attributes, remembered in ``chains`` for each parent asked about."""
+    if parent is None:
+        return [], ""
+    known = chains.get(parent)
+    if known is None:
+        tags = [el.tag for el in parent.iterancestors()]
+        tags.reverse()
+        tags.append(parent.tag)
+        known = chains[parent] = tags, "".join(f"<{tag}>" for tag in tags)
+    return known
 
 
 def _allowed(before: str, edit: Edit) -> bool:
@@ -742,10 +777,18 @@ def _check_relinks(root: Any, name: str, result: PatchResult) -> None:
     if not wanted:
         return
     links = {normal_guid(u.guid): u.link for u in result.updates}
+    # every node holding a link's start marker, found with one query (one a link was a walk
+    # of the whole tree for each: 2,000 stale links took 13 s)
+    holding: dict[int, list[Any]] = {}
+    marker = lazy(re.escape(name) + r":(\d+)la")
+    for node in root.xpath("//@*[contains(., $m)] | //comment()[contains(., $m)]", m=name + ":"):
+        text = str(node) if getattr(node, "is_attribute", False) else (node.text or "")
+        for i in dict.fromkeys(int(found) for found in marker.findall(text)):
+            holding.setdefault(i, []).append(node)
     seen: set[int] = set()
-    for i in wanted:
+    for i in sorted(wanted):
         a, b = f"{name}:{i}la", f"{name}:{i}lb"
-        nodes = root.xpath("//@*[contains(., $m)] | //comment()[contains(., $m)]", m=a)
+        nodes = holding.get(i, [])
         if len(nodes) != 1:
             raise VerifyError("a calendar link written anew is not one link to libxml2")
         node = nodes[0]
@@ -928,6 +971,7 @@ def _check_edited_spans(
     marks = _sentinels(root, name)
     removed: list[Any] = []
     buttons: list[Any] = []  # libxml2's reading of each new Button content
+    chains: _Chains = {}
     _check_schemes(root, name, edits)
     _check_relinks(root, name, result)
     for i, edit in enumerate(edits):
@@ -944,26 +988,36 @@ def _check_edited_spans(
                 f"read the edited span at offset {edit.start} as {what}"
             )
         if edit.what is EditKind.QR:
-            removed.append(_check_removed_qr(before, edit, found, name))
+            removed.append(_check_removed_qr(before, edit, found, name, chains))
         else:
-            buttons.append(_check_new_button(edit, found, name, options, f"Button block #{i}"))
+            where = f"Button block #{i}"
+            buttons.append(_check_new_button(edit, found, name, options, where, chains))
     return root, removed, buttons
 
 
-def _check_removed_qr(before: str, edit: Edit, found: Any, name: str) -> Any:
+def _check_removed_qr(
+    before: str, edit: Edit, found: Any, name: str, chains: _Chains
+) -> Any:
     """Removing the QR element must leave libxml2 where it was (see _rebuild)."""
-    end = _rebuild(found, before[edit.start : edit.end], name, own=False)
+    end = _rebuild(found, before[edit.start : edit.end], name, own=False, chains=chains)
     qr = None if end is None else end.getprevious()
     if qr is None or _block_type(qr) != "erqrcode" or qr.tail:
         raise VerifyError("the ERQRCode block changes how libxml2 reads what follows")
     return found
 
 
-def _check_new_button(edit: Edit, found: Any, name: str, options: PatchOptions, where: str) -> Any:
+def _check_new_button(
+    edit: Edit,
+    found: Any,
+    name: str,
+    options: PatchOptions,
+    where: str,
+    chains: _Chains,
+) -> Any:
     """The new Button content is read as written, closes inside its Button block, and holds
     no ERQRCode block (unless asked to keep them)."""
     _check_parses_as_written(edit, where)
-    end = _rebuild(found, edit.replacement, name, own=True)
+    end = _rebuild(found, edit.replacement, name, own=True, chains=chains)
     if end is None or end.getparent()[-1] is not end:
         raise VerifyError("the new Button content does not close inside its Button block")
     new_button = end.getparent()

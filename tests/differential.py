@@ -9,9 +9,12 @@ each mode (in place, --check, --diff, JSON, '-', -o, -v, lint); emails from
 tests/email_generator.py in batches by their settings, with --event-id for one-event batches
 (and batches that mix events, a usage error), without an endpoint, with a pool (-j 2); and
 those emails damaged at random (slices cut or repeated, stray markup inserted), to reach the
-refusals and the verifier's failures.
+refusals and the verifier's failures; and the growing hostile shapes of
+tests/pathological_inputs.py at a few dozen units (their messages list Buttons by label,
+and lint reports a problem per enclosing Button).
 
-    python tests/differential.py [--against REV] [--seeds N] [--mutants N] [--only TEXT]
+    python tests/differential.py [--against REV] [--seeds N] [--mutants N] [--units N]
+                                 [--only TEXT]
 
 Exits 1 when any scenario differs, printing each difference. No timing is compared.
 """
@@ -167,6 +170,26 @@ def _batches(emails: list[tuple[str, bytes, object]], label: str) -> Iterator[Sc
     yield Scenario(f"{label} no settings json", ["patch", "--format", "json", "."], every)
 
 
+def pathological_scenarios(units: int) -> Iterator[Scenario]:
+    from pathological_inputs import shapes
+
+    for shape in shapes():
+        files = {"input.html": shape.build(units).encode("utf-8")}
+        options = shape.options
+        args = ["--endpoint", options.endpoint or ENDPOINT]
+        if options.event is not None:
+            args += ["--event-id", options.event.readable_id]
+        used = files["input.html"]
+        for guid, event in options.events.items():
+            if guid.encode() in used:
+                args += ["--event", f"{guid}={event.readable_id}"]
+        for mode in ([], ["--check"], ["--format", "json"]):
+            argv = ["patch", *mode, *args, "input.html"]
+            yield Scenario(f"shape {shape.name} {' '.join(mode)}", argv, files)
+        for mode in ([], ["--format", "json"]):
+            yield Scenario(f"shape {shape.name} lint {mode}", ["lint", *mode, "input.html"], files)
+
+
 _SNIPPETS = (
     "{{", "}}", "<!--", "-->", "--!>", "</div>", "<div>", "</p>", "<p>", "</table>", "&",
     '<div data-editorblocktype="Button">', '<div data-editorblocktype="ERQRCode">',
@@ -261,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
                         "merge base of HEAD and main)")  # fmt: skip
     parser.add_argument("--seeds", type=int, default=300, help="generated emails")
     parser.add_argument("--mutants", type=int, default=300, help="damaged generated emails")
+    parser.add_argument("--units", type=int, default=40, help="units of each hostile shape")
     parser.add_argument("--only", default="", help="scenarios whose name holds this")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--venvs", type=Path, default=revisions.DEFAULT_VENVS)
@@ -279,7 +303,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"against {revisions.describe(against)}: {base}\nthis: {this}", flush=True)
     scenarios = [
         s
-        for s in [*fixture_scenarios(), *generated_scenarios(a.seeds, a.mutants)]
+        for s in [
+            *fixture_scenarios(),
+            *generated_scenarios(a.seeds, a.mutants),
+            *pathological_scenarios(a.units),
+        ]
         if a.only in s.name
     ]
     work = Path(tempfile.mkdtemp(prefix="mailpatch-differential-"))

@@ -55,6 +55,9 @@ def events_for(n: int) -> PatchOptions:
     return PatchOptions(endpoint=ENDPOINT, events={guid(i): EventRef(f"ev-{i}") for i in range(n)})
 
 
+MANY_EVENTS = events_for(8_000)  # for the shapes of one event per pair
+
+
 @dataclass(frozen=True)
 class Hostile:
     """An email that must end as ``outcome`` ("patched", "refused" or "not applicable")."""
@@ -221,6 +224,15 @@ CALENDAR_HREF = (  # Microsoft's sample anchor: "https:" without its "//" (lint 
     "data=[{%22readableEventId%22:%22ev-1%22,%22data%22:{%22registrationId%22:"
     "%22{{this.msevtmgt_name}}%22}}]"
 )
+PATCHED_BUTTON = (  # as mailpatch writes it, for event GUID with readable id "ev-1"
+    '<div data-editorblocktype="Button">'
+    "<!--{{#each contact.msevtmgt_eventregistration_contact_msevtmgt_contactid }}-->"
+    f"<!--{{{{#if (eq this.msevtmgt_eventid '{GUID}')}}}}-->"
+    f'<a class="buttonClass" href="https://{ENDPOINT}/EvtMgmt/api/v2.0/calendar/personal/ics?'
+    "api-version=2016-06-30&amp;data=[{%22readableEventId%22:%22ev-1%22,%22data%22:"
+    "{%22registrationId%22:%22{{this.msevtmgt_name}}%22,%22firstname%22:"
+    '%22{{contact.firstname}}%22}}]">Add</a><!--{{/if}}--><!--{{/each}}--></div>\n'
+)
 CALENDAR_BUTTON = (
     '<div data-editorblocktype="Button" align="center">'
     f'<a class="buttonClass" href="{CALENDAR_HREF}"><span>Add to calendar</span></a></div>\n'
@@ -244,6 +256,7 @@ class Shape:
 
 def shapes() -> list[Shape]:
     unclosed_button = '<div data-editorblocktype="Button">'
+    unclosed_qr = '<div data-editorblocktype="ERQRCode">'
     return [
         Shape(
             "unclosed-{{-after-blocks",
@@ -291,6 +304,120 @@ def shapes() -> list[Shape]:
             50_000,
             "patched",
             "every link matched with its Button (lint)",
+        ),
+        # a block left open (or nested) holds the rest of the email: a reading of each block
+        # that walks its content walks it again for each (found: each below was quadratic)
+        Shape(
+            "unclosed-buttons-before-the-qr-block",
+            lambda n: unclosed_button * n + qr() + BUTTON,
+            8_000,  # 289 KB
+            "refused",
+            "is inside the Button block",
+        ),
+        Shape(
+            "unclosed-qr-start-tags",
+            lambda n: (unclosed_qr + "<p>Show this code at the desk</p>\n") * n + qr() + BUTTON,
+            4_000,
+            "refused",
+            "is inside the ERQRCode block",
+        ),
+        Shape(
+            "nested-qr-blocks",
+            lambda n: unclosed_qr * n + qr() + "</div>" * n + BUTTON,
+            9_000,  # 362 KB
+            "refused",
+            "is inside the ERQRCode block",
+        ),
+        Shape(
+            "unclosed-buttons-with-loop-comments",
+            lambda n: qr() + BUTTON + (unclosed_button + '<!--{{#each x}}--><a href="#">x</a>') * n,
+            8_000,
+            "refused",
+            "ambiguous",
+        ),
+        Shape(
+            "unclosed-buttons-with-links-after",
+            lambda n: qr() + BUTTON + (unclosed_button + '<a href="https://x.com/a">Read</a>') * n,
+            8_000,
+            "patched",
+            "links elsewhere, each Button holding all after it (lint; patch leaves them unread)",
+        ),
+        Shape(
+            "unclosed-buttons-then-a-placeholder",
+            lambda n: (
+                qr()
+                + BUTTON
+                + (unclosed_button + '<a href="https://x.com/a">Read</a>') * n
+                + '<a href="#">x</a>'
+            ),
+            8_000,
+            "patched",
+            "a placeholder at the end: every Button read (each holds a link elsewhere)",
+        ),
+        Shape(
+            "stale-patched-buttons",
+            lambda n: PATCHED_BUTTON.replace("ev-1", "old-id") * n,
+            2_000,  # 1.2 MB
+            "updated",
+            "every link written anew, each checked where libxml2 reads it",
+        ),
+        Shape(
+            "nested-stale-patched-buttons",
+            lambda n: PATCHED_BUTTON.replace("ev-1", "old-id").replace("</div>\n", "") * n,
+            2_000,
+            "refused",
+            "is inside another block",
+        ),
+        Shape(
+            "nested-patched-buttons",
+            lambda n: PATCHED_BUTTON.replace("</div>\n", "") * n,
+            2_000,
+            "unchanged",
+            "each loop held by all the Buttons around it (refused where it would be updated)",
+        ),
+        Shape(
+            "pairs-for-many-events",
+            lambda n: "".join(qr(guid(i)) + BUTTON + TEXT for i in range(n)),
+            4_000,  # 2 MB
+            "patched",
+            "each Button was tested against every paired Button, and each event's candidates "
+            "read again",
+            MANY_EVENTS,
+        ),
+        Shape(
+            "pairs-2000-deep",
+            lambda n: "<div>" * 2_000 + "".join(qr(guid(i)) + BUTTON for i in range(n)),
+            2_000,  # 950 KB
+            "patched",
+            "each edit verified in a rebuild of its 2,000 ancestors (libxml2's depth limit "
+            "bounds them): linear, at some 5 s/MB",
+            MANY_EVENTS,
+        ),
+        Shape(
+            "attributes-on-the-button-link",
+            lambda n: (
+                qr()
+                + '<div data-editorblocktype="Button"><a href="#"'
+                + "".join(f' a{i}=""' for i in range(n))
+                + ">Add</a></div>\n"
+            ),
+            40_000,  # 615 KB
+            "patched",
+            "one tag of 40,000 attributes",
+        ),
+        Shape(
+            "attributes-on-the-qr-image",
+            lambda n: (
+                qr(
+                    img='<img src="{{this.msevtmgt_qrcode}}"'
+                    + "".join(f' a{i}=""' for i in range(n))
+                    + ">"
+                )
+                + BUTTON
+            ),
+            40_000,
+            "patched",
+            "one tag of 40,000 attributes",
         ),
         Shape(
             "dense-{{…}}",
