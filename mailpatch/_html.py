@@ -281,6 +281,16 @@ class Tokens(Sequence[Token]):
         return list(self)
 
 
+def attributes_over(source: str, token: Token, limit: int) -> bool:
+    """Whether the start tag ``token`` has more than ``limit`` attributes (repeats counted:
+    libxml2 compares each with all before it). A tag shorter than two characters an
+    attribute cannot have that many, and is not read."""
+    if token.end - token.start <= 2 * limit:
+        return False
+    found = _ATTR.finditer(source, token.start + 1 + len(token.name), token.end - 1)
+    return any(i >= limit for i, _ in enumerate(found))
+
+
 class StartTag:
     """A start tag with its attributes parsed (lazily, only for tags someone looks at); equal
     to another of the same text and token. Written out rather than a dataclass: one is made

@@ -44,6 +44,7 @@ from mailpatch._html import (
     Kind,
     LineIndex,
     StartTag,
+    attributes_over,
     comment_body,
     cut_off,
     tokenize,
@@ -259,6 +260,13 @@ def read_email(text: str, every_button: bool = False) -> Reading | None:
 def _read_blocks(doc: Document, survey: Survey) -> Reading:
     buttons = [read_button_block(doc, el) for el in doc.blocks_of(BUTTON_TYPE)]
     qrs: list[QrBlock] = []
+    if any(el.ancestors.outermost_qr_or_button for el in doc.blocks_of(QR_TYPE)):
+        # patch() refuses the nesting before anything it would read of the blocks, and
+        # reading each would walk the content of all inside it (9,000 nested: 1.4 s)
+        try:
+            _check_not_nested(doc, LineIndex(doc.source))
+        except Refusal as exc:
+            return Reading(survey, doc, buttons, qrs, exc)
     try:
         for el in doc.blocks_of(QR_TYPE):
             qrs.append(read_qr_block(doc, el))
@@ -430,7 +438,27 @@ def plan_edits(
     edits.sort(key=lambda e: e.start)
     if decided.qrs:
         _check_outside_expressions(survey, edits, decided.lines)
+    _check_attribute_counts(doc, edits)
     return edits, left
+
+
+# libxml2, which verifies every edit, compares each attribute of a tag with all before it: a
+# tag of 40,000 attributes took 2 s a reading. Real emails have a dozen at most.
+MAX_TAG_ATTRIBUTES = 1_000
+
+
+def _check_attribute_counts(doc: Document, edits: list[Edit]) -> None:
+    """Refuse an edit touching a start tag of more attributes than anyone writes."""
+    text = doc.source
+    for edit in edits:
+        for token in doc.tokens_in(edit.start, max(edit.end, edit.start + 1)):
+            if token.kind is Kind.START and attributes_over(text, token, MAX_TAG_ATTRIBUTES):
+                raise Refusal(
+                    f"this <{token.name}> tag has more than "
+                    f"{MAX_TAG_ATTRIBUTES:,} attributes: mailpatch does not edit a tag of so "
+                    "many (an export has a dozen at most; remove the extra ones)",
+                    token.start,
+                )
 
 
 def _union(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -94,7 +94,7 @@ SHAPES = [pytest.param(s, id=s.name) for s in shapes()]
 @pytest.mark.parametrize("shape", SHAPES)
 def test_growing_shape_ends_as_an_outcome(shape: Shape, tmp_path: Path) -> None:
     path = tmp_path / "email.html"
-    text = shape.build(300)
+    text = shape.build(shape.units)
     path.write_text(text, "utf-8")
     outcome = process(str(path), shape.options, Mode())
     assert outcome.status is STATUS[shape.outcome], outcome.message
@@ -186,3 +186,20 @@ def test_each_command_holds_a_small_multiple_of_the_email(shape: Shape, command:
         "lint": lambda: lint(text),
     }[command]
     assert _peak(run) < 10 * len(text.encode("utf-8"))
+
+
+@pytest.mark.parametrize("shape", [s for s in SHAPES if "attributes-on" in s.id])
+# ``count`` attributes and the href or src: 1,000 in all may be edited, 1,001 not
+@pytest.mark.parametrize(("count", "status"), [(999, Status.PATCHED), (1_000, Status.REFUSED)])
+def test_a_tag_edited_may_have_up_to_a_thousand_attributes(
+    shape: Shape, count: int, status: Status, tmp_path: Path
+) -> None:
+    """libxml2, which verifies each edit, is quadratic in a tag's attributes: past 1,000 on a
+    tag an edit touches, the email is refused (fast) rather than verified (40,000: 8 s)."""
+    built = shape
+    path = tmp_path / "email.html"
+    path.write_bytes(built.build(count).encode("utf-8"))
+    before = path.read_bytes()
+    outcome = process(str(path), built.options, Mode())
+    assert outcome.status is status, outcome.message
+    assert (path.read_bytes() == before) is (status is Status.REFUSED)
