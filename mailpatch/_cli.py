@@ -16,7 +16,14 @@ from typing import Any, NamedTuple
 import click
 
 from mailpatch import __version__
-from mailpatch._cli_select import Configs, common_base, excluded_name, select, selection_options
+from mailpatch._cli_select import (
+    Configs,
+    common_base,
+    excluded_name,
+    mirror_path,
+    select,
+    selection_options,
+)
 from mailpatch._config import Config
 from mailpatch._errors import MissingOption
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, write_if_changed
@@ -692,7 +699,16 @@ def _deliver(
     if output_dir is not None:
         if failed:
             return outcome  # a refused email is not copied: the mirror holds only good results
-        target = Path(output_dir) / Path(outcome.path).absolute().relative_to(base)
+        target = mirror_path(output_dir, outcome.path, base)
+        out = os.path.realpath(output_dir)
+        if os.path.commonpath([out, os.path.realpath(target.parent)]) != out:
+            return replace(  # a link already inside the folder leads elsewhere: not followed
+                outcome,
+                status=Status.REFUSED,
+                buttons=0,
+                message=f"the result would land outside --output-dir, at {target}, through a "
+                "link in it; not written",
+            )
     elif output is not None and output != "-":
         if failed:
             return outcome  # -o FILE gets a result or nothing; '-' echoes the input (SPEC §4)

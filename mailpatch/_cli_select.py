@@ -15,14 +15,22 @@ from mailpatch._discover import DEFAULT_INCLUDE, Problems, Selection, discover
 F = TypeVar("F", bound=Callable[..., object])
 
 
+def real_folder(path: str) -> Path:
+    """The folder ``path`` is (or is in), with '..' and symlinks resolved."""
+    return Path(os.path.realpath(path if os.path.isdir(path) else os.path.dirname(path) or "."))
+
+
 def common_base(paths: Sequence[str]) -> Path:
-    """The deepest folder holding every path (folders as themselves, files by their folder)."""
-    folders = [
-        Path(p).absolute() if Path(p).is_dir() else Path(p).absolute().parent
-        for p in paths
-        if p != "-"
-    ]
-    return Path(os.path.commonpath(folders)) if folders else Path.cwd()
+    """The deepest real folder holding every path (folders as themselves, files by their
+    folder): '..' and symlinks resolved, so that a path relative to it never climbs out."""
+    folders = [real_folder(p) for p in paths if p != "-"]
+    return Path(os.path.commonpath(folders)) if folders else Path.cwd().resolve()
+
+
+def mirror_path(output_dir: str, path: str, base: Path) -> Path:
+    """Where ``path`` lands under ``output_dir``: its real folder's place below ``base``
+    (``common_base`` of the run's paths), under its own name."""
+    return Path(output_dir) / real_folder(path).relative_to(base) / os.path.basename(path)
 
 
 class Configs:
