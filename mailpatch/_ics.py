@@ -58,9 +58,7 @@ def load_event(toml_path: Path | None, given: Mapping[str, str | None]) -> Event
     base = Path.cwd()
     if toml_path is not None:
         try:
-            raw = tomllib.loads(toml_path.read_text("utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise EventError(f"{toml_path}: cannot be read ({exc})") from None
+            raw = tomllib.loads(_read_text(toml_path))
         except tomllib.TOMLDecodeError as exc:
             raise EventError(f"{toml_path}: not valid TOML ({exc})") from None
         unknown = sorted(set(raw) - set(FIELDS))
@@ -149,15 +147,23 @@ def _organizer(value: str) -> str:
     return value
 
 
-def _read_content(path: Path) -> str:
+def _read_text(path: Path, what: str = "") -> str:
+    """A file the event names, as an email is read: a regular file (a FIFO would hang the
+    command, /dev/zero fill its memory), within the size limit, UTF-8 (a BOM is dropped)."""
+    from mailpatch._files import FileProblem, read_bytes
+
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise EventError(f"content {path}: cannot be read ({exc.strerror})") from None
+        data = read_bytes(path)
+    except FileProblem as exc:
+        raise EventError(f"{what}{path}: {exc}") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise EventError(f"content {path}: is not UTF-8; save it as UTF-8") from None
+        raise EventError(f"{what}{path}: is not UTF-8; save it as UTF-8") from None
+
+
+def _read_content(path: Path) -> str:
+    return _read_text(path, "content ")
 
 
 def fill(content: str, values: Mapping[str, str]) -> tuple[str, list[str]]:

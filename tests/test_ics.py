@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -516,3 +517,42 @@ def test_the_old_event_option_still_reads_the_file_with_a_warning(
     assert "'ics --event FILE' is now 'ics --event-file FILE'" in err
     both = ["--event", toml, "--event-file", toml]
     assert run_ics(both, capsysbinary)[0] == 2
+
+
+@pytest.mark.parametrize("command", ["ics", "preview"])
+@pytest.mark.parametrize(
+    "which, special",
+    [
+        pytest.param("content", "fifo", id="content-fifo"),
+        pytest.param("content", "/dev/zero", id="content-dev-zero"),
+        pytest.param("event.toml", "fifo", id="toml-fifo"),
+        pytest.param("event.toml", "/dev/zero", id="toml-dev-zero"),
+        pytest.param("content", "large", id="content-over-the-limit"),
+    ],
+)
+def test_event_files_are_regular_files_of_bounded_size(
+    command: str, which: str, special: str, tmp_path: Path
+) -> None:
+    """A FIFO would hang the command and /dev/zero exhaust its memory: only regular files are
+    read, no larger than an email may be."""
+    toml = event(tmp_path)
+    target = toml if which == "event.toml" else tmp_path / "calendar-content.html"
+    target.unlink()
+    if special == "fifo":
+        os.mkfifo(target)
+    elif special == "large":
+        target.write_bytes(b"<p>" + b"x" * (20 * 1024 * 1024) + b"</p>")
+    else:
+        target.symlink_to(special)
+    args = ["ics", "--event-file", str(toml)]
+    if command == "preview":
+        email = str(FIXTURES / "examples" / "registration-email.html")
+        settings = ["--endpoint", "contoso.svc.dynamics.com", "--event-id", "E"]
+        args = ["preview", *settings, *args[1:], "-o", str(tmp_path / "p.html"), email]
+    run = subprocess.run(
+        [sys.executable, "-m", "mailpatch", *args], capture_output=True, timeout=60, text=True
+    )
+    assert run.returncode == 2, run.stderr
+    reason = "over the" if special == "large" else "is not a regular file"
+    assert reason in run.stderr and str(target) in run.stderr
+    assert "Traceback" not in run.stderr
