@@ -440,9 +440,12 @@ def patch_command(
     verbose: bool,
     **settings: Any,  # the settings options (@patch_settings), merged by options_over
 ) -> None:
-    """Patch emails in place. PATH may be a file, a folder (walked for *.html, *.htm) or '-'
-    (stdin to stdout)."""
+    """Patch emails in place. PATH may be a file, a folder (walked for *.html, *.htm), '-'
+    (stdin to stdout), or a settings file (pyproject.toml, mailpatch.toml): every email it
+    governs, as pre-commit passes it when a commit changes only the settings."""
     _check_combinations(paths, output, output_dir, check, diff, output_format == "json")
+    if settings.get("event_id") is not None and os.environ.get("PRE_COMMIT") == "1":
+        raise click.UsageError(HOOK_EVENT_ID)
     if quiet and verbose:
         raise click.UsageError("-q/--quiet and -v/--verbose cannot be combined")
     configs = Configs(config_path)
@@ -533,6 +536,19 @@ def patch_command(
         echo(summarize(outcomes))
     # exit through click, so `cli()` run standalone gives the same status as main()
     click.get_current_context().exit(code)
+
+
+# pre-commit sets PRE_COMMIT=1 for its hooks, and may split their files into several runs
+HOOK_EVENT_ID = """\
+--event-id cannot be used in a pre-commit hook: pre-commit may split the files into several
+runs, and a run that sees one event's emails cannot tell that others are for another event.
+Tie each readable id to its event's GUID in pyproject.toml instead:
+
+    [tool.mailpatch.events]
+    "GUID" = "READABLE_ID"
+
+(the GUID is the one the QR block's {{#if}} tests; without the table, each email that needs
+an id is refused with its GUID named)"""
 
 
 class _Delivery(NamedTuple):

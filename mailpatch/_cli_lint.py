@@ -213,7 +213,8 @@ def lint_command(
     respect_gitignore: bool | None,
     config_path: str | None,
 ) -> None:
-    """Check calendar links in emails (PATH: files, folders, or '-' for stdin)."""
+    """Check calendar links in emails (PATH: files, folders, '-' for stdin, or a settings
+    file for every email it governs)."""
     if "-" in paths and len(paths) > 1:
         raise click.UsageError("'-' (stdin) must be the only PATH")
     if quiet and verbose:

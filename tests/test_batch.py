@@ -473,3 +473,33 @@ def test_output_dir_refuses_a_result_a_symlink_inside_it_would_take_out(tmp_path
     code = main([*args, "--output-dir", str(tmp_path / "out"), str(tmp_path / "in")])
     assert code == 123
     assert sorted(p.name for p in (tmp_path / "elsewhere").iterdir()) == ["keep.txt"]
+
+
+def test_a_named_settings_file_stands_for_the_emails_it_governs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What pre-commit passes when a commit changes only the settings: each email those
+    settings govern is checked (not one below a folder with settings of its own, nor one they
+    exclude); a pyproject.toml without [tool.mailpatch] stands for nothing."""
+    tree(
+        tmp_path,
+        {
+            "pyproject.toml": CONFIG + 'exclude = ["drafts/*"]\n',
+            "emails/a.html": EXAMPLE,
+            "emails/drafts/wip.html": EXAMPLE,
+            "emails/sub/mailpatch.toml": 'endpoint = "other.svc.dynamics.com"\n',
+            "emails/sub/b.html": EXAMPLE,
+            "tools/pyproject.toml": '[project]\nname = "tools"\n',
+            "tools/c.html": EXAMPLE,
+        },
+    )
+    (tmp_path / ".git").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert main(["patch", "--check", "pyproject.toml"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "would patch emails/a.html (1 calendar button)",
+        "would patch tools/c.html (1 calendar button)",  # tools/pyproject.toml has no settings
+        "2 files would be patched.",
+    ]
+    assert main(["patch", "--check", "tools/pyproject.toml"]) == 0
+    assert capsys.readouterr().err == "no files.\n"
