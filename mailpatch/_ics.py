@@ -326,4 +326,8 @@ def build_ics(
     cal.add_missing_timezones(
         first_date=date(event.start.year, 1, 1), last_date=date(event.end.year + 1, 1, 1)
     )
+    for zone in cal.walk("VTIMEZONE"):
+        # icalendar notes "This timezone only works from … to …": true of the rules it wrote
+        # (those years), but it reads to a person as if the invitation expired
+        zone.pop("COMMENT", None)
     return cal.to_ical(), missing

@@ -556,3 +556,21 @@ def test_event_files_are_regular_files_of_bounded_size(
     reason = "over the" if special == "large" else "is not a regular file"
     assert reason in run.stderr and str(target) in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_the_time_zone_carries_no_comment_that_reads_as_an_expiry(tmp_path: Path) -> None:
+    """icalendar writes 'COMMENT:This timezone only works from 2026-01-01 to 2027-01-01.' into
+    the VTIMEZONE, which readers of the file took for the invitation expiring."""
+    event = EventDetails(
+        name="Summit",
+        start=datetime(2026, 3, 14, 9, tzinfo=ZoneInfo("Europe/Lisbon")),
+        end=datetime(2026, 3, 14, 17, tzinfo=ZoneInfo("Europe/Lisbon")),
+        timezone="Europe/Lisbon",
+        location="Lisboa",
+        organizer="events@contoso.com",
+        content=CONTENT,
+    )
+    data, _ = build_ics(event, {})
+    calendar = check_ics(data)
+    assert b"only works" not in data and b"COMMENT" not in data
+    assert [z["TZID"] for z in calendar.walk("VTIMEZONE")] == ["Europe/Lisbon"]

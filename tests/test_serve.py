@@ -323,9 +323,8 @@ def test_refusal_is_the_line_patch_prints(
 def test_file_problems_are_refused_by_name(site: Site) -> None:
     response = post(site, {}, {"email_file": ("latin1.html", "<p>café</p>".encode("latin-1"))})
     assert response.status == 422
-    assert "error: cannot patch latin1.html: is not UTF-8 (byte 0xe9 at offset 6)" in text_of(
-        response
-    )
+    message = "is not UTF-8 (byte 0xe9 at line 1, column 7 (byte offset 6))"
+    assert f"error: cannot patch latin1.html: {message}" in text_of(response)
 
 
 def test_bad_settings_name_the_field(site: Site) -> None:
