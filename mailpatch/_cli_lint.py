@@ -68,9 +68,21 @@ class Unpatched:
         return {"path": self.path, "line": self.line, "column": self.column, "guid": self.guid}
 
 
+@dataclass(frozen=True)
+class JourneysEmail:
+    """An email without an ERQRCode block that looks like a real-time journeys email."""
+
+    path: str
+    signs: str  # '{{FirstName}}, {{PreferenceCenter}}'
+
+    def as_json(self) -> dict[str, object]:
+        return {"path": self.path, "signs": self.signs}
+
+
 class FileLint(NamedTuple):
     reports: list[Report]
     not_patched: list[Unpatched]
+    journeys: JourneysEmail | None = None
 
 
 def lint_file(
@@ -85,7 +97,8 @@ def lint_file(
     result = lint_email(text, content, settings)
     reports = [Report(path, *lines.position(p.offset), p) for p in result.problems]
     not_patched = [Unpatched(path, *lines.position(q.offset), q.guid) for q in result.not_patched]
-    return FileLint(_unsuppressed(text, lines, reports), not_patched)
+    journeys = JourneysEmail(path, result.journeys.summary()) if result.journeys else None
+    return FileLint(_unsuppressed(text, lines, reports), not_patched, journeys)
 
 
 def _unsuppressed(text: str, lines: LineIndex, reports: list[Report]) -> list[Report]:
@@ -161,14 +174,31 @@ def _not_patched_line(not_patched: Sequence[Unpatched]) -> str:
     )
 
 
+def _journeys_line(emails: Sequence[JourneysEmail]) -> str:
+    from mailpatch._journeys import NATIVE_BUTTON
+
+    one = len(emails) == 1
+    what = "looks like a real-time journeys email" if one else "look like real-time journeys emails"
+    return (
+        f"{_plural(len(emails), 'file')} without an ERQRCode block {what} "
+        f"({emails[0].path}: {emails[0].signs}):\n  {NATIVE_BUTTON}"
+    )
+
+
 def _summary(
-    reports: list[Report], linted: int, unreadable: int, not_patched: Sequence[Unpatched] = ()
+    reports: list[Report],
+    linted: int,
+    unreadable: int,
+    not_patched: Sequence[Unpatched] = (),
+    journeys: Sequence[JourneysEmail] = (),
 ) -> str:
-    """'Found 3 problems in 2 of 5 files.', one fix hint per code found, and the ERQRCode
-    blocks not patched yet."""
+    """'Found 3 problems in 2 of 5 files.', one fix hint per code found, the ERQRCode blocks
+    not patched yet, and the emails that look like real-time journeys ones."""
     lines = [_problems_summary(reports, linted, unreadable)]
     if not_patched:
         lines.append(_not_patched_line(not_patched) + ".")
+    if journeys:
+        lines.append(_journeys_line(journeys))
     return "\n".join(lines)
 
 
@@ -289,6 +319,7 @@ def lint_command(
         )
     reports: list[Report] = []
     not_patched: list[Unpatched] = []
+    journeys: list[JourneysEmail] = []
     unreadable = 0
     unread: list[dict[str, str]] = []  # for JSON: each file that could not be read, and why
     for path, reason in not_read:
@@ -316,18 +347,23 @@ def lint_command(
                 if found.not_patched
                 else ""
             )
+            if found.journeys:
+                waiting += f", looks like a real-time journeys email ({found.journeys.signs})"
             click.echo(
                 f"linted {path}: {_plural(len(mine), 'problem')}{waiting} (config: {source})",
                 err=True,
             )
         reports += mine
         not_patched += found.not_patched
+        journeys += [found.journeys] if found.journeys else []
     code = EXIT_UNREADABLE if unreadable else EXIT_FOUND if reports and not exit_zero else EXIT_OK
     write_stdout(
-        _rendered(output_format, statistics, reports, unread, len(files), code, not_patched)
+        _rendered(
+            output_format, statistics, reports, unread, len(files), code, not_patched, journeys
+        )
     )
     if output_format != "json" and not quiet:
-        summary = _summary(reports, len(files) - unreadable, unreadable, not_patched)
+        summary = _summary(reports, len(files) - unreadable, unreadable, not_patched, journeys)
         click.echo(summary, err=True)
     # exit through click, so `cli()` run standalone (CliRunner) gives what main() returns
     click.get_current_context().exit(code)
@@ -351,6 +387,7 @@ def _rendered(
     files: int,
     code: int,
     not_patched: Sequence[Unpatched] = (),
+    journeys: Sequence[JourneysEmail] = (),
 ) -> str | bytes:
     """What lint writes on stdout, in the format asked for."""
     if output_format == "json":
@@ -360,6 +397,7 @@ def _rendered(
             "problems": [r.as_json() for r in reports],
             "unreadable": unread,
             "not_patched": [u.as_json() for u in not_patched],
+            "real_time_journeys": [j.as_json() for j in journeys],
             "summary": {
                 "problems": len(reports),
                 "files": files - len(unread),

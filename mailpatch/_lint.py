@@ -38,6 +38,7 @@ from mailpatch._html import (
     tokenize,
     unescape,
 )
+from mailpatch._journeys import JourneysLook, journeys_look
 from mailpatch._link import (
     PLACEHOLDER,
     REQUIRED_FIELD,
@@ -297,6 +298,7 @@ class NotPatched(NamedTuple):
 class LintResult(NamedTuple):
     problems: list[Problem]
     not_patched: list[NotPatched]
+    journeys: JourneysLook | None = None  # no ERQRCode block, and real-time journeys' markup
 
 
 def lint_email(
@@ -305,7 +307,8 @@ def lint_email(
     """``lint``, and the ERQRCode blocks not patched yet (a raw export has no problem, but is
     not done either)."""
     if "{{" not in text and not re.search(r"calendar/personal/ics|erqrcode", text, re.I):
-        return LintResult([], [])  # most emails: no loop and no calendar link, nothing to read
+        # most emails: no loop and no calendar link, nothing to read further
+        return LintResult([], [], journeys_look(text))
     doc = scan(text)
     lines = LineIndex(text)
     found = links(doc)
@@ -321,7 +324,8 @@ def lint_email(
     if settings is not None:
         problems += _check_stale(doc, settings)
     problems = _mark_fixable(doc, problems)
-    return LintResult(sorted(problems, key=lambda p: (p.offset, p.code)), not_patched)
+    journeys = None if doc.blocks_of(QR_TYPE) else journeys_look(text)
+    return LintResult(sorted(problems, key=lambda p: (p.offset, p.code)), not_patched, journeys)
 
 
 FIXES_IT = " (mailpatch patch fixes it)"

@@ -738,3 +738,26 @@ def test_a_raw_export_has_no_problem_but_its_qr_blocks_are_said_to_wait(
     ]
     assert main(["lint", clean]) == 0
     assert capsys.readouterr().err == "No problems in 1 file.\n"
+
+
+def test_a_real_time_journeys_email_is_pointed_at_the_native_button(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No ERQRCode block, and real-time journeys' labels: nothing for mailpatch to patch, and
+    lint says where the calendar button comes from there (exit 0: not a problem)."""
+    rtj = str(FIXTURES / "unchanged" / "real-time-journeys-email" / "input.html")
+    outbound = str(FIXTURES / "unchanged" / "no-qr-block" / "input.html")
+    assert main(["lint", rtj, outbound]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        "No problems in 2 files.",
+        "1 file without an ERQRCode block looks like a real-time journeys email "
+        f"({rtj}: {{{{FirstName}}}}, {{{{CompanyAddress}}}}, {{{{PreferenceCenter}}}}):",
+        "  use real-time journeys' own Add to Calendar button (a Button's Link to > Add to "
+        "Calendar, shown to registered contacts only): "
+        "https://learn.microsoft.com/en-us/dynamics365/customer-insights/journeys/add-to-calendar",
+    ]
+    assert main(["lint", "--format", "json", rtj, outbound]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["real_time_journeys"] == [
+        {"path": rtj, "signs": "{{FirstName}}, {{CompanyAddress}}, {{PreferenceCenter}}"}
+    ]
