@@ -105,7 +105,10 @@ class Site:
 
     @property
     def hosts(self) -> frozenset[str]:
-        return frozenset({f"{HOST}:{self.port}", f"localhost:{self.port}"})
+        names = {f"{HOST}:{self.port}", f"localhost:{self.port}"}
+        if self.port == 80:  # browsers leave the default port out of Host and Origin
+            names |= {HOST, "localhost"}
+        return frozenset(names)
 
     @property
     def origins(self) -> frozenset[str]:

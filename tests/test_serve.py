@@ -500,6 +500,34 @@ def test_multipart_keeps_the_bytes_exactly() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("port", "host", "origin", "answered"),
+    [
+        (80, "127.0.0.1", "http://127.0.0.1", True),
+        (80, "localhost", "http://localhost", True),
+        (80, "127.0.0.1:80", "http://127.0.0.1:80", True),
+        (80, "evil.example", "http://127.0.0.1", False),
+        (80, "127.0.0.1", "http://evil.example", False),
+        (8765, "127.0.0.1", "http://127.0.0.1:8765", False),
+        (8765, "127.0.0.1:8765", "http://127.0.0.1", False),
+    ],
+)
+def test_port_80_is_answered_at_the_address_browsers_send(
+    port: int, host: str, origin: str, answered: bool
+) -> None:
+    """Browsers leave the default port out of Host and Origin: on port 80 (only), the
+    portless form is the page's own address."""
+    site = Site(port, token="t")
+    page = handle(site, Request("GET", "/", {"host": host}))
+    case = Case(Path(cases("patch")[0].folder))
+    headers = {"host": host, "origin": origin}
+    download = post(site, form_fields(case), upload(case), path="/download", **headers)
+    if answered:
+        assert page.status == 200 and download.status == 200
+    else:
+        assert {page.status, download.status} & {421, 403}
+
+
 # ---------------------------------------------------------------- the real server
 
 
