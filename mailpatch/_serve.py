@@ -522,9 +522,12 @@ def convert(site: Site, form: Form, download: bool = False) -> Response:
     lines = LineIndex(text)
     settings: Settings = page["settings"]
     needed = {g for g, _ in events.to_patch}
+    qr_blocks: dict[str, list[str]] = {}  # GUID -> where its QR blocks are, in order
+    for guid, at in events.qr:
+        qr_blocks.setdefault(guid, []).append(f"QR block at {lines.label(at)}")
     rows = []
-    for guid in dict.fromkeys([*(g for g, _ in events.qr), *sorted(events.patched)]):
-        where = [f"QR block at {lines.label(at)}" for g, at in events.qr if g == guid]
+    for guid in dict.fromkeys([*qr_blocks, *sorted(events.patched)]):
+        where = list(qr_blocks.get(guid, ()))
         if guid in events.patched:
             where.append("patched Button")
         readable, session = settings.ids.get(guid, ("", ""))
@@ -536,7 +539,8 @@ def convert(site: Site, form: Form, download: bool = False) -> Response:
     except FormError as exc:
         return _page(site, 422, error=str(exc), **page)
     page["toml"] = toml_snippet(settings, options, guids)
-    missing = [r.guid for r in rows if r.needed and not settings.events(guids).get(r.guid)]
+    given = settings.events(guids)
+    missing = [r.guid for r in rows if r.needed and r.guid not in given]
     if needed and (missing or options.endpoint is None):
         wants = (["the endpoint"] if options.endpoint is None else []) + (
             ["the readable event id of " + ", ".join(missing)] if missing else []
