@@ -212,6 +212,10 @@ class Form:
 
 
 _DISPOSITION_PARAM = re.compile(r';\s*([A-Za-z*]+)="([^"]*)"')
+# the page sends a dozen fields and two per event of the email; a part's headers are a name,
+# a file name and a type (beyond these, 60 MB of tiny fields cost seconds and gigabytes)
+MAX_FIELDS = 10_000
+_PART_HEAD_LIMIT = 16 * 1024
 
 
 def parse_form(content_type: str | None, body: bytes) -> Form:
@@ -221,6 +225,8 @@ def parse_form(content_type: str | None, body: bytes) -> Form:
     header["content-type"] = content_type or ""
     kind = header.get_content_type()
     if kind == "application/x-www-form-urlencoded":
+        if body.count(b"&") >= MAX_FIELDS:
+            raise FormError(f"the form has more than {MAX_FIELDS:,} fields")
         try:
             pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, errors="strict")
         except (UnicodeDecodeError, ValueError):
@@ -235,6 +241,8 @@ def parse_form(content_type: str | None, body: bytes) -> Form:
     raw: dict[str, bytes] = {}
     files: dict[str, tuple[str, bytes]] = {}
     delimiter = b"\r\n--" + boundary.encode("latin-1")
+    if body.count(delimiter) > MAX_FIELDS:  # each part's end (the first has no CRLF before)
+        raise FormError(f"the form has more than {MAX_FIELDS:,} fields")
     segments = (b"\r\n" + body).split(delimiter)
     if len(segments) < 2 or not segments[-1].startswith(b"--"):
         raise FormError("the form is cut off")
@@ -242,6 +250,8 @@ def parse_form(content_type: str | None, body: bytes) -> Form:
         head, sep, content = segment.partition(b"\r\n\r\n")
         if not sep:
             raise FormError("a form part has no headers")
+        if len(head) > _PART_HEAD_LIMIT:
+            raise FormError("a form part's headers are too long")
         try:
             lines = head.decode("utf-8").split("\r\n")
         except UnicodeDecodeError:
