@@ -1,9 +1,10 @@
 """``mailpatch serve``: a local page that converts one email, with the CLI's own code path.
 
 The routes are pure functions of a ``Request`` (``handle``), so they are tested without a
-socket; ``make_server`` puts them behind ``http.server`` on 127.0.0.1. Nothing is written to
-disk: the email travels in the form (a file upload, a pasted text, or the exact bytes of the
-previous submit as base64), and every answer is built from it and the settings alone.
+socket; ``mailpatch._server`` puts them on 127.0.0.1, each conversion in a worker process
+with a time and memory bound. Nothing is written to disk: the email travels in the form (a
+file upload, a pasted text, or the exact bytes of the previous submit as base64), and every
+answer is built from it and the settings alone.
 """
 
 from __future__ import annotations
@@ -13,14 +14,11 @@ import binascii
 import hmac
 import re
 import secrets
-import sys
-import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import Message
 from functools import cache
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote
 
@@ -635,87 +633,3 @@ def handle(site: Site, request: Request) -> Response:
     if refused is not None:
         return refused
     return convert(site, form, download=path == "/download")
-
-
-# ---------------------------------------------------------------- the socket layer
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: SiteServer
-    server_version = f"mailpatch/{__version__}"
-    sys_version = ""
-    timeout = 60  # a stalled client frees its thread
-
-    def do_GET(self) -> None:
-        self._answer()
-
-    def do_POST(self) -> None:
-        self._answer()
-
-    def do_HEAD(self) -> None:
-        self._answer()
-
-    def _answer(self) -> None:
-        site = self.server.site
-        hosts = self.headers.get_all("Host") or []
-        response = refuse_host(site, hosts[0] if len(hosts) == 1 else None)
-        body = b""
-        if response is None and self.command == "POST":
-            length = self.headers.get("Content-Length")
-            chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
-            response = refuse_length(site, length, chunked)
-            if response is None:
-                body = self.rfile.read(int(length or 0))
-            else:
-                self._drain(length)
-        if response is None:
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            try:
-                response = handle(site, Request(self.command, self.path, headers, body))
-            except Exception:  # a bug: the user gets a page, the terminal the traceback
-                traceback.print_exc()
-                response = message_page(
-                    500, "Internal error", "mailpatch failed; the terminal shows why."
-                )
-        self.close_connection = True
-        self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
-        for name, value in response.headers:
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
-
-    def _drain(self, length: str | None) -> None:
-        """Read and drop a refused body (up to a bound), so the browser sees the answer
-        instead of a connection reset."""
-        if length is None or not _DIGITS.fullmatch(length.strip()):
-            return
-        left = min(int(length), 8 * body_limit(self.server.site.max_size))
-        while left > 0:
-            chunk = self.rfile.read(min(left, 1 << 20))
-            if not chunk:
-                break
-            left -= len(chunk)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # no line per request: the terminal shows the URL and errors only
-
-
-class SiteServer(ThreadingHTTPServer):
-    daemon_threads = True  # Ctrl-C does not wait for a slow client
-    site: Site
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, TimeoutError)):
-            return  # the browser went away: nothing to report
-        super().handle_error(request, client_address)
-
-
-def make_server(port: int, max_size: int = DEFAULT_MAX_SIZE) -> SiteServer:
-    """A server bound to 127.0.0.1 (port 0: any free port); OSError when the port is taken."""
-    server = SiteServer((HOST, port), _Handler)
-    server.site = Site(server.server_address[1], max_size=max_size)
-    return server

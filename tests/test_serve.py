@@ -34,10 +34,10 @@ from mailpatch._serve import (
     content_disposition,
     download_name,
     handle,
-    make_server,
     parse_form,
     toml_snippet,
 )
+from mailpatch._server import make_server
 
 from fixturecases import Case, cases
 
@@ -650,12 +650,12 @@ def test_real_server(running: Site, tmp_path: Path) -> None:
 def test_serve_command_stops_cleanly_on_ctrl_c(monkeypatch: pytest.MonkeyPatch) -> None:
     import socket
 
-    from mailpatch import _cli_serve, _serve
+    from mailpatch import _cli_serve, _server
 
-    def interrupted(self: object, poll_interval: float = 0.5) -> None:
+    def interrupted(self: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_serve.SiteServer, "serve_forever", interrupted)
+    monkeypatch.setattr(_server.SiteServer, "serve_forever", interrupted)
     with socket.socket() as taken:  # the default port is taken: any free one is used
         taken.bind(("127.0.0.1", 0))
         taken.listen()
