@@ -25,7 +25,8 @@ id, and get the refusal (with line:col), or the diff, a preview per sample regis
 the patched file to download (the bytes `mailpatch patch -o` writes) and the settings as
 a [tool.mailpatch] snippet. The server listens on 127.0.0.1 only and answers only to
 http://127.0.0.1:PORT/ and http://localhost:PORT/; it writes nothing to disk.
-Ctrl-C stops it.""",
+Each conversion runs in a process of its own, stopped after 60 s or when it needs more
+memory than 100 times --max-size (2,000 MB by default). Ctrl-C stops it.""",
 )
 @click.option(
     "--port",
@@ -44,7 +45,7 @@ Ctrl-C stops it.""",
 )
 def serve_command(port: int | None, open_browser: bool, max_size: int | None) -> None:
     """Convert one email on a local web page: upload it, fill in the ids, download."""
-    from mailpatch._serve import make_server
+    from mailpatch._server import make_server
 
     limit = max_size or DEFAULT_MAX_SIZE
     try:
@@ -62,10 +63,11 @@ def serve_command(port: int | None, open_browser: bool, max_size: int | None) ->
         import webbrowser
 
         webbrowser.open(url)
-    signal.signal(signal.SIGTERM, _stop)  # `kill` stops it as Ctrl-C does
+    signal.signal(signal.SIGTERM, _stop)  # `kill` stops it as Ctrl-C does (where the loop cannot)
     try:
-        server.serve_forever()
+        server.serve_forever()  # returns on SIGINT or SIGTERM, its workers killed
     except KeyboardInterrupt:
-        click.echo("\nmailpatch serve: stopped.", err=True)
+        pass
     finally:
         server.server_close()
+    click.echo("\nmailpatch serve: stopped.", err=True)

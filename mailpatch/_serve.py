@@ -1,9 +1,10 @@
 """``mailpatch serve``: a local page that converts one email, with the CLI's own code path.
 
 The routes are pure functions of a ``Request`` (``handle``), so they are tested without a
-socket; ``make_server`` puts them behind ``http.server`` on 127.0.0.1. Nothing is written to
-disk: the email travels in the form (a file upload, a pasted text, or the exact bytes of the
-previous submit as base64), and every answer is built from it and the settings alone.
+socket; ``mailpatch._server`` puts them on 127.0.0.1, each conversion in a worker process
+with a time and memory bound. Nothing is written to disk: the email travels in the form (a
+file upload, a pasted text, or the exact bytes of the previous submit as base64), and every
+answer is built from it and the settings alone.
 """
 
 from __future__ import annotations
@@ -13,14 +14,11 @@ import binascii
 import hmac
 import re
 import secrets
-import sys
-import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import Message
 from functools import cache
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote
 
@@ -105,7 +103,10 @@ class Site:
 
     @property
     def hosts(self) -> frozenset[str]:
-        return frozenset({f"{HOST}:{self.port}", f"localhost:{self.port}"})
+        names = {f"{HOST}:{self.port}", f"localhost:{self.port}"}
+        if self.port == 80:  # browsers leave the default port out of Host and Origin
+            names |= {HOST, "localhost"}
+        return frozenset(names)
 
     @property
     def origins(self) -> frozenset[str]:
@@ -209,6 +210,10 @@ class Form:
 
 
 _DISPOSITION_PARAM = re.compile(r';\s*([A-Za-z*]+)="([^"]*)"')
+# the page sends a dozen fields and two per event of the email; a part's headers are a name,
+# a file name and a type (beyond these, 60 MB of tiny fields cost seconds and gigabytes)
+MAX_FIELDS = 10_000
+_PART_HEAD_LIMIT = 16 * 1024
 
 
 def parse_form(content_type: str | None, body: bytes) -> Form:
@@ -218,6 +223,8 @@ def parse_form(content_type: str | None, body: bytes) -> Form:
     header["content-type"] = content_type or ""
     kind = header.get_content_type()
     if kind == "application/x-www-form-urlencoded":
+        if body.count(b"&") >= MAX_FIELDS:
+            raise FormError(f"the form has more than {MAX_FIELDS:,} fields")
         try:
             pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, errors="strict")
         except (UnicodeDecodeError, ValueError):
@@ -232,6 +239,8 @@ def parse_form(content_type: str | None, body: bytes) -> Form:
     raw: dict[str, bytes] = {}
     files: dict[str, tuple[str, bytes]] = {}
     delimiter = b"\r\n--" + boundary.encode("latin-1")
+    if body.count(delimiter) > MAX_FIELDS:  # each part's end (the first has no CRLF before)
+        raise FormError(f"the form has more than {MAX_FIELDS:,} fields")
     segments = (b"\r\n" + body).split(delimiter)
     if len(segments) < 2 or not segments[-1].startswith(b"--"):
         raise FormError("the form is cut off")
@@ -239,6 +248,8 @@ def parse_form(content_type: str | None, body: bytes) -> Form:
         head, sep, content = segment.partition(b"\r\n\r\n")
         if not sep:
             raise FormError("a form part has no headers")
+        if len(head) > _PART_HEAD_LIMIT:
+            raise FormError("a form part's headers are too long")
         try:
             lines = head.decode("utf-8").split("\r\n")
         except UnicodeDecodeError:
@@ -519,9 +530,12 @@ def convert(site: Site, form: Form, download: bool = False) -> Response:
     lines = LineIndex(text)
     settings: Settings = page["settings"]
     needed = {g for g, _ in events.to_patch}
+    qr_blocks: dict[str, list[str]] = {}  # GUID -> where its QR blocks are, in order
+    for guid, at in events.qr:
+        qr_blocks.setdefault(guid, []).append(f"QR block at {lines.label(at)}")
     rows = []
-    for guid in dict.fromkeys([*(g for g, _ in events.qr), *sorted(events.patched)]):
-        where = [f"QR block at {lines.label(at)}" for g, at in events.qr if g == guid]
+    for guid in dict.fromkeys([*qr_blocks, *sorted(events.patched)]):
+        where = list(qr_blocks.get(guid, ()))
         if guid in events.patched:
             where.append("patched Button")
         readable, session = settings.ids.get(guid, ("", ""))
@@ -533,7 +547,8 @@ def convert(site: Site, form: Form, download: bool = False) -> Response:
     except FormError as exc:
         return _page(site, 422, error=str(exc), **page)
     page["toml"] = toml_snippet(settings, options, guids)
-    missing = [r.guid for r in rows if r.needed and not settings.events(guids).get(r.guid)]
+    given = settings.events(guids)
+    missing = [r.guid for r in rows if r.needed and r.guid not in given]
     if needed and (missing or options.endpoint is None):
         wants = (["the endpoint"] if options.endpoint is None else []) + (
             ["the readable event id of " + ", ".join(missing)] if missing else []
@@ -618,87 +633,3 @@ def handle(site: Site, request: Request) -> Response:
     if refused is not None:
         return refused
     return convert(site, form, download=path == "/download")
-
-
-# ---------------------------------------------------------------- the socket layer
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: SiteServer
-    server_version = f"mailpatch/{__version__}"
-    sys_version = ""
-    timeout = 60  # a stalled client frees its thread
-
-    def do_GET(self) -> None:
-        self._answer()
-
-    def do_POST(self) -> None:
-        self._answer()
-
-    def do_HEAD(self) -> None:
-        self._answer()
-
-    def _answer(self) -> None:
-        site = self.server.site
-        hosts = self.headers.get_all("Host") or []
-        response = refuse_host(site, hosts[0] if len(hosts) == 1 else None)
-        body = b""
-        if response is None and self.command == "POST":
-            length = self.headers.get("Content-Length")
-            chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
-            response = refuse_length(site, length, chunked)
-            if response is None:
-                body = self.rfile.read(int(length or 0))
-            else:
-                self._drain(length)
-        if response is None:
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            try:
-                response = handle(site, Request(self.command, self.path, headers, body))
-            except Exception:  # a bug: the user gets a page, the terminal the traceback
-                traceback.print_exc()
-                response = message_page(
-                    500, "Internal error", "mailpatch failed; the terminal shows why."
-                )
-        self.close_connection = True
-        self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
-        for name, value in response.headers:
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
-
-    def _drain(self, length: str | None) -> None:
-        """Read and drop a refused body (up to a bound), so the browser sees the answer
-        instead of a connection reset."""
-        if length is None or not _DIGITS.fullmatch(length.strip()):
-            return
-        left = min(int(length), 8 * body_limit(self.server.site.max_size))
-        while left > 0:
-            chunk = self.rfile.read(min(left, 1 << 20))
-            if not chunk:
-                break
-            left -= len(chunk)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # no line per request: the terminal shows the URL and errors only
-
-
-class SiteServer(ThreadingHTTPServer):
-    daemon_threads = True  # Ctrl-C does not wait for a slow client
-    site: Site
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, TimeoutError)):
-            return  # the browser went away: nothing to report
-        super().handle_error(request, client_address)
-
-
-def make_server(port: int, max_size: int = DEFAULT_MAX_SIZE) -> SiteServer:
-    """A server bound to 127.0.0.1 (port 0: any free port); OSError when the port is taken."""
-    server = SiteServer((HOST, port), _Handler)
-    server.site = Site(server.server_address[1], max_size=max_size)
-    return server
