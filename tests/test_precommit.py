@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import GIT_ENV, git
 from fixturecases import FIXTURES, ROOT
 
 EXAMPLE = FIXTURES / "examples" / "registration-email.html"
@@ -23,41 +24,6 @@ exclude = ["drafts/*"]
 [tool.mailpatch.events]
 "{GUID}" = "ContosoSummit2026"
 """
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@example.com",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@example.com",
-}
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **GIT_ENV},
-    ).stdout.strip()
-
-
-@pytest.fixture(scope="module")
-def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """This checkout's working tree as a one-commit repository (pre-commit clones a rev)."""
-    repo = tmp_path_factory.mktemp("hook-repo")
-    listed = git(ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
-    for name in filter(None, listed.split("\0")):
-        source = ROOT / name
-        if source.is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, repo / name)
-    git(repo, "init", "-q")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "hook repo")
-    return repo, git(repo, "rev-parse", "HEAD")
-
-
 @pytest.fixture(scope="module")
 def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("pre-commit-home")  # the hook's venv is built once per module
