@@ -718,12 +718,56 @@ def test_serve_command_stops_cleanly_on_ctrl_c(monkeypatch: pytest.MonkeyPatch) 
         monkeypatch.setattr(_cli_serve, "DEFAULT_PORT", taken.getsockname()[1])
         result = CliRunner().invoke(cli, ["serve"])
         assert result.exit_code == 0, result.output
-        assert re.search(r"mailpatch serve: http://127\.0\.0\.1:\d+/ ", result.output)
+        found = re.search(r"mailpatch serve: http://127\.0\.0\.1:(\d+)/ ", result.output)
+        assert found is not None
         assert f":{taken.getsockname()[1]}/" not in result.output
+        # and says why it took another
+        said = f"mailpatch serve: port {taken.getsockname()[1]} is in use; using {found[1]}\n"
+        assert result.output.startswith(said)
         assert "stopped." in result.output and "Traceback" not in result.output
         # a port asked for by name is not swapped for another
         result = CliRunner().invoke(cli, ["serve", "--port", str(taken.getsockname()[1])])
         assert result.exit_code == 1 and "cannot listen on 127.0.0.1:" in result.output
+
+
+@pytest.mark.parametrize(("browser", "said"), [(None, True), ("true", False)],
+                         ids=["none-to-open", "browser-opened"])  # fmt: skip
+def test_open_says_when_no_browser_can_be_opened(
+    tmp_path: Path, browser: str | None, said: bool
+) -> None:
+    """--open on a machine with no desktop and no $BROWSER: the terminal says so and names
+    the address (a real server process, stopped with Ctrl-C)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY",
+                                                             "BROWSER")}  # fmt: skip
+    if browser:
+        env["BROWSER"] = browser
+    log = tmp_path / "serve.log"
+    with log.open("wb") as err:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "mailpatch", "serve", "--port", "0", "--open"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=env,
+        )  # fmt: skip
+    awaited = "no web browser could be opened" if said else "(local only; Ctrl-C to stop)"
+    try:
+        deadline = time.monotonic() + 30
+        while awaited not in log.read_text():
+            assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        time.sleep(0 if said else 0.5)  # a browser's answer, when one opens
+    finally:
+        server.send_signal(signal.SIGINT)
+        assert server.wait(10) == 0
+    lines = log.read_text().splitlines()
+    url = re.search(r"http://127\.0\.0\.1:\d+/", lines[0])
+    assert url is not None
+    expected = f"mailpatch serve: no web browser could be opened; open {url.group()}"
+    assert (expected in lines) is said
 
 
 def test_force_and_button_choice_as_on_the_command_line(site: Site, tmp_path: Path) -> None:
