@@ -50,9 +50,12 @@ def line_kinds(lines: Sequence[str]) -> list[str]:
     return kinds
 
 
-# the longest middle part refined character by character (difflib is quadratic in it); a
-# longer one, such as a minified email's one changed line, is marked whole
-REFINE_LIMIT = 2000
+# the longest middle part refined character by character, and the most work for one diff
+# (difflib is quadratic: a pair of middles costs the product of their lengths, 300 x 300
+# characters up to 23 ms here); a longer middle (a minified email's one changed line), or any
+# beyond the budget, is marked whole: a changed id or field is a few dozen characters
+REFINE_LIMIT = 300
+REFINE_BUDGET = 2_000_000
 _GAP = 4  # unchanged runs shorter than this between two changes are marked with them
 
 
@@ -63,13 +66,14 @@ def changed_spans(
 
     A run of removed lines followed by as many added lines is read as those lines changed,
     one for one. In each pair, what lies between the common beginning and end is compared
-    character by character (up to REFINE_LIMIT), so that two changes in one link (an id and
-    an added field) are two marks. Lines that are wholly different (nothing in common at
-    either end), and runs of unequal length, are left unmarked: a mark would cover
-    everything or guess the pairing.
+    character by character (within REFINE_LIMIT and REFINE_BUDGET), so that two changes in
+    one link (an id and an added field) are two marks. Lines that are wholly different
+    (nothing in common at either end), and runs of unequal length, are left unmarked: a mark
+    would cover everything or guess the pairing.
     """
     kinds = line_kinds(lines) if kinds is None else kinds
     marks: list[tuple[Span, ...]] = [()] * len(lines)
+    budget = [REFINE_BUDGET]
     i = 0
     while i < len(lines):
         if kinds[i] != "del":
@@ -84,19 +88,23 @@ def changed_spans(
         if i - middle != middle - start:
             continue
         for old, new in zip(range(start, middle), range(middle, i), strict=True):
-            marks[old], marks[new] = _pair_marks(lines[old], lines[new])
+            marks[old], marks[new] = _pair_marks(lines[old], lines[new], budget)
     return marks
 
 
-def _pair_marks(old: str, new: str) -> tuple[tuple[Span, ...], tuple[Span, ...]]:
+def _pair_marks(
+    old: str, new: str, budget: list[int]
+) -> tuple[tuple[Span, ...], tuple[Span, ...]]:
     a, b = old[1:], new[1:]  # without the '-' and '+'
     head, tail = common_ends(a, b)
     if head + tail == 0 or a == b:
         return (), ()
     a_end, b_end = len(a) - tail, len(b) - tail
-    if max(a_end, b_end) - head > REFINE_LIMIT:
+    cost = (a_end - head) * (b_end - head)
+    if max(a_end, b_end) - head > REFINE_LIMIT or cost > budget[0]:
         spans_a, spans_b = [(head, a_end)], [(head, b_end)]
     else:
+        budget[0] -= cost
         import difflib
 
         matcher = difflib.SequenceMatcher(None, a[head:a_end], b[head:b_end], autojunk=False)

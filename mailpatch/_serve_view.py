@@ -12,6 +12,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from mailpatch._errors import Cause, Refusal
 from mailpatch._html import LineIndex
@@ -66,7 +67,7 @@ class EventRow:
 
     number: int  # 1, 2, …: "event 1" on the page
     guid: str
-    where: str  # "QR code at line 40", "calendar button 'Add to calendar' (line 64)"
+    where: str  # "QR code at line 40", "calendar button 'Add to calendar' at line 64"
     needed: bool  # a QR block waits for its readable id
     linked_id: str = ""  # the readable id its calendar links carry ('' none, or not one)
     linked_session: str = ""
@@ -81,7 +82,11 @@ class Inspection:
     endpoint: str  # the one Events API host the email's calendar links use, or ''
 
     def row(self, guid: str) -> EventRow | None:
-        return next((r for r in self.rows if r.guid == guid), None)
+        return self._by_guid.get(guid)
+
+    @cached_property
+    def _by_guid(self) -> dict[str, EventRow]:
+        return {r.guid: r for r in self.rows}
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -160,8 +165,8 @@ def inspect_email(text: str) -> Inspection:
             )
         for summary in carried.get(guid, ()):
             where.append(
-                f"calendar button {quoted(summary.label)} "
-                f"(line {lines.position(summary.offset)[0]})"
+                f"calendar button {quoted(summary.label)} at line "
+                f"{lines.position(summary.offset)[0]}"
             )
         own = [u for s in carried.get(guid, ()) if len(s.guids) == 1 for u in s.calendar]
         ids = {(readable, session) for _, readable, session in _linked(own)}
@@ -205,6 +210,7 @@ class Plain:
     reason: str = ""  # the core's own words
 
 
+MAX_CHOICES = 2_000  # radio buttons on one page (events to pair x Buttons to choose from)
 _EXPORT_AGAIN = (
     "in the designer, add a Button block whose link is '#', save, export the email again and "
     "convert that"
@@ -237,6 +243,8 @@ def plain_refusal(
     choices = tuple(button_ref(lines, *b) for b in refusal.buttons)
     named = [b.named for b in choices]
     todo = [r for r in inspection.rows if r.needed]
+    if len(todo) * len(choices) > MAX_CHOICES:  # a page of radio buttons no one could use
+        choices = ()
     groups = tuple(
         ChoiceGroup(
             f"button-{r.guid}",
@@ -389,20 +397,20 @@ def plain_changes(
 ) -> list[ChangeLine]:
     """What the conversion changed, one sentence each, the changed links in decoded terms."""
     out = []
-    after = buttons_in(patched)
+    carrying: dict[str, ButtonSummary] = {}  # GUID -> the first Button carrying its loop now
+    for summary in buttons_in(patched):
+        for guid in summary.guids:
+            carrying.setdefault(guid, summary)
     for row in inspection.rows:
-        if not row.needed:
-            continue
-        for summary in after:
-            if row.guid in summary.guids:
-                out.append(
-                    ChangeLine(
-                        f"The button {quoted(summary.label)} now downloads the calendar file of "
-                        f"{names.get(row.guid) or row.guid}; only contacts registered for that "
-                        "event see it."
-                    )
+        now = carrying.get(row.guid) if row.needed else None
+        if now is not None:
+            out.append(
+                ChangeLine(
+                    f"The button {quoted(now.label)} now downloads the calendar file of "
+                    f"{names.get(row.guid) or row.guid}; only contacts registered for that "
+                    "event see it."
                 )
-                break
+            )
     if outcome.qr_removed:
         blocks = "QR code block was" if outcome.qr_removed == 1 else "QR code blocks were"
         out.append(
@@ -415,7 +423,7 @@ def plain_changes(
         where = f" ({known.where})" if known else ""
         out.append(
             ChangeLine(
-                f"The calendar link of {names.get(guid) or guid}{where} was out of date and "
+                f"The calendar link for {names.get(guid) or guid}{where} was out of date and "
                 "is written anew:",
                 changes,
             )

@@ -8,7 +8,13 @@ import re
 import pytest
 
 from mailpatch._cli import color_diff
-from mailpatch._highlight import REFINE_LIMIT, changed_spans, common_ends, line_kinds
+from mailpatch._highlight import (
+    REFINE_BUDGET,
+    REFINE_LIMIT,
+    changed_spans,
+    common_ends,
+    line_kinds,
+)
 from mailpatch._link import CalendarLink
 from mailpatch._run import unified_diff
 
@@ -71,6 +77,18 @@ def test_a_long_middle_is_marked_whole_not_compared_character_by_character() -> 
     b = "+<p>" + "b" * REFINE_LIMIT + "2</p>"
     whole = [[], ["a" * REFINE_LIMIT + "1"], ["b" * REFINE_LIMIT + "2"]]
     assert marked(["@@ -1 +1 @@", a, b]) == whole
+
+
+def test_beyond_the_budget_middles_are_marked_whole() -> None:
+    """However many changed lines a diff has, the character-by-character comparison stops at
+    REFINE_BUDGET characters in all; the rest are marked whole (still correct, less fine)."""
+    same = "z" * 198
+    pair = [f"-id=1{same}2&a", f"+id=3{same}4&a"]  # two changes 200 characters apart
+    refined = REFINE_BUDGET // (200 * 200)
+    marks = marked(["@@ -1 +1 @@"] + [line for _ in range(refined + 3) for line in pair])
+    assert marks[1:3] == [["1", "2"], ["3", "4"]]  # refined: two marks each
+    assert marks[-2:] == [[f"1{same}2"], [f"3{same}4"]]  # beyond the budget: one each
+    assert sum(len(m) == 2 for m in marks) == 2 * refined
 
 
 def test_kinds_follow_the_hunks() -> None:

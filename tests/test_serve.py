@@ -840,7 +840,7 @@ def test_inspect_reads_a_patched_emails_ids_and_endpoint_from_its_links(site: Si
         (DAY1, False, "ContosoCloudSummit2025_Day1", ""),
         (LABS, False, "ContosoCloudSummit2025_Labs", LABS_SESSION),
     ]
-    assert events[0]["where"] == "calendar button 'Add to calendar' (line 66)"
+    assert events[0]["where"] == "calendar button 'Add to calendar' at line 66"
 
 
 @pytest.mark.parametrize(
@@ -1089,3 +1089,19 @@ def test_the_command_line_on_the_page_converts_alike(site: Site, tmp_path: Path)
     assert main([*words[1:-1], str(tmp_path / "input.html")]) == 0
     download = post(site, form_fields(case), upload(case), path="/download")
     assert (tmp_path / "input.html").read_bytes() == download.body
+
+
+def test_a_choice_too_large_for_a_page_is_not_offered(site: Site) -> None:
+    """300 events that 20 Buttons could take: 6,000 radio buttons would be no choice at all;
+    the page says mailpatch's reason instead."""
+    from mailpatch._serve_view import MAX_CHOICES
+
+    from pathological_inputs import ENDPOINT, guid, qr
+
+    button = '<div data-editorblocktype="Button"><a href="#">Add</a></div>\n'
+    email = "".join(qr(guid(i)) for i in range(300)) + button * 20
+    fields = {"endpoint": ENDPOINT, **{f"id-{guid(i)}": f"ev-{i}" for i in range(300)}}
+    response = post(site, fields, {"email_file": ("many.html", email.encode())})
+    page = text_of(response)
+    assert response.status == 422 and MAX_CHOICES < 300 * 20
+    assert 'type="radio"' not in page and 'id="reason"' in page
