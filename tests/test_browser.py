@@ -424,6 +424,29 @@ def test_bytes_are_kept_for_an_upload_and_normalised_for_a_paste(
     context.close()
 
 
+def test_without_its_script_the_page_converts_in_two_submits(
+    server: str, browser: Browser, tmp_path: Path
+) -> None:
+    """Scripts off: the first Convert lists the events and asks for the ids, the second
+    converts; the download is the same."""
+    context = browser.new_context(accept_downloads=True, java_script_enabled=False)
+    page = context.new_page()
+    page.goto(server)
+    page.set_input_files("#email_file", str(MULTI_EVENT / "input.html"))
+    page.fill("#endpoint", ENDPOINT)
+    page.click("#convert")
+    page.wait_for_selector("#problems")
+    assert [row.get_attribute("data-guid") for row in page.locator(".event").all()] == list(IDS)
+    for guid, (readable, session) in IDS.items():
+        page.fill(f"#id-{guid}", readable)
+        page.fill(f"#session-{guid}", session)
+    page.click("#convert")  # the email travels with the form: no new upload
+    page.wait_for_selector("#download")
+    _, data = download(page, tmp_path)
+    assert data == (MULTI_EVENT / "expected.html").read_bytes()
+    context.close()
+
+
 def test_a_rebound_name_is_refused(server: str, browser: Browser) -> None:
     """DNS rebinding: a page at another name that resolves to 127.0.0.1 gets no form."""
     page = browser.new_page()
