@@ -73,6 +73,8 @@ def _line(outcome: Outcome, verbose: bool) -> str | None:
         )
     else:
         return None
+    if verbose and outcome.link_changes:
+        line += f"; {outcome.changed_links}"
     if verbose and outcome.unchecked:
         line += f"; {outcome.not_checked}"
     if verbose and outcome.left:
@@ -96,6 +98,16 @@ def outcome_json(outcome: Outcome, with_diff: bool) -> dict[str, object]:
         "links_fixed": outcome.links_fixed,
         "unchecked_events": [{"guid": g, "reason": why} for g, why in outcome.unchecked],
         "left_with_qr_block": list(outcome.left),
+        "link_changes": [
+            {
+                "guid": guid,
+                "changes": [
+                    {"part": c.part, "before": c.before, "after": c.after, "text": str(c)}
+                    for c in changes
+                ],
+            }
+            for guid, changes in outcome.link_changes
+        ],
     }
     if with_diff:
         item["diff"] = outcome.output.decode("utf-8", "surrogateescape") if outcome.output else None
@@ -660,17 +672,31 @@ def _wants_color(color: bool | None) -> bool:
     return not os.environ.get("NO_COLOR") and sys.stdout.isatty()
 
 
-_DIFF_COLORS = ((b"+++", b"\x1b[1m"), (b"---", b"\x1b[1m"), (b"@@", b"\x1b[36m"),
-                (b"+", b"\x1b[32m"), (b"-", b"\x1b[31m"))  # fmt: skip
+_KIND_COLORS = {"file": b"\x1b[1m", "hunk": b"\x1b[36m", "add": b"\x1b[32m", "del": b"\x1b[31m"}
+_MARK, _UNMARK = "\x1b[7m", "\x1b[27m"  # reverse video, as git's diff-highlight
 
 
 def color_diff(diff: bytes) -> bytes:
-    """A unified diff with ANSI colours: headers bold, hunks cyan, added green, removed red."""
+    """A unified diff with ANSI colours: headers bold, hunks cyan, added green, removed red,
+    and in a changed line the part that changed in reverse video (a readable id that changed
+    inside a 600-character link)."""
+    from mailpatch._highlight import changed_spans, line_kinds
+
+    lines = diff.splitlines(keepends=True)
+    bodies = [line.rstrip(b"\r\n").decode("utf-8", "surrogateescape") for line in lines]
+    kinds = line_kinds(bodies)
     out = []
-    for line in diff.splitlines(keepends=True):
-        body = line.rstrip(b"\r\n")
-        code = next((c for prefix, c in _DIFF_COLORS if body.startswith(prefix)), None)
-        out.append(line if code is None else code + body + b"\x1b[0m" + line[len(body) :])
+    for line, body, kind, spans in zip(
+        lines, bodies, kinds, changed_spans(bodies, kinds), strict=True
+    ):
+        code = _KIND_COLORS.get(kind)
+        if code is None:
+            out.append(line)
+            continue
+        for lo, hi in reversed(spans):
+            body = body[:lo] + _MARK + body[lo:hi] + _UNMARK + body[hi:]
+        ending = line[len(line.rstrip(b"\r\n")) :]
+        out.append(code + body.encode("utf-8", "surrogateescape") + b"\x1b[0m" + ending)
     return b"".join(out)
 
 

@@ -402,6 +402,40 @@ def _verified(source: str, options: PatchOptions) -> str:
     return result.text
 
 
+@dataclass(frozen=True)
+class Preview:
+    """What the preview shows for one email: each sample contact's render, and the patch."""
+
+    guids: list[str]  # the events the email's loops test, as written
+    renders: list[Render]
+    diff: str  # the unified diff of the patch ('' when nothing changes)
+    changed: bool
+    calendar_content: CalendarContent | None
+
+
+def preview(
+    source: str,
+    options: PatchOptions,
+    *,
+    name: str = "email.html",
+    contacts: Sequence[Contact] = (),
+    event: EventDetails | None = None,
+    calendar_content: CalendarContent | None = None,
+    patched: str | None = None,
+) -> Preview:
+    """The preview of one email (``source``, decoded text): see preview_page."""
+    if patched is None:
+        patched = _verified(source, options)
+    if calendar_content is None and event is not None:
+        calendar_content = CalendarContent.parse("the Calendar content", event.content)
+    guids = email_events(source) or email_events(patched)
+    everyone = [*sample_contacts(guids, options), *(c.spelt_as(guids) for c in contacts)]
+    templates = _templates(patched)
+    renders = [_render(c, source, patched, templates, calendar_content, event) for c in everyone]
+    diff = unified_diff(name, source, patched)
+    return Preview(guids, renders, diff, patched != source, calendar_content)
+
+
 def preview_page(
     source: str,
     options: PatchOptions,
@@ -420,26 +454,26 @@ def preview_page(
     the event's own Calendar content (``event.content``) is what the links are checked
     against.
     """
-    if patched is None:
-        patched = _verified(source, options)
-    if calendar_content is None and event is not None:
-        calendar_content = CalendarContent.parse("the Calendar content", event.content)
-    guids = email_events(source) or email_events(patched)
-    everyone = [*sample_contacts(guids, options), *(c.spelt_as(guids) for c in contacts)]
-    templates = _templates(patched)
-    renders = [_render(c, source, patched, templates, calendar_content, event) for c in everyone]
-    diff = unified_diff(name, source, patched)
+    shown = preview(
+        source,
+        options,
+        name=name,
+        contacts=contacts,
+        event=event,
+        calendar_content=calendar_content,
+        patched=patched,
+    )
     return str(
         _environment()
         .get_template("preview.html.j2")
         .render(
             name=name,
             options=options,
-            guids=guids,
-            renders=renders,
-            diff_lines=diff.splitlines(),
-            changed=patched != source,
+            guids=shown.guids,
+            renders=shown.renders,
+            diff_lines=shown.diff.splitlines(),
+            changed=shown.changed,
             event=event,
-            calendar_content=calendar_content,
+            calendar_content=shown.calendar_content,
         )
     )

@@ -16,7 +16,8 @@ from typing import NamedTuple
 from mailpatch._errors import MissingOption, Refusal, UnmappedEvent
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, read_bytes, write_atomic
 from mailpatch._html import LineIndex
-from mailpatch._patch import EditKind, EmailEvents, PatchOptions, events_in, patch
+from mailpatch._link import LinkChange, compare_links
+from mailpatch._patch import EditKind, EmailEvents, PatchOptions, PatchResult, events_in, patch
 
 
 class Status(Enum):
@@ -43,6 +44,8 @@ class Outcome:
     left: tuple[str, ...] = ()  # text outside a moved loop, removed with its QR block
     qr_removed: int = 0  # ERQRCode blocks removed
     written_to: str = ""  # where the result went, when not in place (-o FILE, --output-dir)
+    # (GUID, what changed) of each patched Button whose stale calendar links were written anew
+    link_changes: tuple[tuple[str, tuple[LinkChange, ...]], ...] = ()
     output: bytes = b""  # a diff, or the result bytes when Mode.capture (stdout, -o, --output-dir)
 
     @property
@@ -67,6 +70,14 @@ class Outcome:
         """What -v says of the patched Buttons whose links were not judged."""
         return "; ".join(
             f"calendar link for event {guid} not checked: {why}" for guid, why in self.unchecked
+        )
+
+    @property
+    def changed_links(self) -> str:
+        """What -v says of the stale calendar links written anew, in decoded terms."""
+        return "; ".join(
+            f"calendar link for event {guid}: {', '.join(map(str, changes))}"
+            for guid, changes in self.link_changes
         )
 
     @property
@@ -173,6 +184,7 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
             unchecked=result.unchecked,
             left=tuple(text for _, text in result.left_behind),
             qr_removed=sum(1 for e in result.edits if e.what is EditKind.QR),
+            link_changes=link_changes(result),
             output=output,
         )
 
@@ -195,6 +207,16 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
     except FileProblem as exc:
         return Outcome(path, Status.REFUSED, str(exc))
     return made(done)
+
+
+def link_changes(result: PatchResult) -> tuple[tuple[str, tuple[LinkChange, ...]], ...]:
+    """(GUID, changes) of each stale Button a patch wrote anew, from each link it had."""
+    out = []
+    for update in result.updates:
+        new = update.link.url()
+        changes = (c for old in update.stale for c in compare_links(old, new))
+        out.append((update.guid, tuple(dict.fromkeys(changes))))
+    return tuple(out)
 
 
 # glibc's mallopt() parameters: the freed memory kept at the top of the heap, and the size

@@ -10,10 +10,11 @@ many clients cannot take the page from its person:
   being answered, the new one is told 503; when accept() finds no descriptor all the same,
   the oldest unfinished connections are closed for the waiting ones, or accepting pauses for a
   second (never a busy loop, a line a minute at most in the terminal);
-- each conversion (a POST to / or /download: form, patch, verify, preview, page) runs in a
-  worker process that the loop kills at ``conversion_seconds``, whose address space is
-  bounded, and that is replaced when it dies; at most ``workers`` run and ``waiting`` more wait
-  their turn, others are answered 503 at once.
+- each conversion (a POST to / or /download: form, patch, verify, preview, page; or to
+  /inspect: the events an email holds) runs in a worker process that the loop kills at
+  ``conversion_seconds``, whose address space is bounded, and that is replaced when it dies;
+  at most ``workers`` run and ``waiting`` more wait their turn, others are answered 503 at
+  once.
 
 SIGINT and SIGTERM stop the loop, which kills the workers mid-conversion. The routes stay in
 ``mailpatch._serve``; only plain data (the request, the response) crosses to a worker.
@@ -57,12 +58,13 @@ from mailpatch._serve import (
     convert,
     handle,
     message_page,
+    page_script,
     refuse_host,
     refuse_length,
 )
 
 MIB = 1024 * 1024
-CONVERSION_PATHS = ("/", "/download")
+CONVERSION_PATHS = ("/", "/download", "/inspect")  # each in a worker, bounded alike
 
 
 @dataclass(frozen=True)
@@ -641,6 +643,7 @@ class SiteServer:
         templates = _templates()
         for name in templates.list_templates():  # read now, not when descriptors run out
             templates.get_template(name)
+        page_script()
         self.listener.setblocking(False)
         self._listen(True)
         try:

@@ -409,6 +409,87 @@ def test_cli_writes_output_file(tmp_path: Path, capfd: pytest.CaptureFixture[str
     assert sections(page)["Zoë"].downloads  # the event file gave an .ics
 
 
+def _without_a_browser(**more: str) -> dict[str, str]:
+    """The environment of a machine with no desktop and no $BROWSER: Python's webbrowser
+    finds no browser to open (unless ``more`` names one)."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY",
+                                                             "BROWSER")}  # fmt: skip
+    return {**env, **more}
+
+
+def _on_a_terminal(args: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """`mailpatch preview ARGS` with its stdout a real terminal (a pseudo-terminal): exit
+    code, what reached the terminal, stderr."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    controller, terminal = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "mailpatch", "preview", *args],
+            stdout=terminal,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            timeout=60,
+        )
+        os.close(terminal)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: the terminal's other end is closed and empty
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(controller)
+    return done.returncode, shown.decode("utf-8", "replace"), done.stderr.decode("utf-8")
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "openpty"), reason="needs a pseudo-terminal")
+def test_to_a_terminal_the_page_goes_to_a_file_that_is_named(tmp_path: Path) -> None:
+    """An 85 KB page is no use on a screen: to a terminal it goes to a new file (its owner's
+    only), named on stderr; piped, stdout carries it as before."""
+    code, shown, err = _on_a_terminal([*ARGS, str(EXAMPLE)], _without_a_browser())
+    assert code == 0 and shown == "", err
+    first, second = err.splitlines()
+    written = Path(first.removeprefix("wrote "))
+    try:
+        assert written.name.startswith("mailpatch-preview-registration-email-")
+        assert written.suffix == ".html" and (written.stat().st_mode & 0o077) == 0
+        assert main(["preview", *ARGS, "-o", str(tmp_path / "page.html"), str(EXAMPLE)]) == 0
+        assert written.read_bytes() == (tmp_path / "page.html").read_bytes()
+        assert "open it in a web browser, or give --open" in second
+    finally:
+        written.unlink()
+
+
+@pytest.mark.parametrize(("browser", "said"), [(None, True), ("true", False)],
+                         ids=["none-to-open", "browser-opened"])  # fmt: skip
+def test_open_says_when_no_browser_can_be_opened(
+    tmp_path: Path, browser: str | None, said: bool
+) -> None:
+    import subprocess
+    import sys
+
+    target = tmp_path / "page.html"
+    env = _without_a_browser(**({"BROWSER": browser} if browser else {}))
+    done = subprocess.run(
+        [sys.executable, "-m", "mailpatch", "preview", *ARGS, "--open", "-o", str(target),
+         str(EXAMPLE)],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0 and done.stdout == "", done.stderr
+    assert done.stderr.startswith(f"wrote {target}\n")
+    assert ("no web browser could be opened; open" in done.stderr) is said
+
+
 @pytest.mark.parametrize("case", [c.name for c in cases("refuse")])
 def test_cli_refusal_as_patch(case: str, capfd: pytest.CaptureFixture[str]) -> None:
     (fixture,) = [c for c in cases("refuse") if c.name == case]

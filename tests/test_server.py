@@ -437,6 +437,23 @@ def test_more_conversions_than_workers_and_places_are_told_busy(tmp_path: Path) 
     slow.join(10)  # the server stopped: its worker was killed
 
 
+def test_listing_an_emails_events_takes_a_worker_as_a_conversion_does(tmp_path: Path) -> None:
+    """The page's /inspect (the events of an email as soon as it is chosen) runs in the
+    conversion workers, under their bounds: with the one worker busy and no place to wait,
+    it is told busy; once the worker is free, it answers."""
+    with serving(workers=1, waiting=0, conversion_seconds=5) as server:
+        slow = InBackground(lambda: convert(server, heavy_email()))
+        workers = server.worker_pids
+        slow.start()
+        wait_until_converting(workers)
+        answer = convert(server, qr().encode(), path="/inspect")
+        assert answer.status == 503 and answer.seconds < 1
+        assert "converting other emails" in page_text(answer)
+        slow.join(10)
+        answer = convert(server, qr().encode(), path="/inspect")
+        assert answer.status == 200 and f'"guid": "{GUID}"'.encode() in answer.body
+
+
 # ---------------------------------------------------------------- signals
 
 
