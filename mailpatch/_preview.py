@@ -29,7 +29,7 @@ from mailpatch._ics import EventDetails
 from mailpatch._link import DecodeError, decode_calendar_url
 from mailpatch._lint import RULES, CalendarContent, check_link, links
 from mailpatch._patch import PatchOptions, patch
-from mailpatch._render import RenderError, render
+from mailpatch._render import RenderError, Template, parse, render
 from mailpatch._run import unified_diff
 
 # what Dynamics loops over: a contact's event registrations
@@ -348,14 +348,24 @@ def _invitation(event: EventDetails, values: Mapping[str, str], filename: str) -
     return Invitation(filename, text, url, tuple(missing))
 
 
+def _parsed(text: str) -> Template | str:
+    """The email read as a Handlebars template (once for every contact), or why not."""
+    try:
+        return parse(text)
+    except RenderError as exc:
+        return str(exc)
+
+
 def _render(
     contact: Contact,
-    source: str,
-    patched: str,
+    source: Template | str,
+    patched: Template | str,
     templates: Mapping[tuple[Any, Any], Mapping[str, Any]],
     content: CalendarContent | None,
     event: EventDetails | None,
 ) -> Render:
+    if isinstance(source, str) or isinstance(patched, str):  # not a template: said for each
+        return Render(contact, "", "", (), source if isinstance(source, str) else str(patched))
     context = contact.context()
     try:
         original = render(source, context)
@@ -427,7 +437,8 @@ def preview_page(
     guids = email_events(source) or email_events(patched)
     everyone = [*sample_contacts(guids, options), *(c.spelt_as(guids) for c in contacts)]
     templates = _templates(patched)
-    renders = [_render(c, source, patched, templates, calendar_content, event) for c in everyone]
+    read = _parsed(source), _parsed(patched)
+    renders = [_render(c, *read, templates, calendar_content, event) for c in everyone]
     diff = unified_diff(name, source, patched)
     return str(
         _environment()
