@@ -439,7 +439,8 @@ def preview_page(
     templates = _templates(patched)
     read = _parsed(source), _parsed(patched)
     renders = [_render(c, *read, templates, calendar_content, event) for c in everyone]
-    diff = unified_diff(name, source, patched)
+    del read  # (a few times the email's size: not kept while the page is made)
+    diff_lines = unified_diff(name, source, patched).splitlines()
     return str(
         _environment()
         .get_template("preview.html.j2")
@@ -448,7 +449,7 @@ def preview_page(
             options=options,
             guids=guids,
             renders=renders,
-            diff_lines=diff.splitlines(),
+            diff_lines=diff_lines,
             changed=patched != source,
             event=event,
             calendar_content=calendar_content,

@@ -53,6 +53,7 @@ from mailpatch._render_syntax import (
     Template,
     line_of,
     parse_tag,
+    plain_call,
     read,
 )
 from mailpatch._render_values import (
@@ -144,7 +145,7 @@ def render(
         raise RenderError(
             "the preview cannot render this email: its Handlebars is nested too deep for it"
         ) from None
-    return "".join(fill.out)
+    return fill.out.text()
 
 
 # --- filling ---------------------------------------------------------------------------------
@@ -157,6 +158,35 @@ _EMPTY: Any = object()  # nothing added yet
 # its last AMBIGUOUS block, and the data frame and contexts (``depths``, innermost first, as
 # linked pairs) it closes over.
 Program = tuple[int, int, int, dict[str, Any], tuple[Any, Any]]
+
+
+class _Output:
+    """Text written so far: small pieces, joined into a chunk every few thousand (a list of
+    100,000 four-space pieces would cost fifteen times their text)."""
+
+    __slots__ = ("chunks", "pieces")
+
+    def __init__(self) -> None:
+        self.chunks: list[str] = []
+        self.pieces: list[str] = []
+
+    def add(self, text: str) -> None:
+        pieces = self.pieces
+        pieces.append(text)
+        if len(pieces) >= 4096:
+            self.chunks.append("".join(pieces))
+            pieces.clear()
+
+    def extend(self, other: _Output) -> None:
+        """``other``'s text after this one's."""
+        if self.pieces:
+            self.chunks.append("".join(self.pieces))
+            self.pieces.clear()
+        self.chunks.extend(other.chunks)
+        self.pieces.extend(other.pieces)
+
+    def text(self) -> str:
+        return "".join(self.chunks) + "".join(self.pieces)
 
 
 class _Options:
@@ -198,7 +228,7 @@ class _Fill:
         self.code = template.code
         self.blocks = template.blocks
         self.calls = template.calls
-        self.out: list[str] = []
+        self.out = _Output()
         self.size = 0
         self.steps = 0
         self.max_output = max_output
@@ -212,24 +242,19 @@ class _Fill:
                 f"{self.max_steps:,} steps (a loop within a loop?)"
             )
 
-    def write(self, text: str, at: int = -1) -> None:
+    def write(self, text: str) -> None:
         self.size += len(text)
         if self.size > self.max_output:
             raise JsError(
                 f"the preview stops here: this contact's email would be longer than "
                 f"{self.max_output:,} characters (a loop over a long list?)"
             )
-        if at < 0:
-            self.out.append(text)
-        else:
-            self.out.insert(at, text)
+        self.out.add(text)
 
-    def plus(self, total: Any, value: Any, mark: int) -> Any:
-        """``total + value`` (JavaScript): ``value`` is _TEXT (written from ``mark`` on) or
-        a number or boolean held back; so may ``total`` be, or _EMPTY."""
+    def plus(self, total: Any, value: Any) -> Any:
+        """``total + value`` (JavaScript), ``value`` filled with ``total`` not a number:
+        each is _TEXT (written), _EMPTY (nothing yet) or a number or boolean held back."""
         if value is _TEXT:
-            if total is not _EMPTY and total is not _TEXT:  # the number comes first
-                self.write(js_string(total), mark)
             return _TEXT
         if total is _EMPTY:
             return value
@@ -237,6 +262,24 @@ class _Fill:
             self.write(js_string(value))
             return _TEXT
         return float(total) + float(value)
+
+    def after(self, held: Any, k: int, context: Any, depths: Any, data: dict[str, Any]) -> Any:
+        """``held + (statement k)``, ``held`` a number or boolean: what the statement
+        writes is kept apart until it is known to be text, then written after the number
+        (an AMBIGUOUS block's null adds nothing)."""
+        outer = self.out
+        self.out = _Output()
+        try:
+            value = self.statement(k, context, depths, data)
+        finally:
+            inner, self.out = self.out, outer
+        if value is None:
+            return held
+        if value is _TEXT:
+            self.write(js_string(held))
+            outer.extend(inner)
+            return _TEXT
+        return float(held) + float(value)
 
     def settle(self, value: Any) -> Any:
         """A value appended by the generated code (``x != null ? x : ""``): _TEXT once
@@ -255,7 +298,7 @@ class _Fill:
         text = self.source[start:end]
         call = self.calls.get(text)
         if call is None:
-            call = parse_tag(self.source, start)
+            call = plain_call(text) or parse_tag(self.source, start)
             if len(self.calls) >= CALLS_KEPT:
                 self.calls.clear()
             self.calls[text] = call
@@ -289,38 +332,74 @@ class _Fill:
                 return _TEXT if value is None else value
             total = _EMPTY
             buffer = _EMPTY
-            mark = chain_mark = len(self.out)
+            apart: _Output | None = None  # the output a part is written apart from
+            calls = self.calls
             while k < end:
-                self.step()
+                self.steps += 1
+                if self.steps > self.max_steps:
+                    self.step()
                 i = 3 * k
                 word = code[i]
                 kind = word & 3
+                held = total is not _TEXT and total is not _EMPTY  # a number or boolean
                 if kind == STMT_CONTENT:
                     a, b = code[i + 1], code[i + 2]
                     if a < b:  # (an empty text is no statement of the generated code)
-                        mark = len(self.out)
+                        if held:
+                            self.write(js_string(total))
                         self.write(src[a:b])
-                        total = self.plus(total, _TEXT, mark) if total is not _TEXT else _TEXT
+                        total = _TEXT
                     k += 1
                     continue
                 if kind == 2:  # a comment
                     k += 1
                     continue
+                if kind == STMT_MUSTACHE and not held:
+                    # the commonest tag, {{name.name}}: as call() and path() would fill it
+                    a, b = code[i + 1], code[i + 2]
+                    call = calls.get(src[a:b]) or self.call_at(a, b)
+                    if call.plain is not None and call.escaped:
+                        value = _lookup(depths, call.plain)
+                        if len(call.path.parts) > 1:
+                            value = _resolve(value, call.path.parts, 1, False)
+                        text = escape(value) if type(value) is str else escape_expression(value)
+                        if text:
+                            self.write(text)
+                        total = _TEXT
+                        k += 1
+                        continue
                 if word & STMT_AMBIGUOUS and kind == STMT_BLOCK:
-                    if buffer is _EMPTY:  # the first part starts the buffer
+                    # the part before it goes into the buffer: `buffer = part` for the
+                    # first, `buffer += (part)` after (written apart if buffer is a number)
+                    if apart is not None:
+                        inner, self.out, apart = self.out, apart, None
+                        if total is _TEXT:
+                            self.write(js_string(buffer))
+                            self.out.extend(inner)
+                            buffer = _TEXT
+                        elif total is not _EMPTY:
+                            buffer = float(buffer) + float(total)
+                    elif buffer is _EMPTY:
                         buffer = _TEXT if total is _EMPTY else total
-                    elif total is not _EMPTY:  # buffer += (the part since the last one)
-                        buffer = self.plus(buffer, total, chain_mark)
-                    mark = len(self.out)
-                    value = self.statement(k, context, depths, data)
-                    if value is not None:
-                        buffer = self.plus(buffer, value, mark)
-                    # after the last one, the rest is added to the buffer one by one
-                    total = buffer if k == ambiguous else _EMPTY
-                    chain_mark = len(self.out)
+                    elif total is not _EMPTY:
+                        buffer = self.plus(buffer, total)
+                    # then its value, unless null: `if (v != null) buffer += v`
+                    if buffer is _TEXT:
+                        value = self.statement(k, context, depths, data)
+                        if value is not None:
+                            buffer = self.plus(buffer, value)
+                    else:
+                        buffer = self.after(buffer, k, context, depths, data)
+                    if k == ambiguous:  # after the last one, each is added to the buffer
+                        total = buffer
+                    else:
+                        total = _EMPTY
+                        if buffer is not _TEXT:  # the next part waits for the number
+                            apart, self.out = self.out, _Output()
+                elif held:
+                    total = self.after(total, k, context, depths, data)
                 else:
-                    mark = len(self.out)
-                    total = self.plus(total, self.statement(k, context, depths, data), mark)
+                    total = self.plus(total, self.statement(k, context, depths, data))
                 k = blocks[code[i + 1] * BLOCK_WIDTH + B_SKIP] if kind == STMT_BLOCK else k + 1
             return _TEXT if total is _EMPTY else total
         except JsError as exc:
@@ -480,7 +559,10 @@ def _lookup(depths: Any, name: str) -> Any:
     the name is neither null nor undefined (a falsy context answers for itself)."""
     while depths is not None:
         value = depths[0]
-        found = lookup_property(value, name) if truthy(value) else value
+        if type(value) is dict:
+            found = value.get(name, UNDEFINED)
+        else:
+            found = lookup_property(value, name) if truthy(value) else value
         if found is not None and found is not UNDEFINED:
             return found
         depths = depths[1]
@@ -542,7 +624,7 @@ def _each(run: _Fill, this: Any, params: list[Any], options: _Options) -> Any:
             frame["index"] = i
             frame["first"] = i == 0
             frame["last"] = i == count - 1
-            run.plus(_TEXT, run.invoke(fn, item, frame), -1)  # ret = ret + fn(…): a string
+            run.plus(_TEXT, run.invoke(fn, item, frame))  # ret = ret + fn(…): a string
     elif isinstance(context, dict):
         keys = own_keys(context)
         count = len(keys)
@@ -552,7 +634,7 @@ def _each(run: _Fill, this: Any, params: list[Any], options: _Options) -> Any:
             frame["index"] = i
             frame["first"] = i == 0
             frame["last"] = i == count - 1
-            run.plus(_TEXT, run.invoke(fn, context[key], frame), -1)
+            run.plus(_TEXT, run.invoke(fn, context[key], frame))
     if count == 0:
         return run.invoke(options.inverse, this)
     return _TEXT
@@ -577,7 +659,7 @@ def _eq(run: _Fill, this: Any, params: list[Any], options: _Options) -> Any:
     return len(params) >= 2 and strict_equal(params[0], params[1])
 
 
-HELPERS = {
+HELPERS: dict[str, Any] = {
     "if": _if,
     "unless": _unless,
     "with": _with,

@@ -54,6 +54,8 @@ _PLAIN_TAG = re.compile(
     "(?:~\\}\\}|\\}\\}(?!\\}))"
 )
 _SEPARATOR = re.compile("([./])")
+_DIGITS = frozenset("0123456789")
+_KEYWORDS = ("true", "false", "undefined", "null")
 _NOT_A_NAME = re.compile("(?:true|false|undefined|null|-?[0-9]+)\\Z")
 _UNESCAPE_SEGMENT = re.compile(r"\\([\\\]])")  # 42's action
 _SEGMENT = re.compile("\\[[^\\n\\r\\u2028\\u2029]*\\]")  # helpers.js id(): /^\[.*\]$/
@@ -236,7 +238,7 @@ class Lexer:
             m = _PLAIN_TAG.match(src, pos)
             if m:
                 name = m.group(1)
-                if not _NOT_A_NAME.search(name, max(name.rfind(".") + 1, name.rfind("/") + 1)):
+                if not _NOT_A_NAME.match(name, max(name.rfind(".") + 1, name.rfind("/") + 1)):
                     return self._take(PLAIN_TAG, m.end(), pop=True)
         if c == "(":
             return self._take(OPEN_SEXPR, pos + 1)
@@ -407,7 +409,7 @@ class Call:
     classifySexpr does: ``kind`` is SIMPLE (a value), AMBIGUOUS (a helper if one is
     registered by that name, else a value) or HELPER."""
 
-    __slots__ = ("escaped", "hash", "kind", "known", "name", "params", "path", "simple")
+    __slots__ = ("escaped", "hash", "kind", "known", "name", "params", "path", "plain", "simple")
 
     def __init__(
         self,
@@ -428,6 +430,18 @@ class Call:
         if not helper and self.simple and self.known:
             helper = True
         self.kind = HELPER if helper else AMBIGUOUS if self.simple else SIMPLE
+        # a value looked up by name in each context outwards, no helper called: the fast
+        # path of _render (the commonest tag, {{contact.firstname}})
+        self.plain = (
+            path.parts[0]
+            if not helper
+            and self.name
+            and self.name not in HELPER_NAMES
+            and not path.data
+            and not path.depth
+            and not path.scoped
+            else None
+        )
 
 
 Expr = Path | Literal | Call
@@ -436,6 +450,7 @@ SIMPLE, AMBIGUOUS, HELPER = range(3)
 KNOWN_HELPERS = frozenset(
     {"helperMissing", "blockHelperMissing", "each", "if", "unless", "with", "log", "lookup"}
 )
+HELPER_NAMES = KNOWN_HELPERS | {"eq"}  # every helper a fill may call (_render.HELPERS)
 
 
 class TagReader:
@@ -609,6 +624,27 @@ def _refuse_log(src: str, at: int, call: Call) -> None:
         raise refuse(src, at, "the preview does not run {{log}} (it writes to the console)")
 
 
+def plain_call(text: str) -> Call | None:
+    """The reading of a plain tag ({{name.name}}, the lexer's PLAIN_TAG) from its text, as
+    parse_tag would read it; None for any other tag. Raises RenderError for a ``this``
+    after a name (helpers.js preparePath: 'Invalid path')."""
+    m = _PLAIN_TAG.fullmatch(text)
+    if m is None:
+        return None
+    name = m.group(1)
+    if (name[-1] in _DIGITS or name.endswith(_KEYWORDS)) and _NOT_A_NAME.match(
+        name, max(name.rfind(".") + 1, name.rfind("/") + 1)
+    ):
+        return None
+    words = _SEPARATOR.split(name)[::2]
+    leading = 0
+    while leading < len(words) and words[leading] == "this":
+        leading += 1
+    if "this" in words[leading:]:
+        raise RenderError(f"not a Handlebars template: the path {name!r} is invalid")
+    return Call(Path(False, 0, tuple(words[leading:]), name), (), None, True, is_sexpr=False)
+
+
 def parse_tag(src: str, start: int) -> Call:
     """The expression of the tag that starts at ``start`` (a mustache or a block's opening
     tag, ``{{else if …}}`` included), read as when the template was read."""
@@ -709,12 +745,15 @@ class _Reader(TagReader):
         start = self.count
         last = ambiguous = -1
         while True:
+            if not self.ahead and self.lexer.state == _INITIAL:
+                last = self._plain_run(last)
             token = self.peek()
             kind = token.kind
             if kind == CONTENT:
                 self.take()
+                end = token.start + len(token.text)  # (an escape's backslash is not in it)
                 last = self._emit(
-                    STMT_CONTENT | _content_flags(self.src, token), token.start, token.end
+                    STMT_CONTENT | _content_flags(self.src, token.start, end), token.start, end
                 )
             elif kind == COMMENT:
                 self.take()
@@ -749,14 +788,61 @@ class _Reader(TagReader):
             else:
                 raise self.unexpected(token)
 
+    def _plain_run(self, last: int) -> int:
+        """Text and plain tags ({{name.name}}), read at once: what the lexer's rule 0 and
+        PLAIN_TAG make of them, up to anything else (left to the lexer). Returns the last
+        statement's index."""
+        src, lexer, calls, code = self.src, self.lexer, self.calls, self.code
+        match = _PLAIN_TAG.match
+        pos = lexer.pos
+        count = self.count
+        while True:
+            at = src.find("{{", pos)
+            if at < 0:
+                break
+            if at > pos:
+                if src[at - 1] == "\\" or src.find("\x00", pos, at) >= 0:
+                    break  # an escape, or a NUL: the lexer says what they are
+                code.extend((STMT_CONTENT | _content_flags(src, pos, at), pos, at))
+                last, count = count, count + 1
+                pos = at
+            m = match(src, at)
+            if m is not None:
+                name = m.group(1)
+                if (name[-1] in _DIGITS or name.endswith(_KEYWORDS)) and _NOT_A_NAME.match(
+                    name, max(name.rfind(".") + 1, name.rfind("/") + 1)
+                ):
+                    m = None
+            if m is None:
+                lexer.state = _MU  # as rule 0 leaves it, before a tag
+                break
+            end = m.end()
+            text = m.group(0)
+            if text in calls:
+                tilde = (_TILDE_OPEN if text[2] == "~" else 0) | (
+                    _TILDE_CLOSE if text[-3] == "~" else 0
+                )
+                code.extend((STMT_MUSTACHE | tilde, at, end))
+                last, count = count, count + 1
+            else:
+                self.count = count
+                last = self.plain_tag(Token(PLAIN_TAG, at, end, text))
+                count = self.count
+            pos = end
+        self.count = count
+        lexer.pos = pos
+        return last
+
     def plain_tag(self, token: Token) -> int:
         """{{name.name}} (the lexer's PLAIN_TAG): the same statement mustache() makes."""
         text = token.text
         if text not in self.calls:
-            words = _SEPARATOR.split(text.strip("{~}"))
-            segments = [("", words[0]), *zip(words[1::2], words[2::2], strict=True)]
-            path = make_path(self.src, token.start, False, segments)
-            self._remember(token.start, token.end, Call(path, (), None, True, is_sexpr=False))
+            try:
+                call = plain_call(text)
+            except RenderError as exc:
+                raise refuse(self.src, token.start, str(exc)) from None
+            assert call is not None  # (the lexer matched it)
+            self._remember(token.start, token.end, call)
         flags = (_TILDE_OPEN if text[2] == "~" else 0) | (_TILDE_CLOSE if text[-3] == "~" else 0)
         return self._emit(STMT_MUSTACHE | flags, token.start, token.end)
 
@@ -1097,8 +1183,8 @@ def _first(blocks: array[int], field: int) -> int:
     return start if 0 <= start < blocks[field + _END] else -1
 
 
-def _content_flags(src: str, token: Token) -> int:
-    a, b = token.start, token.start + len(token.text)
+def _content_flags(src: str, a: int, b: int) -> int:
+    """What the standalone tests see in the text a..b (a content statement's original)."""
     head = _space_end(src, a, b)
     if head == b:
         return _ALL_SPACE | ((_HEAD_NL | _TAIL_NL) if src.find("\n", a, b) >= 0 else 0)

@@ -288,6 +288,70 @@ def test_bad_template_is_a_render_error(template: str, node: Renderer) -> None:
         node([template], [{"x": [1]}])
 
 
+def test_the_fast_path_knows_every_helper() -> None:
+    """Call.plain (a name filled without calling call()) must name no helper a fill calls."""
+    from mailpatch._render import HELPERS
+    from mailpatch._render_syntax import HELPER_NAMES
+
+    assert set(HELPERS) <= HELPER_NAMES
+
+
+_TAG_WORDS = st.sampled_from(
+    [
+        "a",
+        "b1",
+        "this",
+        "else",
+        "elsewhere",
+        "else$",
+        "true",
+        "null",
+        "1",
+        "-1",
+        "1.5",
+        "007",
+        "x-y",
+        "$",
+        "_",
+        "ÿ",
+        "😀",
+        "athis",
+        "this-x",
+    ]
+)
+
+
+@settings(max_examples=500)
+@given(
+    st.sampled_from(["{{", "{{~"]),
+    st.lists(_TAG_WORDS, min_size=1, max_size=4),
+    st.lists(st.sampled_from([".", "/"]), min_size=3, max_size=3),
+    st.sampled_from(["}}", "~}}", "}}}", " }}"]),
+)
+def test_plain_tags_are_read_as_the_lexer_reads_them(
+    opening: str, words: list[str], separators: list[str], closing: str
+) -> None:
+    """The fast path for {{name.name}} (plain_call, and the reader's run of plain tags)
+    gives what Handlebars' lexer and grammar give, or leaves the tag to them."""
+    from mailpatch._render_syntax import parse_tag, plain_call
+
+    name = words[0] + "".join(s + w for s, w in zip(separators, words[1:], strict=False))
+    text = opening + name + closing
+    try:
+        fast = plain_call(text)
+    except RenderError:
+        with pytest.raises(RenderError, match="is invalid"):
+            parse_tag(text, 0)
+        return
+    if fast is None:
+        return
+    slow = parse_tag(text + "x", 0)  # (the lexer's reading of the same text, not the end)
+    for attribute in ("kind", "escaped", "name", "simple", "known", "plain", "params", "hash"):
+        assert getattr(fast, attribute) == getattr(slow, attribute), attribute
+    for attribute in ("data", "depth", "parts", "original", "scoped"):
+        assert getattr(fast.path, attribute) == getattr(slow.path, attribute), attribute
+
+
 def test_context_is_not_the_callers() -> None:
     data = {"contact": {REGISTRATIONS: [{"msevtmgt_name": "R"}]}}
     context_of(data)
