@@ -424,6 +424,14 @@ def test_what_the_preview_does_not_render_is_refused_by_name(template: str, mess
         render(template, {"a": True, "x": ["😀"]})
 
 
+@pytest.mark.parametrize("comments", [13, 100_000])
+def test_a_line_of_comments_then_a_word(comments: int) -> None:
+    """pybars' whitespace regex backtracked exponentially on this line (13 comments: 41 s):
+    comments on a line with text are no standalone line, and go, their spaces stay."""
+    template = "<p>\n" + "{{!c}}    " * comments + "word</p>"
+    assert render(template, {}) == "<p>\n" + "    " * comments + "word</p>"
+
+
 def test_nesting_within_the_bound_renders() -> None:
     depth = MAX_NESTING - 1
     assert render("{{#if a}}" * depth + "x" + "{{/if}}" * depth, {"a": True}) == "x"
