@@ -101,6 +101,11 @@ class ContactsError(ValueError):
     """A contacts file that cannot be read (a usage error)."""
 
 
+CONTACTS_MAX_SIZE = 1024 * 1024  # a few sample recipients, not a mailing list
+MAX_CONTACTS = 50  # each adds two renders of the email to the page
+MAX_REGISTRATIONS = 50  # each fills the email's loop once more for its contact
+
+
 _CONTACT_KEYS = ("label", "fields", "registrations")
 _CONTACTS_EXAMPLE = (
     '[[contacts]]\nlabel = "Zoë, registered"\nfields = { firstname = "Zoë" }\n'
@@ -115,9 +120,13 @@ def load_contacts(path: Path) -> list[Contact]:
     contact has a ``label``, ``fields`` (string values) and ``registrations``: event GUIDs,
     or tables with ``event`` and registration fields such as ``msevtmgt_name``.
     """
-    try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    from mailpatch._files import FileProblem, read_bytes
+
+    try:  # a regular file of bounded size: a FIFO or /dev/zero would be read for ever
+        text = read_bytes(path, CONTACTS_MAX_SIZE).decode("utf-8")
+    except FileProblem as exc:
+        raise ContactsError(f"{path}: {exc}") from None
+    except UnicodeDecodeError as exc:
         raise ContactsError(f"{path}: cannot be read ({exc})") from None
     try:
         raw: Any = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
@@ -125,6 +134,8 @@ def load_contacts(path: Path) -> list[Contact]:
         raise ContactsError(f"{path}: not valid JSON ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ContactsError(f"{path}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise ContactsError(f"{path}: nested too deep to be a contacts file") from None
     if isinstance(raw, dict):
         unknown = sorted(set(raw) - {"contacts"})
         if unknown:
@@ -132,6 +143,11 @@ def load_contacts(path: Path) -> list[Contact]:
         raw = raw.get("contacts", [])
     if not isinstance(raw, list) or not raw:
         raise ContactsError(f"{path}: no contacts; expected, e.g.:\n{_CONTACTS_EXAMPLE}")
+    if len(raw) > MAX_CONTACTS:
+        raise ContactsError(
+            f"{path}: {len(raw)} contacts; the page shows at most {MAX_CONTACTS} (each adds "
+            "two renders of the email)"
+        )
     return [_contact(item, f"{path}: contact {n}") for n, item in enumerate(raw, 1)]
 
 
@@ -150,6 +166,10 @@ def _contact(item: Any, where: str) -> Contact:
     regs = item.get("registrations", [])
     if not isinstance(regs, list):
         raise ContactsError(f"{where}: registrations must be a list")
+    if len(regs) > MAX_REGISTRATIONS:
+        raise ContactsError(
+            f"{where}: {len(regs)} registrations; at most {MAX_REGISTRATIONS} a contact"
+        )
     return Contact(label, fields, tuple(_registration(r, f"{where}: registration") for r in regs))
 
 
