@@ -136,6 +136,13 @@ def load_contacts(path: Path) -> list[Contact]:
         raise ContactsError(f"{path}: not valid TOML ({exc})") from None
     except RecursionError:
         raise ContactsError(f"{path}: nested too deep to be a contacts file") from None
+    try:  # JSON may write half a character ("\ud800"): no page can hold it
+        json.dumps(raw, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ContactsError(
+            f"{path}: {json.dumps(exc.object[exc.start])} is half a character (a lone "
+            "surrogate), not text"
+        ) from None
     if isinstance(raw, dict):
         unknown = sorted(set(raw) - {"contacts"})
         if unknown:

@@ -360,6 +360,11 @@ BAD_CONTACTS = {
     "registration-number": ("c.json", '[{"registrations": [3]}]', "expected an event GUID"),
     "not-utf8": ("c.toml", b"\xff\xfe", "cannot be read"),
     "deep-json": ("c.json", "[" * 100_000, "nested too deep"),
+    "lone-surrogate": (
+        "c.json",
+        '[{"fields": {"firstname": "x\\ud800"}}]',
+        '"\\ud800" is half a character',
+    ),
     "deep-toml": ("c.toml", "a = " + "[" * 100_000, "nested too deep"),
     "too-big": ("c.toml", "# " + "x" * 1024 * 1024, "over the 1,048,576-byte limit"),
     "too-many": (
