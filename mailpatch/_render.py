@@ -154,11 +154,6 @@ _NOOP: Any = ()  # options.fn/inverse of a block without that part: prints nothi
 _TEXT: Any = object()  # a result that is a string, already written out
 _EMPTY: Any = object()  # nothing added yet
 
-# A program ready to run, as runtime.js' container.program makes it: statements start..end,
-# its last AMBIGUOUS block, and the data frame and contexts (``depths``, innermost first, as
-# linked pairs) it closes over.
-Program = tuple[int, int, int, dict[str, Any], tuple[Any, Any]]
-
 
 class _Output:
     """Text written so far: small pieces, joined into a chunk every few thousand (a list of
@@ -219,11 +214,9 @@ class _Fill:
         "size",
         "source",
         "steps",
-        "template",
     )
 
     def __init__(self, template: Template, max_output: int, max_steps: int) -> None:
-        self.template = template
         self.source = template.source
         self.code = template.code
         self.blocks = template.blocks
@@ -445,6 +438,9 @@ class _Fill:
         return _TEXT  # a comment
 
     def _program(self, field: int, data: dict[str, Any], depths: Any) -> Any:
+        """A block's program ready to run, as runtime.js' container.program makes it: its
+        statements start..end and last AMBIGUOUS block, and the data frame and contexts
+        (``depths``, innermost first, as linked pairs) it closes over; _NOOP if none."""
         blocks = self.blocks
         start = blocks[field]
         if start < 0:

@@ -83,13 +83,6 @@ def escape_expression(value: Any) -> str:
     return escape(js_string(value))
 
 
-def text_of(value: Any) -> str:
-    """What ``{{{value}}}`` and a block's result print (null and undefined print nothing)."""
-    if isinstance(value, str):
-        return value
-    return "" if value is None or value is UNDEFINED else js_string(value)
-
-
 def js_number(x: float) -> str:
     """Number.prototype.toString(): the shortest digits that read back as ``x`` (Python's
     repr finds the same), written as ECMAScript's Number::toString places them."""
