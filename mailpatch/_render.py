@@ -485,8 +485,9 @@ class _Fill:
             helper = HELPERS.get(call.name or "")
             if helper is None:  # helperMissing, blockHelperMissing: hooks, not helpers
                 raise JsError(f"{{{{{call.name}}}}} cannot be called from an email")
-        else:  # invokeHelper: helpers.name || the value of that name || helperMissing
-            helper = HELPERS.get(call.name or "") if call.simple else None
+        else:  # invokeHelper: helpers[original] || the value of that name || helperMissing
+            # (by the path as written: {{@eq a b}} looks for a helper named '@eq')
+            helper = HELPERS.get(call.path.original) if call.simple else None
             if helper is None:
                 found = self.path(call.path, context, depths, data, True)
                 if truthy(found):

@@ -201,6 +201,7 @@ CASES = {
     "eq-subexpression": LOOP + "{{#if (eq this.msevtmgt_eventid 'b')}}B{{else}}-{{/if}}{{/each}}",
     "eq-strict": LOOP + "{{#if (eq this.msevtmgt_eventid 'A')}}A{{/if}}{{/each}}.",
     "eq-types": "{{eq 1 1}}{{eq '1' 1}}{{eq count 3}}{{eq null contact.nothing}}{{eq}}",
+    "helper-names": "{{@eq}}{{[eq] 1 1}}{{'eq' 1 1}}{{#@if top}}@if{{/@if}}",
     "each-else": "{{#each contact.none}}x{{else}}empty{{/each}}",
     "each-object": "{{#each contact.tags}}{{@index}}{{@key}}={{.}}{{#if @first}}^{{/if}}"
     "{{#if @last}}${{/if}};{{/each}}",
@@ -276,6 +277,7 @@ def test_escape_as_handlebars_js(char: str, escaped: str) -> None:
         "{{unknownhelper 'a' 'b'}}",
         "{{#if x x}}two{{/if}}",
         "{{if x}}",
+        "{{@eq 1 1}}",
         "{{x}}}",
         "{{foo/this}}",
         "a\x00b",
