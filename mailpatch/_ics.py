@@ -58,9 +58,11 @@ def load_event(toml_path: Path | None, given: Mapping[str, str | None]) -> Event
     base = Path.cwd()
     if toml_path is not None:
         try:
-            raw = tomllib.loads(_read_text(toml_path))
+            raw = tomllib.loads(_read_text(toml_path, EVENT_MAX_SIZE, f"{toml_path}:"))
         except tomllib.TOMLDecodeError as exc:
             raise EventError(f"{toml_path}: not valid TOML ({exc})") from None
+        except RecursionError:
+            raise EventError(f"{toml_path}: nested too deep to be an event file") from None
         unknown = sorted(set(raw) - set(FIELDS))
         if unknown:
             raise EventError(
@@ -147,23 +149,28 @@ def _organizer(value: str) -> str:
     return value
 
 
-def _read_text(path: Path, what: str = "") -> str:
-    """A file the event names, as an email is read: a regular file (a FIFO would hang the
-    command, /dev/zero fill its memory), within the size limit, UTF-8 (a BOM is dropped)."""
-    from mailpatch._files import FileProblem, read_bytes
-
-    try:
-        data = read_bytes(path)
-    except FileProblem as exc:
-        raise EventError(f"{what}{path}: {exc}") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise EventError(f"{what}{path}: is not UTF-8; save it as UTF-8") from None
+EVENT_MAX_SIZE = 1024 * 1024  # an event.toml: a few fields
 
 
 def _read_content(path: Path) -> str:
-    return _read_text(path, "content ")
+    from mailpatch._files import DEFAULT_MAX_SIZE
+
+    return _read_text(path, DEFAULT_MAX_SIZE, f"content {path}:")
+
+
+def _read_text(path: Path, max_size: int, where: str) -> str:
+    """A regular file of at most ``max_size`` bytes, as UTF-8 (a FIFO or /dev/zero would be
+    read for ever, or until memory runs out)."""
+    from mailpatch._files import FileProblem, read_bytes
+
+    try:
+        data = read_bytes(path, max_size)
+    except FileProblem as exc:
+        raise EventError(f"{where} {exc}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise EventError(f"{where} is not UTF-8; save it as UTF-8") from None
 
 
 def fill(content: str, values: Mapping[str, str]) -> tuple[str, list[str]]:

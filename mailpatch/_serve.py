@@ -750,7 +750,7 @@ def convert(site: Site, form: Form, download: bool = False) -> Response:
         page["changes"] = plain_changes(outcome, inspection, after, names, settings.keep_qr)
         page["diff"] = diff_lines(unified_diff(email.name, text, after))
     # the registered first: what the conversion is for; then the one who must see no button
-    renders = _preview(text, options, email.name, after).renders
+    renders = _preview(text, options, after).renders
     page["renders"] = sorted(renders, key=lambda r: not r.contact.registrations)
     return _page(site, 200, **page)
 
@@ -767,11 +767,11 @@ def _refusal(text: str, options: PatchOptions) -> Refusal | None:
     return None
 
 
-def _preview(text: str, options: PatchOptions, name: str, patched: str) -> Preview:
+def _preview(text: str, options: PatchOptions, patched: str) -> Preview:
     """The preview of ``text``, which the run patched (and verified) as ``patched``."""
     from mailpatch._preview import preview
 
-    return preview(text, options, name=name, patched=patched)
+    return preview(text, options, patched=patched)
 
 
 def _page(site: Site, status: int, **values: Any) -> Response:

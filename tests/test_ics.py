@@ -337,6 +337,29 @@ def test_event_errors_are_usage_errors(
     assert fragment in err
 
 
+@pytest.mark.parametrize("which", ["event-file", "content"])
+@pytest.mark.parametrize("kind", ["fifo", "device", "too-big"])
+def test_event_files_that_are_no_files(
+    which: str, kind: str, tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """Read as an email is: a FIFO hung `ics` and `preview`, /dev/zero ended in a
+    MemoryError traceback; now each is a usage error that names the file."""
+    path = event(tmp_path)
+    target = path if which == "event-file" else tmp_path / "calendar-content.html"
+    target.unlink()
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "device":
+        target.symlink_to("/dev/zero")
+    else:
+        target.write_text(TOML if which == "event-file" else "", "utf-8")
+        with target.open("a") as handle:
+            handle.write("#" * (21 * 1024 * 1024))
+    code, out, err = run_ics(["--event-file", str(path)], capsysbinary)
+    assert code == 2 and out == b""
+    assert ("over the" if kind == "too-big" else "is not a regular file") in err
+
+
 def test_content_not_utf8(tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
     path = event(tmp_path)
     (tmp_path / "calendar-content.html").write_bytes(b"<p>Ol\xe1</p>")

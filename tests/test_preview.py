@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import urllib.parse
 from dataclasses import dataclass
@@ -197,7 +198,7 @@ def test_a_link_whose_event_id_is_not_text_is_said_so() -> None:
     cannot read it, where it raised TypeError (unhashable) before."""
     odd = (
         '<p><a href="https://contoso.svc.dynamics.com/EvtMgmt/api/v2.0/calendar/personal/ics'
-        '?api-version=2016-06-30&amp;data=[{%22readableEventId%22:[1],%22data%22:{%22a%22:'
+        "?api-version=2016-06-30&amp;data=[{%22readableEventId%22:[1],%22data%22:{%22a%22:"
         '%22b%22}}]">cal</a></p></body>'
     )
     page = preview_page(example().replace("</body>", odd, 1), OPTIONS)
@@ -358,6 +359,24 @@ BAD_CONTACTS = {
     "fields-list": ("c.json", '[{"fields": ["a"]}]', "fields must be a table"),
     "registration-number": ("c.json", '[{"registrations": [3]}]', "expected an event GUID"),
     "not-utf8": ("c.toml", b"\xff\xfe", "cannot be read"),
+    "deep-json": ("c.json", "[" * 100_000, "nested too deep"),
+    "lone-surrogate": (
+        "c.json",
+        '[{"fields": {"firstname": "x\\ud800"}}]',
+        '"\\ud800" is half a character',
+    ),
+    "deep-toml": ("c.toml", "a = " + "[" * 100_000, "nested too deep"),
+    "too-big": ("c.toml", "# " + "x" * 1024 * 1024, "over the 1,048,576-byte limit"),
+    "too-many": (
+        "c.json",
+        "[" + ",".join(["{}"] * 51) + "]",
+        "51 contacts; the page shows at most 50",
+    ),
+    "too-many-registrations": (
+        "c.json",
+        '[{"registrations": [' + ",".join([f'"{GUID}"'] * 51) + "]}]",
+        "51 registrations; at most 50",
+    ),
 }
 
 
@@ -370,6 +389,20 @@ def test_bad_contacts_file(case: str, tmp_path: Path) -> None:
     else:
         path.write_text(content, "utf-8")
     with pytest.raises(ContactsError, match=re.escape(message)):
+        load_contacts(path)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
+def test_contacts_file_that_is_no_file(kind: str, tmp_path: Path) -> None:
+    """Read as an email is: a FIFO would hang the preview, /dev/zero fill the memory."""
+    path = tmp_path / "contacts.toml"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        path = Path("/dev/zero")
+    with pytest.raises(ContactsError, match="is not a regular file"):
         load_contacts(path)
 
 

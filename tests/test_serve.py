@@ -308,7 +308,7 @@ def test_diff_and_preview_on_the_page(site: Site) -> None:
     frame = r'<iframe class="(original|patched)" title="[^"]*" (sandbox) srcdoc="([^"]*)"'
     frames = re.findall(frame, page)
     text = decode(case.input.read_bytes()).text
-    renders = preview(text, case.options, name="input.html").renders
+    renders = preview(text, case.options).renders
     renders = [*renders[1:], renders[0]]  # "No registration" last on the page
     assert renders[-1].contact.label == "No registration"
     assert [(kind, html.unescape(doc)) for kind, _, doc in frames] == [
