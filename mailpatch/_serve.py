@@ -30,6 +30,7 @@ from mailpatch._config import guid_as_id_problem
 from mailpatch._errors import MissingOption, Refusal
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode
 from mailpatch._handlebars import GUID, normal_guid
+from mailpatch._journeys import ADD_TO_CALENDAR_URL
 from mailpatch._link import (
     DEFAULT_FIELDS,
     REQUIRED_FIELD,
@@ -793,6 +794,7 @@ def _page(site: Site, status: int, **values: Any) -> Response:
         "chosen_named": [],
         "default_fields": DEFAULT_FIELDS,
         "next_steps": NEXT_STEPS,
+        "add_to_calendar_url": ADD_TO_CALENDAR_URL,
     }
     merged = {**defaults, **values}
     problems: list[Problem] = merged["problems"]
