@@ -16,6 +16,12 @@ of the same size (benchmarks/corpus.py), seconds per MB, the growth from half to
 (patch and verify) or lint, each measured on its own (tracemalloc, in a child process), as a
 multiple of the input's size.
 
+Then the preview (``preview_page``: the email read as Handlebars and filled for each sample
+contact, its links decoded, the page made) of the shapes that say so (``Shape.preview``: an
+email dense in expressions, a line of comments), at that size and at half: CPU seconds and
+their growth, and the peak of Python's heap as a multiple of the email's size; more than
+PREVIEW_SECONDS a megabyte or PREVIEW_MEMORY times the email fails.
+
     python benchmarks/pathological.py [--scale N] [--only SUBSTRING] [--fraction F]
 """
 
@@ -42,6 +48,7 @@ from corpus import make_email  # noqa: E402
 from mailpatch._errors import MissingOption, Refusal  # noqa: E402
 from mailpatch._lint import lint  # noqa: E402
 from mailpatch._patch import PatchOptions, patch  # noqa: E402
+from mailpatch._preview import preview_page  # noqa: E402
 from mailpatch._run import Mode, process  # noqa: E402
 from mailpatch._verify import verify  # noqa: E402
 
@@ -54,13 +61,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="")
     parser.add_argument("--fraction", type=float, default=1.0, help="of each shape's size")
     parser.add_argument("--memory", nargs=3, help=argparse.SUPPRESS)  # SHAPE N plain|shape
+    parser.add_argument("--preview-memory", nargs=2, help=argparse.SUPPRESS)  # SHAPE N
     args = parser.parse_args(argv)
     if args.memory:  # the child process that measures one input's peak
         name, n, plain = args.memory
         options = ONE_EVENT if plain == "plain" else _shape(name).options
         return _peak(_text(name, int(n), plain == "plain"), options)
+    if args.preview_memory:
+        name, n = args.preview_memory
+        return _preview_peak(_shape(name), int(n))
     failures = _hostile(args)
     failures += _bounds(args)
+    failures += _previews(args)
     return 1 if failures else 0
 
 
@@ -190,6 +202,68 @@ def _bounds(args: argparse.Namespace) -> int:
             "memory bound",
             file=sys.stderr,
         )
+    return failures
+
+
+PREVIEW_SECONDS = 5.0  # CPU seconds a megabyte, for the whole page (issue 20: "a few seconds")
+PREVIEW_MEMORY = 11.0  # the page holds six renders and the diff: about 10x the email
+
+
+def _preview_text(shape: Shape, n: int) -> tuple[str, str]:
+    text = shape.build(n)
+    return text, patch(text, shape.options).text
+
+
+def _preview_seconds(shape: Shape, n: int) -> float:
+    text, patched = _preview_text(shape, n)
+    start = time.process_time()
+    preview_page(text, shape.options, patched=patched)
+    return time.process_time() - start
+
+
+def _preview_peak(shape: Shape, n: int) -> int:
+    """Print the peak of Python's heap while the page is made, over the email's size (a
+    child process; the page's template compiled first, as a running preview has it)."""
+    text, patched = _preview_text(shape, 2)
+    preview_page(text, shape.options, patched=patched)
+    text, patched = _preview_text(shape, n)
+    tracemalloc.start()
+    preview_page(text, shape.options, patched=patched)
+    peak = tracemalloc.get_traced_memory()[1]
+    print(json.dumps({"ratio": peak / len(text.encode("utf-8"))}))
+    return 0
+
+
+def _previews(args: argparse.Namespace) -> int:
+    chosen = [s for s in shapes() if s.preview and args.only in s.name]
+    if not chosen:
+        return 0
+    print()
+    print(f"{'preview of':<28} {'MB':>6} {'s':>7} {'s/MB':>6} {'growth':>6} {'mem x':>6}")
+    failures = 0
+    for shape in chosen:
+        n = max(2, int(shape.preview * args.fraction))
+        half = _preview_seconds(shape, n // 2)
+        seconds = _preview_seconds(shape, n)
+        size = len(shape.build(n).encode("utf-8")) / 1e6
+        run = subprocess.run(
+            [sys.executable, __file__, "--preview-memory", shape.name, str(n)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        memory = float(json.loads(run.stdout)["ratio"])
+        slow = seconds / size > PREVIEW_SECONDS
+        heavy = memory > PREVIEW_MEMORY
+        print(
+            f"{shape.name:<28} {size:>6.2f} {seconds:>7.2f} {seconds / size:>6.2f} "
+            f"{seconds / max(half, 1e-3):>6.1f} {memory:>6.1f}"
+            + ("  (!) over the time bound" if slow else "")
+            + ("  (!) over the memory bound" if heavy else "")
+        )
+        failures += slow + heavy
+    if failures:
+        print(f"{failures} preview(s) over their bounds", file=sys.stderr)
     return failures
 
 

@@ -18,7 +18,14 @@ from typing import Any, NamedTuple
 import click
 
 from mailpatch import __version__
-from mailpatch._cli_select import Configs, common_base, excluded_name, select, selection_options
+from mailpatch._cli_select import (
+    Configs,
+    common_base,
+    excluded_name,
+    mirror_path,
+    select,
+    selection_options,
+)
 from mailpatch._config import Config
 from mailpatch._errors import MissingOption
 from mailpatch._files import (
@@ -83,6 +90,8 @@ def _line(outcome: Outcome, verbose: bool) -> str | None:
         )
     else:
         return None
+    if verbose and outcome.link_changes:
+        line += f"; {outcome.changed_links}"
     if verbose and outcome.unchecked:
         line += f"; {outcome.not_checked}"
     if verbose and outcome.left:
@@ -106,6 +115,16 @@ def outcome_json(outcome: Outcome, with_diff: bool) -> dict[str, object]:
         "links_fixed": outcome.links_fixed,
         "unchecked_events": [{"guid": g, "reason": why} for g, why in outcome.unchecked],
         "left_with_qr_block": list(outcome.left),
+        "link_changes": [
+            {
+                "guid": guid,
+                "changes": [
+                    {"part": c.part, "before": c.before, "after": c.after, "text": str(c)}
+                    for c in changes
+                ],
+            }
+            for guid, changes in outcome.link_changes
+        ],
     }
     if with_diff:
         item["diff"] = outcome.output.decode("utf-8", "surrogateescape") if outcome.output else None
@@ -643,9 +662,12 @@ def patch_command(
     verbose: bool,
     **settings: Any,  # the settings options (@patch_settings), merged by options_over
 ) -> None:
-    """Patch emails in place. PATH may be a file, a folder (walked for *.html, *.htm) or '-'
-    (stdin to stdout)."""
+    """Patch emails in place. PATH may be a file, a folder (walked for *.html, *.htm), '-'
+    (stdin to stdout), or a settings file (pyproject.toml, mailpatch.toml): every email it
+    governs, as pre-commit passes it when a commit changes only the settings."""
     _check_combinations(paths, output, output_dir, check, diff, output_format == "json")
+    if settings.get("event_id") is not None and os.environ.get("PRE_COMMIT") == "1":
+        raise click.UsageError(HOOK_EVENT_ID)
     if quiet and verbose:
         raise click.UsageError("-q/--quiet and -v/--verbose cannot be combined")
     configs = Configs(config_path)
@@ -768,6 +790,19 @@ def patch_command(
     click.get_current_context().exit(code)
 
 
+# pre-commit sets PRE_COMMIT=1 for its hooks, and may split their files into several runs
+HOOK_EVENT_ID = """\
+--event-id cannot be used in a pre-commit hook: pre-commit may split the files into several
+runs, and a run that sees one event's emails cannot tell that others are for another event.
+Tie each readable id to its event's GUID in pyproject.toml instead:
+
+    [tool.mailpatch.events]
+    "GUID" = "READABLE_ID"
+
+(the GUID is the one the QR block's {{#if}} tests; without the table, each email that needs
+an id is refused with its GUID named)"""
+
+
 class _Delivery(NamedTuple):
     """Where each file's result goes and what is said of it, for one run."""
 
@@ -877,17 +912,31 @@ def _wants_color(color: bool | None) -> bool:
     return not os.environ.get("NO_COLOR") and sys.stdout.isatty()
 
 
-_DIFF_COLORS = ((b"+++", b"\x1b[1m"), (b"---", b"\x1b[1m"), (b"@@", b"\x1b[36m"),
-                (b"+", b"\x1b[32m"), (b"-", b"\x1b[31m"))  # fmt: skip
+_KIND_COLORS = {"file": b"\x1b[1m", "hunk": b"\x1b[36m", "add": b"\x1b[32m", "del": b"\x1b[31m"}
+_MARK, _UNMARK = "\x1b[7m", "\x1b[27m"  # reverse video, as git's diff-highlight
 
 
 def color_diff(diff: bytes) -> bytes:
-    """A unified diff with ANSI colours: headers bold, hunks cyan, added green, removed red."""
+    """A unified diff with ANSI colours: headers bold, hunks cyan, added green, removed red,
+    and in a changed line the part that changed in reverse video (a readable id that changed
+    inside a 600-character link)."""
+    from mailpatch._highlight import changed_spans, line_kinds
+
+    lines = diff.splitlines(keepends=True)
+    bodies = [line.rstrip(b"\r\n").decode("utf-8", "surrogateescape") for line in lines]
+    kinds = line_kinds(bodies)
     out = []
-    for line in diff.splitlines(keepends=True):
-        body = line.rstrip(b"\r\n")
-        code = next((c for prefix, c in _DIFF_COLORS if body.startswith(prefix)), None)
-        out.append(line if code is None else code + body + b"\x1b[0m" + line[len(body) :])
+    for line, body, kind, spans in zip(
+        lines, bodies, kinds, changed_spans(bodies, kinds), strict=True
+    ):
+        code = _KIND_COLORS.get(kind)
+        if code is None:
+            out.append(line)
+            continue
+        for lo, hi in reversed(spans):
+            body = body[:lo] + _MARK + body[lo:hi] + _UNMARK + body[hi:]
+        ending = line[len(line.rstrip(b"\r\n")) :]
+        out.append(code + body.encode("utf-8", "surrogateescape") + b"\x1b[0m" + ending)
     return b"".join(out)
 
 
@@ -932,7 +981,16 @@ def _deliver(
     if output_dir is not None:
         if failed:
             return outcome  # a refused email is not copied: the mirror holds only good results
-        target = Path(output_dir) / Path(outcome.path).absolute().relative_to(base)
+        target = mirror_path(output_dir, outcome.path, base)
+        out = os.path.realpath(output_dir)
+        if os.path.commonpath([out, os.path.realpath(target.parent)]) != out:
+            return replace(  # a link already inside the folder leads elsewhere: not followed
+                outcome,
+                status=Status.REFUSED,
+                buttons=0,
+                message=f"the result would land outside --output-dir, at {target}, through a "
+                "link in it; not written",
+            )
     elif output is not None and output != "-":
         if failed:
             return outcome  # -o FILE gets a result or nothing; '-' echoes the input (SPEC §4)

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import click
 
@@ -22,7 +22,9 @@ if TYPE_CHECKING:  # the lint core is imported when the command runs: start-up t
     from mailpatch._lint import CalendarContent, Problem
     from mailpatch._patch import PatchOptions
 
-LINT_JSON_SCHEMA = 2  # 2: one document (problems, unreadable files, summary); 1 was an array
+# 2: one document (problems, unreadable files, summary; not_patched added later, compatibly);
+# 1 was an array
+LINT_JSON_SCHEMA = 2
 QR_LEFT = "MP204"
 
 
@@ -53,15 +55,54 @@ class Report:
         }
 
 
+@dataclass(frozen=True)
+class Unpatched:
+    """An ERQRCode block not patched yet, placed in its file (said, not a problem)."""
+
+    path: str
+    line: int
+    column: int
+    guid: str
+
+    def as_json(self) -> dict[str, object]:
+        return {"path": self.path, "line": self.line, "column": self.column, "guid": self.guid}
+
+
+@dataclass(frozen=True)
+class JourneysEmail:
+    """An email without an ERQRCode block that looks like a real-time journeys email."""
+
+    path: str
+    signs: str  # '{{FirstName}}, {{PreferenceCenter}}'
+
+    def as_json(self) -> dict[str, object]:
+        return {"path": self.path, "signs": self.signs}
+
+
+class FileLint(NamedTuple):
+    reports: list[Report]
+    not_patched: list[Unpatched]
+    journeys: JourneysEmail | None = None
+
+
 def lint_file(
     path: str, data: bytes, content: CalendarContent | None, settings: PatchOptions | None = None
-) -> list[Report]:
-    """Reports for one email's bytes; FileProblem when they are not a UTF-8 text file."""
-    from mailpatch._lint import lint
+) -> FileLint:
+    """Reports for one email's bytes, and its ERQRCode blocks not patched yet; FileProblem
+    when they are not a UTF-8 text file."""
+    from mailpatch._lint import lint_email
 
     text = decode(data).text
     lines = LineIndex(text)
-    reports = [Report(path, *lines.position(p.offset), p) for p in lint(text, content, settings)]
+    result = lint_email(text, content, settings)
+    reports = [Report(path, *lines.position(p.offset), p) for p in result.problems]
+    not_patched = [Unpatched(path, *lines.position(q.offset), q.guid) for q in result.not_patched]
+    journeys = JourneysEmail(path, result.journeys.summary()) if result.journeys else None
+    return FileLint(_unsuppressed(text, lines, reports), not_patched, journeys)
+
+
+def _unsuppressed(text: str, lines: LineIndex, reports: list[Report]) -> list[Report]:
+    """The reports no '<!-- mailpatch: ignore CODE -->' comment suppresses."""
     if "mailpatch:" not in text:
         return reports
     ignored: dict[int, set[str]] = {}  # line -> codes an inline comment there suppresses
@@ -122,8 +163,46 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
 
 
-def _summary(reports: list[Report], linted: int, unreadable: int) -> str:
-    """'Found 3 problems in 2 of 5 files.' and one fix hint per code found."""
+def _not_patched_line(not_patched: Sequence[Unpatched]) -> str:
+    """'2 ERQRCode blocks in 1 file are not patched yet: ...' (work to do, not a problem)."""
+    files = len({u.path for u in not_patched})
+    blocks = _plural(len(not_patched), "ERQRCode block")
+    verb = "is" if len(not_patched) == 1 else "are"
+    return (
+        f"{blocks} in {_plural(files, 'file')} {verb} not patched yet: 'mailpatch patch' "
+        "moves each into its Button"
+    )
+
+
+def _journeys_line(emails: Sequence[JourneysEmail]) -> str:
+    from mailpatch._journeys import NATIVE_BUTTON
+
+    one = len(emails) == 1
+    what = "looks like a real-time journeys email" if one else "look like real-time journeys emails"
+    return (
+        f"{_plural(len(emails), 'file')} without an ERQRCode block {what} "
+        f"({emails[0].path}: {emails[0].signs}):\n  {NATIVE_BUTTON}"
+    )
+
+
+def _summary(
+    reports: list[Report],
+    linted: int,
+    unreadable: int,
+    not_patched: Sequence[Unpatched] = (),
+    journeys: Sequence[JourneysEmail] = (),
+) -> str:
+    """'Found 3 problems in 2 of 5 files.', one fix hint per code found, the ERQRCode blocks
+    not patched yet, and the emails that look like real-time journeys ones."""
+    lines = [_problems_summary(reports, linted, unreadable)]
+    if not_patched:
+        lines.append(_not_patched_line(not_patched) + ".")
+    if journeys:
+        lines.append(_journeys_line(journeys))
+    return "\n".join(lines)
+
+
+def _problems_summary(reports: list[Report], linted: int, unreadable: int) -> str:
     from mailpatch._lint import RULES
 
     skipped = f"; {unreadable} could not be read" if unreadable else ""
@@ -213,7 +292,8 @@ def lint_command(
     respect_gitignore: bool | None,
     config_path: str | None,
 ) -> None:
-    """Check calendar links in emails (PATH: files, folders, or '-' for stdin)."""
+    """Check calendar links in emails (PATH: files, folders, '-' for stdin, or a settings
+    file for every email it governs)."""
     if "-" in paths and len(paths) > 1:
         raise click.UsageError("'-' (stdin) must be the only PATH")
     if quiet and verbose:
@@ -238,6 +318,8 @@ def lint_command(
             _settings(config),
         )
     reports: list[Report] = []
+    not_patched: list[Unpatched] = []
+    journeys: list[JourneysEmail] = []
     unreadable = 0
     unread: list[dict[str, str]] = []  # for JSON: each file that could not be read, and why
     for path, reason in not_read:
@@ -257,17 +339,32 @@ def lint_command(
             unreadable += 1
             unread.append({"path": path, "reason": reason})
             continue
-        mine = [r for r in found if r.problem.code not in skip]
+        mine = [r for r in found.reports if r.problem.code not in skip]
         if verbose:
             source = config.source or "none"
+            waiting = (
+                f", {_plural(len(found.not_patched), 'ERQRCode block')} not patched yet"
+                if found.not_patched
+                else ""
+            )
+            if found.journeys:
+                waiting += f", looks like a real-time journeys email ({found.journeys.signs})"
             click.echo(
-                f"linted {path}: {_plural(len(mine), 'problem')} (config: {source})", err=True
+                f"linted {path}: {_plural(len(mine), 'problem')}{waiting} (config: {source})",
+                err=True,
             )
         reports += mine
+        not_patched += found.not_patched
+        journeys += [found.journeys] if found.journeys else []
     code = EXIT_UNREADABLE if unreadable else EXIT_FOUND if reports and not exit_zero else EXIT_OK
-    write_stdout(_rendered(output_format, statistics, reports, unread, len(files), code))
+    write_stdout(
+        _rendered(
+            output_format, statistics, reports, unread, len(files), code, not_patched, journeys
+        )
+    )
     if output_format != "json" and not quiet:
-        click.echo(_summary(reports, len(files) - unreadable, unreadable), err=True)
+        summary = _summary(reports, len(files) - unreadable, unreadable, not_patched, journeys)
+        click.echo(summary, err=True)
     # exit through click, so `cli()` run standalone (CliRunner) gives what main() returns
     click.get_current_context().exit(code)
 
@@ -289,6 +386,8 @@ def _rendered(
     unread: list[dict[str, str]],
     files: int,
     code: int,
+    not_patched: Sequence[Unpatched] = (),
+    journeys: Sequence[JourneysEmail] = (),
 ) -> str | bytes:
     """What lint writes on stdout, in the format asked for."""
     if output_format == "json":
@@ -297,10 +396,13 @@ def _rendered(
             "schema": LINT_JSON_SCHEMA,
             "problems": [r.as_json() for r in reports],
             "unreadable": unread,
+            "not_patched": [u.as_json() for u in not_patched],
+            "real_time_journeys": [j.as_json() for j in journeys],
             "summary": {
                 "problems": len(reports),
                 "files": files - len(unread),
                 "unreadable": len(unread),
+                "not_patched": len(not_patched),
             },
             "exit_code": code,
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -73,7 +74,14 @@ Exit codes: 0 page written; 2 usage error; 123 the email was refused or unreadab
     "--output",
     metavar="FILE",
     default="-",
-    help="Write the page here ('-': stdout, the default).",
+    help="Write the page here ('-': stdout, the default; to a terminal, a new file in the "
+    "temporary folder instead, named on stderr).",
+)
+@click.option(
+    "--open",
+    "open_page",
+    is_flag=True,
+    help="Open the page in the web browser (written to -o FILE, or to a new temporary file).",
 )
 @click.option(
     "--contacts",
@@ -96,6 +104,7 @@ Exit codes: 0 page written; 2 usage error; 123 the email was refused or unreadab
 def preview_command(
     email: str,
     output: str,
+    open_page: bool,
     contacts_file: str | None,
     event_file: str | None,
     calendar_content: str | None,
@@ -157,15 +166,47 @@ def preview_command(
         calendar_content=content,
         patched=decode(outcome.output).text,  # patched and verified by that run
     )
-    if output == "-":
+    # 85 KB of HTML is no use on a screen: to a terminal (or to be opened), it goes to a file
+    to_terminal = output == "-" and _stdout_is_terminal()
+    if output == "-" and not (to_terminal or open_page):
         write_stdout(page)
+        click.get_current_context().exit(EXIT_OK)
+    if output == "-":
+        target = _scratch_file(name, page.encode("utf-8"))
     else:
+        target = Path(output)
         try:
-            write_if_changed(Path(output), page.encode("utf-8"))
+            write_if_changed(target, page.encode("utf-8"))
         except FileProblem as exc:
             raise click.FileError(output, hint=str(exc)) from None
-        click.echo(f"wrote {output}", err=True)
+    click.echo(f"wrote {target}", err=True)
+    if open_page:
+        from mailpatch._cli_serve import open_in_browser
+
+        if not open_in_browser(target.resolve().as_uri()):
+            click.echo(f"no web browser could be opened; open {target} in one", err=True)
+    elif to_terminal:
+        click.echo(
+            "(the page is HTML, so it went to that file rather than onto the terminal: open it "
+            "in a web browser, or give --open, -o FILE, or a pipe)",
+            err=True,
+        )
     click.get_current_context().exit(EXIT_OK)
+
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def _scratch_file(name: str, data: bytes) -> Path:
+    """A new file, readable by its owner only, in the temporary folder, holding ``data``."""
+    import tempfile
+
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(name).stem)[:40] or "email"
+    handle, path = tempfile.mkstemp(prefix=f"mailpatch-preview-{stem}-", suffix=".html")
+    with os.fdopen(handle, "wb") as out:
+        out.write(data)
+    return Path(path)
 
 
 def _same_file(a: str, b: str) -> bool:

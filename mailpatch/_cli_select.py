@@ -15,14 +15,22 @@ from mailpatch._discover import DEFAULT_INCLUDE, Problems, Selection, discover
 F = TypeVar("F", bound=Callable[..., object])
 
 
+def real_folder(path: str) -> Path:
+    """The folder ``path`` is (or is in), with '..' and symlinks resolved."""
+    return Path(os.path.realpath(path if os.path.isdir(path) else os.path.dirname(path) or "."))
+
+
 def common_base(paths: Sequence[str]) -> Path:
-    """The deepest folder holding every path (folders as themselves, files by their folder)."""
-    folders = [
-        Path(p).absolute() if Path(p).is_dir() else Path(p).absolute().parent
-        for p in paths
-        if p != "-"
-    ]
-    return Path(os.path.commonpath(folders)) if folders else Path.cwd()
+    """The deepest real folder holding every path (folders as themselves, files by their
+    folder): '..' and symlinks resolved, so that a path relative to it never climbs out."""
+    folders = [real_folder(p) for p in paths if p != "-"]
+    return Path(os.path.commonpath(folders)) if folders else Path.cwd().resolve()
+
+
+def mirror_path(output_dir: str, path: str, base: Path) -> Path:
+    """Where ``path`` lands under ``output_dir``: its real folder's place below ``base``
+    (``common_base`` of the run's paths), under its own name."""
+    return Path(output_dir) / real_folder(path).relative_to(base) / os.path.basename(path)
 
 
 class Configs:
@@ -164,19 +172,40 @@ def select(
     seen: set[str] = set()  # real paths, across the named paths
     for given in paths:
         config = configs.of(given)
+        governed = _settings_file(given, config)
+        if governed is False:
+            continue  # a pyproject.toml without mailpatch's settings: nothing of ours
+        walked = str(Path(given).parent) if governed else given
         found, named_skipped = discover(
-            [given], _selection(config, excludes, includes, respect_gitignore), problems, seen
+            [walked], _selection(config, excludes, includes, respect_gitignore), problems, seen
         )
         skipped += named_skipped
         for name in found:
             own = configs.of(name) if name != "-" else config
-            if own is not config and _selection(
-                own, excludes, includes, respect_gitignore
-            ).excluded(Path(name).absolute()):
-                skipped.append(name)
+            if own is not config and (
+                governed
+                or _selection(own, excludes, includes, respect_gitignore).excluded(
+                    Path(name).absolute()
+                )
+            ):
+                if not governed:
+                    skipped.append(name)
                 continue
             files.append(name)
     return files, skipped
+
+
+SETTINGS_FILES = ("pyproject.toml", "mailpatch.toml")
+
+
+def _settings_file(given: str, config: Config) -> bool | None:
+    """For a named settings file (what pre-commit passes when a commit changes one): True if
+    it is the one in force in its folder, and so stands for every email it governs; False if
+    it is not (a pyproject.toml without [tool.mailpatch], one beside a mailpatch.toml). None
+    for any other path: an email, a folder, '-'."""
+    if os.path.basename(given).lower() not in SETTINGS_FILES or not os.path.isfile(given):
+        return None
+    return config.source is not None and os.path.samefile(config.source, given)
 
 
 def check_named_paths_exist(paths: Sequence[str], hint: str = "'PATH...'") -> None:

@@ -6,6 +6,8 @@ file (exit 2) before any email is touched.
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -97,19 +99,74 @@ _UNTIED = {
 
 
 def find_config(start: Path) -> tuple[Path | None, Path]:
-    """(config file or None, project root), searching from ``start`` up to the repository top."""
+    """(config file or None, project root), searching from ``start`` up to the repository top.
+
+    A file found on the way is used only if the user can trust it (``untrusted_because``);
+    one that would be used but cannot be trusted stops the run (ConfigError), as git stops in
+    a repository another user owns: passing over it would silently change the settings.
+    """
     folder = start if start.is_dir() else start.parent
     folder = folder.absolute()
     for candidate in (folder, *folder.parents):
         own = candidate / "mailpatch.toml"
         if own.is_file():
+            _require_trusted(own)
             return own, candidate
         pyproject = candidate / "pyproject.toml"
-        if pyproject.is_file() and _tool_table(pyproject) is not None:
+        if pyproject.is_file() and _holds_settings(pyproject):
             return pyproject, candidate
         if (candidate / ".git").exists():  # a repository's top: look no further
             return None, candidate
     return None, Path.cwd().absolute()
+
+
+def untrusted_because(path: Path) -> str | None:
+    """Why settings in ``path`` cannot be trusted, or None: another user than this one or root
+    owns the file or its folder, or others (not only its owner and group) can write the file,
+    or its folder without the sticky bit (then anyone could replace the file). Group write is
+    allowed: Debian and Ubuntu give each user a group of their own and a umask that sets it.
+    POSIX only: elsewhere every file is trusted."""
+    if not hasattr(os, "geteuid"):
+        return None
+    me = os.geteuid()
+    real = path.resolve()
+    try:
+        file_info, folder_info = real.stat(), real.parent.stat()
+    except OSError:
+        return None  # cannot be read: reading it says so, with the reason
+    for what, info in (("it is", file_info), ("its folder is", folder_info)):
+        if info.st_uid not in (me, 0):
+            return f"{what} owned by another user (uid {info.st_uid})"
+    if file_info.st_mode & stat.S_IWOTH:
+        return "others can write it"
+    if folder_info.st_mode & stat.S_IWOTH and not folder_info.st_mode & stat.S_ISVTX:
+        return "others can write its folder (and so replace the file)"
+    return None
+
+
+def _require_trusted(path: Path) -> None:
+    why = untrusted_because(path)
+    if why is not None:
+        raise ConfigError(
+            f"{path}: not used: {why}. mailpatch takes settings only from files you (or root) "
+            "own, in folders others cannot write, as git does since CVE-2022-24765. Remove or "
+            "fix the file, or name your own settings with --config FILE (a file you name is "
+            "used as named)."
+        )
+
+
+def _holds_settings(pyproject: Path) -> bool:
+    """Whether a pyproject.toml has ``[tool.mailpatch]``; one that does must be trusted. Another
+    user's pyproject.toml without it (a project of theirs in /tmp) is passed over unread."""
+    if untrusted_because(pyproject) is None:
+        return _tool_table(pyproject) is not None
+    try:
+        holds = _tool_table(pyproject) is not None
+    except ConfigError:
+        holds = True  # cannot tell: it may hold settings, which must not be dropped silently
+    if holds:
+        _require_trusted(pyproject)
+    return False
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

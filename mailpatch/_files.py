@@ -38,14 +38,24 @@ def decode(data: bytes) -> EmailText:
     body = data[len(BOM) :] if bom else data
     nul = body.find(b"\x00")
     if nul >= 0:
-        raise FileProblem(f"is binary (NUL byte at offset {nul + (3 if bom else 0)})")
+        raise FileProblem(f"is binary (NUL byte at {_where(body, nul, bom)})")
     try:
         return EmailText(body.decode("utf-8"), bom)
     except UnicodeDecodeError as exc:
-        offset = exc.start + (3 if bom else 0)
         raise FileProblem(
-            f"is not UTF-8 (byte 0x{body[exc.start]:02x} at offset {offset}); save it as UTF-8"
+            f"is not UTF-8 (byte 0x{body[exc.start]:02x} at {_where(body, exc.start, bom)}); "
+            "save it as UTF-8"
         ) from None
+
+
+def _where(body: bytes, at: int, bom: bool) -> str:
+    """'line 3, column 14 (byte offset 52)': where an editor shows the byte, and where a hex
+    viewer does (the offset counts the BOM)."""
+    from mailpatch._html import LineIndex  # only for a file refused: start-up
+
+    before = body[:at].decode("utf-8", errors="replace")
+    line, column = LineIndex(before).position(len(before))
+    return f"line {line}, column {column} (byte offset {at + (3 if bom else 0)})"
 
 
 def read_bytes(path: Path, max_size: int = DEFAULT_MAX_SIZE) -> bytes:

@@ -58,11 +58,11 @@ def load_event(toml_path: Path | None, given: Mapping[str, str | None]) -> Event
     base = Path.cwd()
     if toml_path is not None:
         try:
-            raw = tomllib.loads(toml_path.read_text("utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise EventError(f"{toml_path}: cannot be read ({exc})") from None
+            raw = tomllib.loads(_read_text(toml_path, EVENT_MAX_SIZE, f"{toml_path}:"))
         except tomllib.TOMLDecodeError as exc:
             raise EventError(f"{toml_path}: not valid TOML ({exc})") from None
+        except RecursionError:
+            raise EventError(f"{toml_path}: nested too deep to be an event file") from None
         unknown = sorted(set(raw) - set(FIELDS))
         if unknown:
             raise EventError(
@@ -149,15 +149,28 @@ def _organizer(value: str) -> str:
     return value
 
 
+EVENT_MAX_SIZE = 1024 * 1024  # an event.toml: a few fields
+
+
 def _read_content(path: Path) -> str:
+    from mailpatch._files import DEFAULT_MAX_SIZE
+
+    return _read_text(path, DEFAULT_MAX_SIZE, f"content {path}:")
+
+
+def _read_text(path: Path, max_size: int, where: str) -> str:
+    """A regular file of at most ``max_size`` bytes, as UTF-8 (a FIFO or /dev/zero would be
+    read for ever, or until memory runs out)."""
+    from mailpatch._files import FileProblem, read_bytes
+
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise EventError(f"content {path}: cannot be read ({exc.strerror})") from None
+        data = read_bytes(path, max_size)
+    except FileProblem as exc:
+        raise EventError(f"{where} {exc}") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise EventError(f"content {path}: is not UTF-8; save it as UTF-8") from None
+        raise EventError(f"{where} is not UTF-8; save it as UTF-8") from None
 
 
 def fill(content: str, values: Mapping[str, str]) -> tuple[str, list[str]]:
@@ -320,4 +333,8 @@ def build_ics(
     cal.add_missing_timezones(
         first_date=date(event.start.year, 1, 1), last_date=date(event.end.year + 1, 1, 1)
     )
+    for zone in cal.walk("VTIMEZONE"):
+        # icalendar notes "This timezone only works from … to …": true of the rules it wrote
+        # (those years), but it reads to a person as if the invitation expired
+        zone.pop("COMMENT", None)
     return cal.to_ical(), missing

@@ -113,43 +113,52 @@ def normalize_endpoint(value: str) -> str:
     a valid international label. An IP address, a single label, an empty label, a label over
     63 characters, a host over 253, and characters other than letters, digits and hyphens
     (``_`` included) are refused as no Events API host; so are ``xn--`` labels that older
-    (IDNA 2003) software reads differently. One trailing dot is dropped.
+    (IDNA 2003) software reads differently. One trailing dot is dropped. Every problem is
+    said at once (``http://host:8080`` has two).
     """
+    problems = endpoint_problems(value)
+    if problems:
+        raise LinkError(f"endpoint {value!r}: " + "; ".join(problems))
+    host = value.strip(_URL_BLANKS).split("://", 1)[-1].partition("/")[0]
+    return host.lower().removesuffix(".")
+
+
+def endpoint_problems(value: str) -> list[str]:
+    """Every reason ``value`` is not an Events API endpoint (see normalize_endpoint), in the
+    order a reader meets them; empty when it is one. Each part is judged on its own: the
+    scheme, the path, credentials, a port, then the host that is left."""
     raw = value.strip(_URL_BLANKS)
     if any(c in raw for c in "\t\n\r"):
-        raise LinkError(
-            f"endpoint {value!r}: it has a tab or line break inside, which browsers drop; "
-            "type the endpoint on one line"
-        )
+        return [
+            "it has a tab or line break inside, which browsers drop; type the endpoint on one line"
+        ]
+    problems: list[str] = []
     rest = raw
     if "://" in rest:
         scheme, rest = rest.split("://", 1)
         if scheme.lower() != "https":
-            raise LinkError(f"endpoint {value!r}: only https:// is allowed, not {scheme}://")
+            problems.append(f"only https:// is allowed, not {scheme}://")
     host, slash, path = rest.partition("/")
     if slash and path.rstrip("/").lower() not in ("", API_ROOT.strip("/").lower()):
-        raise LinkError(
-            f"endpoint {value!r}: unexpected path /{path}; give the host, optionally with "
-            f"{API_ROOT}"
-        )
+        problems.append(f"unexpected path /{path}; give the host, optionally with {API_ROOT}")
     if "@" in host:
-        raise LinkError(f"endpoint {value!r}: credentials are not allowed")
+        problems.append("credentials are not allowed")
+        host = host.rpartition("@")[2]
     if host.startswith("["):
-        raise LinkError(f"endpoint {value!r}: {host!r} is an IPv6 address, not a host name")
+        return [*problems, f"{host!r} is an IPv6 address, not a host name"]
     if re.fullmatch(r"[^:]+:\d*", host):
-        raise LinkError(f"endpoint {value!r}: a port is not allowed")
+        problems.append("a port is not allowed")
+        host = host.partition(":")[0]
     if "%" in host:
-        raise LinkError(
-            f"endpoint {value!r}: {host!r} is not a host name: browsers decode % escapes in "
-            "a host, so type the characters themselves"
-        )
+        return [
+            *problems,
+            f"{host!r} is not a host name: browsers decode % escapes in a host, so type the "
+            "characters themselves",
+        ]
     if not host.isascii():
-        raise LinkError(f"endpoint {value!r}: {_non_ascii_problem(host)}")
-    host = host.lower()
-    problem = _host_problem(host)
-    if problem is not None:
-        raise LinkError(f"endpoint {value!r}: {problem}")
-    return host.removesuffix(".")
+        return [*problems, _non_ascii_problem(host)]
+    problem = _host_problem(host.lower())
+    return [*problems, problem] if problem is not None else problems
 
 
 # What the WHATWG URL parser strips from both ends of a URL: C0 controls and space.
@@ -625,3 +634,84 @@ def build_fields(
             raise LinkError(f"cannot drop field {key!r}: it is not set")
         del result[key]
     return tuple(result.items())
+
+
+# --- what changed between two calendar links -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkChange:
+    """One difference between two calendar links, in the terms the Events API reads them:
+    ``part`` is ``endpoint``, ``api-version``, ``readableEventId``, ``sessionId``, ``data.KEY``
+    (one data field), another query parameter, or ``text`` when the values are the same and
+    only their writing differs (an encoded placeholder, raw quotes)."""
+
+    part: str
+    before: str | None  # None: the old link has no such part
+    after: str | None  # None: the new link has no such part
+
+    def __str__(self) -> str:
+        if self.before is None:
+            return f"{self.part} added: {_shown(self.after)}"
+        if self.after is None:
+            return f"{self.part} removed (was {_shown(self.before)})"
+        return f"{self.part} {_shown(self.before)} -> {_shown(self.after)}"
+
+
+def _shown(value: str | None) -> str:
+    return value or '""'
+
+
+def _terms(url: str) -> dict[str, str]:
+    """A calendar URL (HTML-unescaped) as flat named values: its endpoint and path, each query
+    parameter, and each value of its one event entry (data fields as ``data.KEY``)."""
+    host = slashless_host(url)
+    if host is not None:  # 'https:HOST/…': read as the browser would once the // is there
+        url = "https://" + url[len("https:") :]
+    terms: dict[str, str] = {}
+    try:
+        decoded = decode_calendar_url(url)
+    except (DecodeError, ValueError) as exc:
+        return {"link": f"not readable ({exc})"}
+    terms["endpoint"] = decoded.host
+    if decoded.path != ICS_PATH:
+        terms["path"] = decoded.path
+    for key, value in decoded.params.items():
+        if key != "data":
+            terms[key] = value
+    data = decoded.data
+    entry = data[0] if isinstance(data, list) and len(data) == 1 else None
+    if not isinstance(entry, dict) or not isinstance(entry.get("data", {}), dict):
+        if "data" in decoded.params:
+            terms["data"] = _json_text(data)
+        return terms
+    for key, value in entry.items():
+        if key != "data":
+            terms[key] = _json_text(value)
+    for key, value in entry.get("data", {}).items():
+        terms[f"data.{key}"] = _json_text(value)
+    return terms
+
+
+def _json_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def compare_links(before: str, after: str) -> tuple[LinkChange, ...]:
+    """What changed from one calendar URL to another (both HTML-unescaped, as a parser
+    reads an href), in decoded terms: the page, ``patch -v`` and the JSON report say these.
+    Empty when the URLs are the same; one ``text`` change when only their writing differs."""
+    if before == after:
+        return ()
+    old, new = _terms(before), _terms(after)
+    changes = [
+        LinkChange(part, old.get(part), new.get(part))
+        for part in dict.fromkeys([*old, *new])
+        if old.get(part) != new.get(part)
+    ]
+    if changes:
+        return tuple(changes)
+    from mailpatch._highlight import changed_middles
+
+    was, now = changed_middles(before, after)
+    return (LinkChange("text", was, now),)

@@ -15,7 +15,7 @@ import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mailpatch._blocks import (
     BUTTON_TYPE,
@@ -38,6 +38,7 @@ from mailpatch._html import (
     tokenize,
     unescape,
 )
+from mailpatch._journeys import JourneysLook, journeys_look
 from mailpatch._link import (
     PLACEHOLDER,
     REQUIRED_FIELD,
@@ -284,8 +285,30 @@ def lint(
 ) -> list[Problem]:
     """Every problem in one email, in document order (then by code). With ``settings``, a
     patched Button's links are also compared with the link they build for its event."""
+    return lint_email(text, content, settings).problems
+
+
+class NotPatched(NamedTuple):
+    """An ERQRCode block whose event no Button carries yet: work for patch, not a problem."""
+
+    offset: int
+    guid: str  # the event its loop tests ('' when it names none)
+
+
+class LintResult(NamedTuple):
+    problems: list[Problem]
+    not_patched: list[NotPatched]
+    journeys: JourneysLook | None = None  # no ERQRCode block, and real-time journeys' markup
+
+
+def lint_email(
+    text: str, content: CalendarContent | None = None, settings: PatchOptions | None = None
+) -> LintResult:
+    """``lint``, and the ERQRCode blocks not patched yet (a raw export has no problem, but is
+    not done either)."""
     if "{{" not in text and not re.search(r"calendar/personal/ics|erqrcode", text, re.I):
-        return []  # most emails: no loop and no calendar link, nothing to read further
+        # most emails: no loop and no calendar link, nothing to read further
+        return LintResult([], [], journeys_look(text))
     doc = scan(text)
     lines = LineIndex(text)
     found = links(doc)
@@ -294,11 +317,18 @@ def lint(
         if link.calendar:
             problems += check_link(link, content)
     problems += _check_loops(doc, found, lines)
-    problems += _check_buttons(doc, found, lines)
+    patched: dict[str, Element] = {}  # GUID -> a Button that carries its calendar link
+    problems += _check_buttons(doc, found, lines, patched)
+    left, not_patched = _check_qr_blocks(doc, patched, lines)
+    problems += left
     if settings is not None:
         problems += _check_stale(doc, settings)
     problems = _mark_fixable(doc, problems)
-    return sorted(problems, key=lambda p: (p.offset, p.code))
+    journeys = None if doc.blocks_of(QR_TYPE) else journeys_look(text)
+    return LintResult(sorted(problems, key=lambda p: (p.offset, p.code)), not_patched, journeys)
+
+
+FIXES_IT = " (mailpatch patch fixes it)"
 
 
 def _mark_fixable(doc: Document, problems: list[Problem]) -> list[Problem]:
@@ -309,7 +339,7 @@ def _mark_fixable(doc: Document, problems: list[Problem]) -> list[Problem]:
     buttons = (read_button_block(doc, el) for el in doc.blocks_of(BUTTON_TYPE))
     inserts = {edit.start for edit in scheme_fixes(doc, buttons)}
     return [
-        replace(p, fixable=True, message=p.message + " (mailpatch patch fixes it)")
+        replace(p, fixable=True, message=p.message + FIXES_IT)
         if p.code == "MP101" and p.offset + len("https:") in inserts
         else p
         for p in problems
@@ -561,8 +591,11 @@ def _placement(link: Link, stack: list[_Frame]) -> Iterator[Problem]:
 # --- Button blocks and QR blocks ---------------------------------------------------------------
 
 
-def _check_buttons(doc: Document, found: list[Link], lines: LineIndex) -> Iterator[Problem]:
-    patched: dict[str, Element] = {}  # GUID -> a Button that carries that event's calendar link
+def _check_buttons(
+    doc: Document, found: list[Link], lines: LineIndex, patched: dict[str, Element]
+) -> Iterator[Problem]:
+    """Links in Buttons that disagree; fills ``patched`` (GUID -> a Button that carries that
+    event's calendar link)."""
     starts = [link.tag.token.start for link in found]  # in document order: bisect, not a scan
     # Each Button's links are a range of ``found``; what is asked of the range is found by
     # jumps, as many as there are problems: a Button left open before thousands of others
@@ -588,6 +621,14 @@ def _check_buttons(doc: Document, found: list[Link], lines: LineIndex) -> Iterat
                     link.offset,
                     f"this calendar link differs from the one at {lines.label(first.offset)}",
                 )
+
+
+def _check_qr_blocks(
+    doc: Document, patched: dict[str, Element], lines: LineIndex
+) -> tuple[list[Problem], list[NotPatched]]:
+    """QR blocks left beside their event's patched Button (MP204), and those not patched yet."""
+    problems: list[Problem] = []
+    not_patched: list[NotPatched] = []
     for element in doc.blocks_of(QR_TYPE):
         guids = [
             normal_guid(m.guid)
@@ -595,13 +636,18 @@ def _check_buttons(doc: Document, found: list[Link], lines: LineIndex) -> Iterat
             if m.kind is MarkerKind.IF_EVENT
         ]
         button = next((patched[g] for g in guids if g in patched), None)
-        if button is not None:
-            yield Problem(
+        if button is None:
+            not_patched.append(NotPatched(element.start, guids[0] if guids else ""))
+            continue
+        problems.append(
+            Problem(
                 "MP204",
                 element.start,
                 f"ERQRCode block for event {guids[0]} is still here beside the patched Button at "
                 f"{lines.label(button.start)}: registrants get both",
             )
+        )
+    return problems, not_patched
 
 
 class _LinkJumps:
@@ -663,7 +709,8 @@ def _check_stale(doc: Document, settings: PatchOptions) -> Iterator[Problem]:
             edit.start,
             f"this calendar link is not the one the settings build for event {update.guid} "
             f"(readable id {update.link.readable_event_id!r} at {update.link.host}): "
-            "registrants would get a stale invitation",
+            "registrants would get a stale invitation" + FIXES_IT,
+            fixable=True,  # patch's own review found it: patch rewrites exactly this link
         )
 
 

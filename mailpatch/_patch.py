@@ -37,7 +37,7 @@ from mailpatch._blocks import (
     read_qr_block,
     scan,
 )
-from mailpatch._errors import MissingOption, Refusal, UnmappedEvent
+from mailpatch._errors import ButtonChoice, Cause, MissingOption, Refusal, UnmappedEvent
 from mailpatch._handlebars import WHOLE_LOOPS, Marker, normal_guid
 from mailpatch._html import (
     TAG_NAME_ENDS,
@@ -153,6 +153,7 @@ class Update(NamedTuple):
     button_offset: int
     guid: str
     link: CalendarLink
+    stale: tuple[str, ...] = ()  # the links it had (HTML-unescaped), each once
 
 
 @dataclass(frozen=True)
@@ -395,7 +396,7 @@ def _check_button_movable_into(
     doc: Document, button: ButtonBlock, options: PatchOptions, lines: LineIndex
 ) -> None:
     """A Button the loop may be moved into, or a Refusal saying why not."""
-    _check_unlocked(button.element, "Button", options, lines)
+    _check_unlocked(button.element, "Button", options, lines, button=button)
     check_own_end_tag(doc, button.element, "Button")
     check_expressions_closed(doc, button.element, "Button")
     _check_conditionals(doc, button)
@@ -540,7 +541,8 @@ def review_links(
         if refuse:
             _check_may_update(doc, button, options)
         edits += mine
-        updates.append(Update(button.element.start, guid, link))
+        was = tuple(dict.fromkeys(bl.url for bl in stale))
+        updates.append(Update(button.element.start, guid, link, was))
         updated.append(button)
     return LinkReview(tuple(edits), tuple(updates), tuple(dict.fromkeys(unchecked)), tuple(updated))
 
@@ -577,7 +579,7 @@ def _check_may_update(doc: Document, button: ButtonBlock, options: PatchOptions)
     """A stale Button is refused where a first patch would refuse it: protected or locked
     (unless forced), or a Button block inside or around another (a closing tag missing?)."""
     lines = LineIndex(doc.source)
-    _check_unlocked(button.element, "Button", options, lines, "update its calendar link")
+    _check_unlocked(button.element, "Button", options, lines, "update its calendar link", button)
     el = button.element
     if el.ancestors.outermost_qr_or_button is not None:  # inside another block
         raise Refusal(
@@ -654,6 +656,38 @@ def events_of(text: str, reading: Reading | None) -> EmailEvents:
         tuple((normal_guid(q.guid), q.element.start) for q in reading.qrs),
         frozenset(g for b in reading.buttons for g in b.loop_guids),
     )
+
+
+class ButtonSummary(NamedTuple):
+    """One Button block as a person choosing among them sees it."""
+
+    offset: int  # where its element starts
+    label: str  # its visible text
+    guids: frozenset[str]  # normalised GUIDs of the event loops it already carries
+    calendar: tuple[str, ...]  # its calendar links (HTML-unescaped), as written, each once
+    links_elsewhere: bool  # a link of it goes to a real page: taken only when named
+
+
+def buttons_in(text: str) -> list[ButtonSummary]:
+    """The Button blocks of ``text`` in document order; none when the blocks cannot be read
+    whole (the patch refuses such an email and says why)."""
+    if "button" not in text.lower():
+        return []
+    try:
+        doc = locate(text)
+        buttons = [read_button_block(doc, el) for el in doc.blocks_of(BUTTON_TYPE)]
+    except Refusal:
+        return []
+    return [
+        ButtonSummary(
+            b.element.start,
+            b.label,
+            b.loop_guids,
+            tuple(dict.fromkeys(bl.url for bl in b.links if bl.kind is LinkKind.CALENDAR)),
+            any(bl.kind is LinkKind.REAL for bl in b.links),
+        )
+        for b in buttons
+    ]
 
 
 def _link_for(options: PatchOptions, host: str, event: EventRef) -> CalendarLink:
@@ -827,13 +861,17 @@ def _check_unlocked(
     options: PatchOptions,
     lines: LineIndex,
     doing: str = "patch it",
+    button: ButtonBlock | None = None,
 ) -> None:
     if options.force:
         return
+    named = (ButtonChoice(element.start, button.label),) if button is not None else ()
     if (element.attr("data-protected") or "").strip().lower() == "true":
         raise Refusal(
             f'the {what} block is protected (data-protected="true"); use --force to {doing}',
             element.start,
+            Cause.LOCKED,
+            named,
         )
     for tag in (element.tag, *element.ancestors):
         if tag.get("data-locked") is not None:
@@ -841,6 +879,8 @@ def _check_unlocked(
                 f"the {what} block is locked (data-locked on the <{tag.token.name}> at "
                 f"{lines.label(tag.token.start)}); use --force to {doing}",
                 element.start,
+                Cause.LOCKED,
+                named,
             )
 
 
@@ -1026,7 +1066,11 @@ def _pair(
     if not qrs:
         return []
     if options.buttons:
-        return _pair_explicit(qrs, buttons, options.buttons, lines)
+        try:
+            return _pair_explicit(qrs, buttons, options.buttons, lines)
+        except Refusal as exc:
+            named = _choices([b for b in buttons if b.links], options.endpoint)
+            raise Refusal(exc.reason, exc.offset, Cause.CHOICE, named) from None
 
     def listing(cands: Sequence[ButtonBlock]) -> str:
         return "; ".join(
@@ -1063,6 +1107,8 @@ def _pair(
                 "links to a placeholder ('#', empty, about:blank) or to this event's calendar"
                 + hint,
                 q.element.start,
+                Cause.NO_BUTTON,
+                _choices(real, options.endpoint),
             )
     # one Button for each QR block; else one for each event, its QR blocks sharing it
     groups: dict[str, list[QrBlock]] = {}  # by GUID: two events may share a readable id
@@ -1074,17 +1120,30 @@ def _pair(
             return [(q, found[i]) for i, unit in enumerate(units) for q in unit]
         if found is AMBIGUOUS:
             every = {id(b): b for u in units for b in candidates(u[0])}
+            ordered = sorted(every.values(), key=_start)
             raise Refusal(
                 f"ambiguous: {len(qrs)} ERQRCode block(s) and {len(every)} candidate Buttons "
-                f"({listing(sorted(every.values(), key=_start))}) can be paired in more than "
-                "one way; choose with --button LINE:COL",
+                f"({listing(ordered)}) can be paired in more than one way; choose with "
+                "--button LINE:COL",
                 qrs[0].element.start,
+                Cause.AMBIGUOUS,
+                _choices(ordered, options.endpoint),
             )
     every = {id(b): b for q in qrs for b in candidates(q)}
     raise Refusal(
         f"no Button block for every event: {len(groups)} event(s), {len(qrs)} ERQRCode "
         f"block(s), candidate Buttons {listing(sorted(every.values(), key=_start))}",
         qrs[0].element.start,
+        Cause.TOO_FEW,
+        _choices([b for b in buttons if b.links], options.endpoint),
+    )
+
+
+def _choices(buttons: Sequence[ButtonBlock], host: str | None) -> tuple[ButtonChoice, ...]:
+    """Buttons as a Refusal names them for a choice, in document order."""
+    return tuple(
+        ButtonChoice(b.element.start, b.label, _served_events(b, host) is None)
+        for b in sorted(buttons, key=_start)
     )
 
 

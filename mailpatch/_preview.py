@@ -14,6 +14,7 @@ frames from loading remote images (tracking pixels included).
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 import tomllib
@@ -29,7 +30,7 @@ from mailpatch._ics import EventDetails
 from mailpatch._link import DecodeError, decode_calendar_url
 from mailpatch._lint import RULES, CalendarContent, check_link, links
 from mailpatch._patch import PatchOptions, patch
-from mailpatch._render import RenderError, render
+from mailpatch._render import RenderError, Template, parse, render
 from mailpatch._run import unified_diff
 
 # what Dynamics loops over: a contact's event registrations
@@ -100,6 +101,11 @@ class ContactsError(ValueError):
     """A contacts file that cannot be read (a usage error)."""
 
 
+CONTACTS_MAX_SIZE = 1024 * 1024  # a few sample recipients, not a mailing list
+MAX_CONTACTS = 50  # each adds two renders of the email to the page
+MAX_REGISTRATIONS = 50  # each fills the email's loop once more for its contact
+
+
 _CONTACT_KEYS = ("label", "fields", "registrations")
 _CONTACTS_EXAMPLE = (
     '[[contacts]]\nlabel = "Zoë, registered"\nfields = { firstname = "Zoë" }\n'
@@ -114,9 +120,13 @@ def load_contacts(path: Path) -> list[Contact]:
     contact has a ``label``, ``fields`` (string values) and ``registrations``: event GUIDs,
     or tables with ``event`` and registration fields such as ``msevtmgt_name``.
     """
-    try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    from mailpatch._files import FileProblem, read_bytes
+
+    try:  # a regular file of bounded size: a FIFO or /dev/zero would be read for ever
+        text = read_bytes(path, CONTACTS_MAX_SIZE).decode("utf-8")
+    except FileProblem as exc:
+        raise ContactsError(f"{path}: {exc}") from None
+    except UnicodeDecodeError as exc:
         raise ContactsError(f"{path}: cannot be read ({exc})") from None
     try:
         raw: Any = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
@@ -124,6 +134,15 @@ def load_contacts(path: Path) -> list[Contact]:
         raise ContactsError(f"{path}: not valid JSON ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ContactsError(f"{path}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise ContactsError(f"{path}: nested too deep to be a contacts file") from None
+    try:  # JSON may write half a character ("\ud800"): no page can hold it
+        json.dumps(raw, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ContactsError(
+            f"{path}: {json.dumps(exc.object[exc.start])} is half a character (a lone "
+            "surrogate), not text"
+        ) from None
     if isinstance(raw, dict):
         unknown = sorted(set(raw) - {"contacts"})
         if unknown:
@@ -131,6 +150,11 @@ def load_contacts(path: Path) -> list[Contact]:
         raw = raw.get("contacts", [])
     if not isinstance(raw, list) or not raw:
         raise ContactsError(f"{path}: no contacts; expected, e.g.:\n{_CONTACTS_EXAMPLE}")
+    if len(raw) > MAX_CONTACTS:
+        raise ContactsError(
+            f"{path}: {len(raw)} contacts; the page shows at most {MAX_CONTACTS} (each adds "
+            "two renders of the email)"
+        )
     return [_contact(item, f"{path}: contact {n}") for n, item in enumerate(raw, 1)]
 
 
@@ -149,6 +173,10 @@ def _contact(item: Any, where: str) -> Contact:
     regs = item.get("registrations", [])
     if not isinstance(regs, list):
         raise ContactsError(f"{where}: registrations must be a list")
+    if len(regs) > MAX_REGISTRATIONS:
+        raise ContactsError(
+            f"{where}: {len(regs)} registrations; at most {MAX_REGISTRATIONS} a contact"
+        )
     return Contact(label, fields, tuple(_registration(r, f"{where}: registration") for r in regs))
 
 
@@ -348,14 +376,24 @@ def _invitation(event: EventDetails, values: Mapping[str, str], filename: str) -
     return Invitation(filename, text, url, tuple(missing))
 
 
+def _parsed(text: str) -> Template | str:
+    """The email read as a Handlebars template (once for every contact), or why not."""
+    try:
+        return parse(text)
+    except RenderError as exc:
+        return str(exc)
+
+
 def _render(
     contact: Contact,
-    source: str,
-    patched: str,
+    source: Template | str,
+    patched: Template | str,
     templates: Mapping[tuple[Any, Any], Mapping[str, Any]],
     content: CalendarContent | None,
     event: EventDetails | None,
 ) -> Render:
+    if isinstance(source, str) or isinstance(patched, str):  # not a template: said for each
+        return Render(contact, "", "", (), source if isinstance(source, str) else str(patched))
     context = contact.context()
     try:
         original = render(source, context)
@@ -370,7 +408,10 @@ def _render(
 # --- the page ---------------------------------------------------------------------------------
 
 
+@functools.cache
 def _environment() -> Any:
+    """One environment for every page: its compiled template is kept (some 2 MB and a tenth
+    of a second a page otherwise). Rendering from it is thread-safe."""
     import jinja2
 
     return jinja2.Environment(
@@ -402,6 +443,40 @@ def _verified(source: str, options: PatchOptions) -> str:
     return result.text
 
 
+@dataclass(frozen=True)
+class Preview:
+    """What the preview shows for one email: each sample contact's render, and the patch."""
+
+    guids: list[str]  # the events the email's loops test, as written
+    renders: list[Render]
+    patched: str  # the text patch made (the diff is made from it where it is shown)
+    changed: bool
+    calendar_content: CalendarContent | None
+
+
+def preview(
+    source: str,
+    options: PatchOptions,
+    *,
+    contacts: Sequence[Contact] = (),
+    event: EventDetails | None = None,
+    calendar_content: CalendarContent | None = None,
+    patched: str | None = None,
+) -> Preview:
+    """The preview of one email (``source``, decoded text): see preview_page."""
+    if patched is None:
+        patched = _verified(source, options)
+    if calendar_content is None and event is not None:
+        calendar_content = CalendarContent.parse("the Calendar content", event.content)
+    guids = email_events(source) or email_events(patched)
+    everyone = [*sample_contacts(guids, options), *(c.spelt_as(guids) for c in contacts)]
+    templates = _templates(patched)
+    read = _parsed(source), _parsed(patched)
+    renders = [_render(c, *read, templates, calendar_content, event) for c in everyone]
+    del read  # (a few times the email's size: not kept while the page is made)
+    return Preview(guids, renders, patched, patched != source, calendar_content)
+
+
 def preview_page(
     source: str,
     options: PatchOptions,
@@ -420,26 +495,25 @@ def preview_page(
     the event's own Calendar content (``event.content``) is what the links are checked
     against.
     """
-    if patched is None:
-        patched = _verified(source, options)
-    if calendar_content is None and event is not None:
-        calendar_content = CalendarContent.parse("the Calendar content", event.content)
-    guids = email_events(source) or email_events(patched)
-    everyone = [*sample_contacts(guids, options), *(c.spelt_as(guids) for c in contacts)]
-    templates = _templates(patched)
-    renders = [_render(c, source, patched, templates, calendar_content, event) for c in everyone]
-    diff = unified_diff(name, source, patched)
+    shown = preview(
+        source,
+        options,
+        contacts=contacts,
+        event=event,
+        calendar_content=calendar_content,
+        patched=patched,
+    )
     return str(
         _environment()
         .get_template("preview.html.j2")
         .render(
             name=name,
             options=options,
-            guids=guids,
-            renders=renders,
-            diff_lines=diff.splitlines(),
-            changed=patched != source,
+            guids=shown.guids,
+            renders=shown.renders,
+            diff_lines=unified_diff(name, source, shown.patched).splitlines(),
+            changed=shown.changed,
             event=event,
-            calendar_content=calendar_content,
+            calendar_content=shown.calendar_content,
         )
     )

@@ -30,6 +30,7 @@ from mailpatch._files import (
     write_pending,
 )
 from mailpatch._html import LineIndex
+from mailpatch._link import LinkChange, compare_links
 from mailpatch._patch import (
     EditKind,
     EmailEvents,
@@ -67,6 +68,8 @@ class Outcome:
     left: tuple[str, ...] = ()  # text outside a moved loop, removed with its QR block
     qr_removed: int = 0  # ERQRCode blocks removed
     written_to: str = ""  # where the result went, when not in place (-o FILE, --output-dir)
+    # (GUID, what changed) of each patched Button whose stale calendar links were written anew
+    link_changes: tuple[tuple[str, tuple[LinkChange, ...]], ...] = ()
     output: bytes = b""  # a diff, or the result bytes when Mode.capture (stdout, -o, --output-dir)
     # for the run (Mode.check_run): the email's event GUIDs, and where it has an ERQRCode
     # block to patch while its settings have no endpoint ("LINE:COL")
@@ -97,6 +100,14 @@ class Outcome:
         """What -v says of the patched Buttons whose links were not judged."""
         return "; ".join(
             f"calendar link for event {guid} not checked: {why}" for guid, why in self.unchecked
+        )
+
+    @property
+    def changed_links(self) -> str:
+        """What -v says of the stale calendar links written anew, in decoded terms."""
+        return "; ".join(
+            f"calendar link for event {guid}: {', '.join(map(str, changes))}"
+            for guid, changes in self.link_changes
         )
 
     @property
@@ -322,6 +333,7 @@ def _patched(
             unchecked=result.unchecked,
             left=tuple(text for _, text in result.left_behind),
             qr_removed=sum(1 for e in result.edits if e.what is EditKind.QR),
+            link_changes=link_changes(result),
             output=output,
             events=events,
         )
@@ -425,6 +437,16 @@ class Slot:
             raise self.error
         assert self.outcome is not None
         return self.outcome
+
+
+def link_changes(result: PatchResult) -> tuple[tuple[str, tuple[LinkChange, ...]], ...]:
+    """(GUID, changes) of each stale Button a patch wrote anew, from each link it had."""
+    out = []
+    for update in result.updates:
+        new = update.link.url()
+        changes = (c for old in update.stale for c in compare_links(old, new))
+        out.append((update.guid, tuple(dict.fromkeys(changes))))
+    return tuple(out)
 
 
 # glibc's mallopt() parameters: the freed memory kept at the top of the heap, and the size

@@ -1,9 +1,10 @@
 """``mailpatch serve``: a local page that converts one email, with the CLI's own code path.
 
 The routes are pure functions of a ``Request`` (``handle``), so they are tested without a
-socket; ``make_server`` puts them behind ``http.server`` on 127.0.0.1. Nothing is written to
-disk: the email travels in the form (a file upload, a pasted text, or the exact bytes of the
-previous submit as base64), and every answer is built from it and the settings alone.
+socket; ``mailpatch._server`` puts them on 127.0.0.1, each conversion in a worker process
+with a time and memory bound. Nothing is written to disk: the email travels in the form (a
+file upload, a pasted text, or the exact bytes of the previous submit as base64), and every
+answer is built from it and the settings alone.
 """
 
 from __future__ import annotations
@@ -11,16 +12,14 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import json
 import re
 import secrets
-import sys
-import traceback
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import Message
 from functools import cache
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote
 
@@ -28,17 +27,38 @@ import click
 
 from mailpatch import __version__
 from mailpatch._config import guid_as_id_problem
-from mailpatch._errors import MissingOption
+from mailpatch._errors import MissingOption, Refusal
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode
 from mailpatch._handlebars import GUID, normal_guid
-from mailpatch._html import LineIndex
-from mailpatch._link import DEFAULT_FIELDS, LinkError
+from mailpatch._journeys import ADD_TO_CALENDAR_URL
+from mailpatch._link import (
+    DEFAULT_FIELDS,
+    REQUIRED_FIELD,
+    LinkError,
+    endpoint_problems,
+    validate_field_key,
+    validate_field_value,
+)
 from mailpatch._options import build_options
-from mailpatch._patch import PatchOptions, events_in
+from mailpatch._patch import PatchOptions
 from mailpatch._run import Mode, Outcome, Status, process, unified_diff
+from mailpatch._serve_view import (
+    NEXT_STEPS,
+    EventRow,
+    Inspection,
+    Plain,
+    command_line,
+    inspect_email,
+    plain_changes,
+    plain_outcome,
+    plain_refusal,
+    plain_unreadable,
+)
 
 if TYPE_CHECKING:
     import jinja2
+
+    from mailpatch._preview import Preview
 
 HOST = "127.0.0.1"
 DEFAULT_NAME = "email.html"
@@ -78,10 +98,12 @@ class Response:
 
 
 # srcdoc frames inherit this policy: the email's own scripts, remote images, fonts and
-# stylesheets are blocked (nothing leaves the machine), and no other site may frame the page
+# stylesheets are blocked (nothing leaves the machine), and no other site may frame the page;
+# the one script that runs is the page's own, from this server (/page.js), which may speak to
+# this server alone (the frames are sandboxed without scripts besides)
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'self'"
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; "
+    "img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors 'self'"
 )
 _COMMON_HEADERS = (
     ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
@@ -105,7 +127,10 @@ class Site:
 
     @property
     def hosts(self) -> frozenset[str]:
-        return frozenset({f"{HOST}:{self.port}", f"localhost:{self.port}"})
+        names = {f"{HOST}:{self.port}", f"localhost:{self.port}"}
+        if self.port == 80:  # browsers leave the default port out of Host and Origin
+            names |= {HOST, "localhost"}
+        return frozenset(names)
 
     @property
     def origins(self) -> frozenset[str]:
@@ -209,6 +234,10 @@ class Form:
 
 
 _DISPOSITION_PARAM = re.compile(r';\s*([A-Za-z*]+)="([^"]*)"')
+# the page sends a dozen fields and two per event of the email; a part's headers are a name,
+# a file name and a type (beyond these, 60 MB of tiny fields cost seconds and gigabytes)
+MAX_FIELDS = 10_000
+_PART_HEAD_LIMIT = 16 * 1024
 
 
 def parse_form(content_type: str | None, body: bytes) -> Form:
@@ -218,6 +247,8 @@ def parse_form(content_type: str | None, body: bytes) -> Form:
     header["content-type"] = content_type or ""
     kind = header.get_content_type()
     if kind == "application/x-www-form-urlencoded":
+        if body.count(b"&") >= MAX_FIELDS:
+            raise FormError(f"the form has more than {MAX_FIELDS:,} fields")
         try:
             pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, errors="strict")
         except (UnicodeDecodeError, ValueError):
@@ -232,6 +263,8 @@ def parse_form(content_type: str | None, body: bytes) -> Form:
     raw: dict[str, bytes] = {}
     files: dict[str, tuple[str, bytes]] = {}
     delimiter = b"\r\n--" + boundary.encode("latin-1")
+    if body.count(delimiter) > MAX_FIELDS:  # each part's end (the first has no CRLF before)
+        raise FormError(f"the form has more than {MAX_FIELDS:,} fields")
     segments = (b"\r\n" + body).split(delimiter)
     if len(segments) < 2 or not segments[-1].startswith(b"--"):
         raise FormError("the form is cut off")
@@ -239,6 +272,8 @@ def parse_form(content_type: str | None, body: bytes) -> Form:
         head, sep, content = segment.partition(b"\r\n\r\n")
         if not sep:
             raise FormError("a form part has no headers")
+        if len(head) > _PART_HEAD_LIMIT:
+            raise FormError("a form part's headers are too long")
         try:
             lines = head.decode("utf-8").split("\r\n")
         except UnicodeDecodeError:
@@ -308,6 +343,18 @@ def email_of(form: Form) -> Email | None:
 
 
 @dataclass(frozen=True)
+class Problem:
+    """One problem with the settings as typed, said next to its field and in the summary."""
+
+    field: str  # the id of the input to correct ('' when none is one)
+    text: str
+    missing: bool = False  # a required value not given (rather than a wrong one)
+
+
+_CHOICE = re.compile(r"([0-9]{1,9})(?::([0-9]{1,9}))?")
+
+
+@dataclass(frozen=True)
 class Settings:
     """The page's settings as typed, checked as the CLI and the configuration check them."""
 
@@ -318,14 +365,13 @@ class Settings:
     keep_qr: bool = False
     buttons_text: str = ""  # LINE or LINE:COL choices, as --button (separated by spaces)
     force: bool = False  # as --force: patch protected or locked blocks
+    chosen: Mapping[str, str] = field(default_factory=dict)  # GUID -> LINE:COL picked for it
 
     @property
     def fields(self) -> dict[str, str]:
         """The fields as the configuration table holds them (a repeated key: the last)."""
         out: dict[str, str] = {}
-        # lines as the browser sends them (CRLF); other separators are part of a value
-        lines = self.fields_text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-        for n, line in enumerate(lines, 1):
+        for n, line in enumerate(self._field_lines(), 1):
             if not line.strip():
                 continue
             key, eq, value = line.partition("=")
@@ -334,9 +380,15 @@ class Settings:
             out[key.strip()] = value
         return out
 
+    def _field_lines(self) -> list[str]:
+        # lines as the browser sends them (CRLF); other separators are part of a value
+        return self.fields_text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
     @property
     def buttons(self) -> list[str]:
-        return [b for b in re.split(r"[\s,]+", self.buttons_text) if b]
+        """The Buttons chosen: one per event on the page, else as typed (--button)."""
+        picked = [v.strip() for v in self.chosen.values() if v.strip()]
+        return picked or [b for b in re.split(r"[\s,]+", self.buttons_text) if b]
 
     @property
     def drop_fields(self) -> list[str]:
@@ -354,6 +406,84 @@ class Settings:
                 raise FormError(f"Event {guid}: {problem}")
             out[guid] = (readable, session or None)
         return out
+
+    def problems(self, rows: Sequence[EventRow]) -> list[Problem]:
+        """Every problem with these settings for an email with these events, at once: each
+        endpoint problem, each event's, each data field's, each choice's."""
+        out: list[Problem] = []
+        endpoint = self.endpoint.strip()
+        if not endpoint and any(r.needed for r in rows):
+            text = "The Events API endpoint is required: the calendar links go to it."
+            out.append(Problem("endpoint", text, missing=True))
+        elif endpoint:
+            out += [Problem("endpoint", f"Events API endpoint: {p}.") for p in
+                    endpoint_problems(endpoint)]
+        for row in rows:
+            readable, session = (v.strip() for v in self.ids.get(row.guid, ("", "")))
+            name = f"Event {row.number} ({row.where})"
+            if not readable and row.needed:
+                text = f"The readable event id of event {row.number} ({row.where}) is required."
+                out.append(Problem(f"id-{row.guid}", text, missing=True))
+            elif not readable and session:
+                text = f"{name}: a session id needs the readable event id too."
+                out.append(Problem(f"id-{row.guid}", text))
+            elif readable and guid_as_id_problem(readable):
+                text = (
+                    f"{name}: this is the event's GUID (the long code in the email), not its "
+                    "readable event id, which is on the event record, in the Website and form "
+                    "tab."
+                )
+                out.append(Problem(f"id-{row.guid}", text))
+        out += self._field_problems()
+        out += self._choice_problems(rows)
+        return out
+
+    def _field_problems(self) -> list[Problem]:
+        out = []
+        keys = dict(DEFAULT_FIELDS)
+        for n, line in enumerate(self._field_lines(), 1):
+            if not line.strip():
+                continue
+            key, eq, value = line.partition("=")
+            if not eq or not key.strip():
+                text = f"Data fields, line {n}: {line!r}: expected KEY=VALUE."
+                out.append(Problem("fields", text))
+                continue
+            try:
+                validate_field_key(key.strip())
+                validate_field_value(key.strip(), value)
+            except LinkError as exc:
+                out.append(Problem("fields", f"Data fields, line {n}: {exc}."))
+            keys[key.strip()] = value
+        for key in self.drop_fields:
+            if key == REQUIRED_FIELD:
+                text = f"{REQUIRED_FIELD} cannot be left out: the Events API needs it"
+            elif key not in keys:
+                text = f"{key!r} is not a data field here ({', '.join(keys)} are)"
+            else:
+                continue
+            out.append(Problem("drop_fields", f"Leave out fields: {text}."))
+        return out
+
+    def _choice_problems(self, rows: Sequence[EventRow]) -> list[Problem]:
+        typed = [v for v in self.chosen.values() if v.strip()] if self.chosen else self.buttons
+        bad = [b for b in typed if not _CHOICE.fullmatch(b.strip())]
+        if bad:
+            return [Problem("", f"Button: {b!r} is not LINE or LINE:COL.") for b in bad]
+        # one Button per event, given to the events in document order (as --button pairs them)
+        picked = [(r, self.chosen[r.guid]) for r in rows if r.needed and self.chosen.get(r.guid)]
+        values = [v for _, v in picked]
+        if len(set(values)) < len(values):
+            text = "Two events have the same button chosen: choose one of its own for each."
+            return [Problem("", text)]
+        at = [tuple(int(x) for x in v.split(":")) for v in values]
+        if at != sorted(at):
+            text = (
+                "The buttons go to the events in the order they come in the email: choose for "
+                "each event a button below the one chosen for the event before it."
+            )
+            return [Problem("", text)]
+        return []
 
     def options(self, guids: Sequence[str]) -> PatchOptions:
         """PatchOptions through build_options, the CLI's path, with the events and fields as
@@ -389,15 +519,26 @@ class Settings:
             out += [(f"id-{guid}", readable), (f"session-{guid}", session)]
         if self.keep_qr:
             out.append(("keep_qr", "on"))
-        if self.buttons_text:
+        out += [(f"button-{guid}", value) for guid, value in self.chosen.items() if value]
+        if self.buttons_text and not self.chosen:
             out.append(("buttons", self.buttons_text))
         if self.force:
             out.append(("force", "on"))
         return out
 
+    def with_linked(self, inspection: Inspection, typed: set[str]) -> Settings:
+        """These settings, each event that has no field in the form (``typed``: the GUIDs
+        that do) given the readable id and session its own calendar links carry."""
+        linked = {
+            r.guid: (r.linked_id, r.linked_session)
+            for r in inspection.rows
+            if r.linked_id and r.guid not in typed
+        }
+        return replace(self, ids={**self.ids, **linked}) if linked else self
+
 
 _LABELS = {
-    "--endpoint": "Endpoint",
+    "--endpoint": "Events API endpoint",
     "--event": "Readable event id",
     "--field": "Data fields",
     "--button": "Button",
@@ -406,9 +547,12 @@ _LABELS = {
 
 def settings_of(form: Form) -> Settings:
     ids: dict[str, tuple[str, str]] = {}
+    chosen: dict[str, str] = {}
     for name, value in form.values.items():
         if name.startswith("id-") and GUID.match(name[3:]):
             ids[normal_guid(name[3:])] = (value, form.get(f"session-{name[3:]}"))
+        elif name.startswith("button-") and GUID.match(name[7:]):
+            chosen[normal_guid(name[7:])] = value
     return Settings(
         endpoint=form.get("endpoint"),
         ids=ids,
@@ -417,6 +561,7 @@ def settings_of(form: Form) -> Settings:
         keep_qr=form.get("keep_qr") in ("on", "1", "true"),
         buttons_text=form.get("buttons"),
         force=form.get("force") in ("on", "1", "true"),
+        chosen=chosen,
     )
 
 
@@ -470,43 +615,76 @@ def toml_snippet(settings: Settings, options: PatchOptions, guids: Sequence[str]
 # ---------------------------------------------------------------- the conversion
 
 
-@dataclass(frozen=True)
-class EventRow:
-    guid: str
-    where: str  # 'QR block at 12:5', 'patched Button'
-    readable_id: str
-    session: str
-    needed: bool  # a QR block to patch waits for this id
-
-
 def _status_line(outcome: Outcome) -> str:
     from mailpatch._cli import _line  # the status line `mailpatch patch -v` prints
 
     return _line(outcome, verbose=True) or outcome.status.value
 
 
-def _diff_lines(diff: str) -> list[tuple[str, str]]:
-    kinds = (("+++", "file"), ("---", "file"), ("@@", "hunk"), ("+", "add"), ("-", "del"))
+Part = tuple[str, bool]  # a piece of a diff line, and whether it is a changed part
+
+
+def diff_lines(diff: str) -> list[tuple[str, list[Part]]]:
+    """Each line of a unified diff with its kind (file, hunk, add, del, note, ''), cut into
+    pieces so that the changed part of a changed line can be marked."""
+    from mailpatch._highlight import changed_spans, line_kinds
+
     lines = re.split(r"\r\n|\r|\n", diff.removesuffix("\n"))  # as diff splits, not splitlines
-    return [(next((k for p, k in kinds if line.startswith(p)), ""), line) for line in lines]
+    kinds = line_kinds(lines)
+    out = []
+    for line, kind, spans in zip(lines, kinds, changed_spans(lines, kinds), strict=True):
+        parts: list[Part] = []
+        at = 0
+        for lo, hi in spans:
+            parts += [(line[at:lo], False), (line[lo:hi], True)]
+            at = hi
+        parts.append((line[at:], False))
+        out.append((kind, [p for p in parts if p[0]]))
+    return out
 
 
-def _preview(text: str, options: PatchOptions, name: str, patched: str) -> str:
-    """The preview page for ``text``, which the run patched (and verified) as ``patched``."""
-    from mailpatch._preview import preview_page
+def _names(settings: Settings, rows: Sequence[EventRow]) -> dict[str, str]:
+    """Each event's name on the page: its readable id when one is given."""
+    return {r.guid: settings.ids.get(r.guid, ("", ""))[0].strip() for r in rows}
 
-    return preview_page(text, options, name=name, patched=patched)
+
+def inspect_route(site: Site, form: Form) -> Response:
+    """The events, Buttons, endpoint and ids of the email the form carries, as JSON: what the
+    page's script lists as soon as an email is chosen, pasted or dropped."""
+    try:
+        email = email_of(form)
+    except FormError as exc:
+        return _json(400, {"problem": str(exc)})
+    if email is None:
+        return _json(400, {"problem": "Choose the exported email file, or paste its HTML."})
+    if len(email.data) > site.max_size:
+        said = f"{email.name} is {len(email.data):,} bytes: at most {site.max_size:,} here."
+        return _json(413, {"problem": said})
+    document: dict[str, object] = {"name": email.name, "bytes": len(email.data)}
+    try:
+        text = decode(email.data).text
+    except FileProblem as exc:
+        return _json(200, {**document, "problem": plain_unreadable(email.name, str(exc)).text})
+    return _json(200, {**document, **inspect_email(text).as_json(), "problem": None})
+
+
+def _json(status: int, document: Mapping[str, object]) -> Response:
+    body = json.dumps(document, ensure_ascii=False).encode("utf-8")
+    return Response(status, body, "application/json; charset=utf-8", _COMMON_HEADERS)
 
 
 def convert(site: Site, form: Form, download: bool = False) -> Response:
     """The form's email patched with its settings: the page (or, for a download, the file)."""
-    page: dict[str, Any] = {"settings": settings_of(form)}
+    settings = settings_of(form)
+    page: dict[str, Any] = {"settings": settings}
     try:
         email = email_of(form)
     except FormError as exc:
-        return _page(site, 400, error=str(exc), **page)
+        plain = Plain("The email did not arrive whole", str(exc), "error")
+        return _page(site, 400, plain=plain, **page)
     if email is None:
-        return _page(site, 400, notice="Paste or upload an email first.", **page)
+        problem = Problem("email_file", "Choose the exported email file, or paste its HTML.", True)
+        return _page(site, 400, problems=[problem], **page)
     if len(email.data) > site.max_size:
         return _too_large(site, f"{email.name} is {len(email.data):,} bytes")
     page["email"] = email
@@ -514,39 +692,48 @@ def convert(site: Site, form: Form, download: bool = False) -> Response:
         text = decode(email.data).text
     except FileProblem as exc:
         line = _status_line(Outcome(email.name, Status.REFUSED, str(exc)))
-        return _page(site, 422, error=line, **page)
-    events = events_in(text)
-    lines = LineIndex(text)
-    settings: Settings = page["settings"]
-    needed = {g for g, _ in events.to_patch}
-    rows = []
-    for guid in dict.fromkeys([*(g for g, _ in events.qr), *sorted(events.patched)]):
-        where = [f"QR block at {lines.label(at)}" for g, at in events.qr if g == guid]
-        if guid in events.patched:
-            where.append("patched Button")
-        readable, session = settings.ids.get(guid, ("", ""))
-        rows.append(EventRow(guid, ", ".join(where), readable, session, guid in needed))
+        plain = plain_unreadable(email.name, str(exc))
+        return _page(site, 422, plain=plain, status_line=line, **page)
+    inspection = inspect_email(text)
+    typed = {normal_guid(n[3:]) for n in form.values if n.startswith("id-") and GUID.match(n[3:])}
+    settings = page["settings"] = settings.with_linked(inspection, typed)
+    rows = inspection.rows
     page["events"] = rows
+    by_place = {b.value: b.named for b in inspection.buttons}
+    page["chosen_named"] = [by_place.get(v, f"line {v}") for v in settings.chosen.values() if v]
+    if not settings.endpoint.strip() and inspection.endpoint:
+        page["endpoint_note"] = inspection.endpoint
+    problems = settings.problems(rows)
+    if problems:
+        status = 200 if all(p.missing for p in problems) else 422
+        return _page(site, status, problems=problems, **page)
     guids = [r.guid for r in rows]
     try:
         options = settings.options(guids)
-    except FormError as exc:
-        return _page(site, 422, error=str(exc), **page)
+    except FormError as exc:  # what problems() does not foresee
+        return _page(site, 422, problems=[Problem("", str(exc))], **page)
+    names = _names(settings, rows)
     page["toml"] = toml_snippet(settings, options, guids)
-    missing = [r.guid for r in rows if r.needed and not settings.events(guids).get(r.guid)]
-    if needed and (missing or options.endpoint is None):
-        wants = (["the endpoint"] if options.endpoint is None else []) + (
-            ["the readable event id of " + ", ".join(missing)] if missing else []
-        )
-        return _page(site, 200, notice=f"Fill in {' and '.join(wants)}, then convert.", **page)
+    page["cli"] = command_line(
+        options.endpoint,
+        settings.events(guids),
+        settings.fields,
+        settings.drop_fields,
+        settings.keep_qr,
+        settings.buttons,
+        settings.force,
+        email.name,
+    )
     try:
         mode = Mode(capture=True, max_size=site.max_size)  # as `mailpatch patch -o` runs
         outcome = process(email.name, options, mode, email.data)
-    except MissingOption as exc:
-        return _page(site, 200, notice=str(exc), **page)
+    except MissingOption as exc:  # the settings were checked: not expected
+        return _page(site, 422, problems=[Problem("", str(exc))], **page)
     page["status_line"] = _status_line(outcome)
     if outcome.status in (Status.REFUSED, Status.ERROR):
-        return _page(site, 422, error=page.pop("status_line"), **page)
+        refusal = _refusal(text, options) if outcome.status is Status.REFUSED else None
+        plain = plain_refusal(refusal, outcome.message, text, inspection, settings.chosen, names)
+        return _page(site, 422, plain=plain, **page)
     if download:
         return Response(
             200,
@@ -554,13 +741,38 @@ def convert(site: Site, form: Form, download: bool = False) -> Response:
             "text/html; charset=utf-8",
             (("Content-Disposition", content_disposition(email.name)), *_COMMON_HEADERS),
         )
+    page["plain"] = plain_outcome(outcome, names)
+    if outcome.status is Status.NOT_APPLICABLE:
+        return _page(site, 200, **page)
     after = decode(outcome.output).text
-    if outcome.output != email.data:
-        page["diff"] = _diff_lines(unified_diff(email.name, text, after))
-        page["changed"] = True
-    if outcome.status is not Status.NOT_APPLICABLE:
-        page["preview"] = _preview(text, options, email.name, after)
+    changed = outcome.output != email.data
+    page["changed"] = changed
+    if changed:
+        page["changes"] = plain_changes(outcome, inspection, after, names, settings.keep_qr)
+        page["diff"] = diff_lines(unified_diff(email.name, text, after))
+    # the registered first: what the conversion is for; then the one who must see no button
+    renders = _preview(text, options, after).renders
+    page["renders"] = sorted(renders, key=lambda r: not r.contact.registrations)
     return _page(site, 200, **page)
+
+
+def _refusal(text: str, options: PatchOptions) -> Refusal | None:
+    """The core's own refusal of ``text``, in structured form (the run gave its words); None
+    when the patch passes and only its check refused."""
+    from mailpatch._patch import patch
+
+    try:
+        patch(text, options)
+    except Refusal as exc:
+        return exc
+    return None
+
+
+def _preview(text: str, options: PatchOptions, patched: str) -> Preview:
+    """The preview of ``text``, which the run patched (and verified) as ``patched``."""
+    from mailpatch._preview import preview
+
+    return preview(text, options, patched=patched)
 
 
 def _page(site: Site, status: int, **values: Any) -> Response:
@@ -568,27 +780,56 @@ def _page(site: Site, status: int, **values: Any) -> Response:
     carried = base64.b64encode(email.data).decode("ascii") if email else ""
     defaults: dict[str, Any] = {
         "events": [],
-        "notice": None,
-        "error": None,
+        "plain": None,
+        "problems": [],
         "status_line": None,
+        "changes": [],
         "diff": None,
         "changed": False,
-        "preview": None,
+        "renders": None,
         "toml": None,
+        "cli": None,
         "email": None,
+        "endpoint_note": "",
+        "chosen_named": [],
         "default_fields": DEFAULT_FIELDS,
+        "next_steps": NEXT_STEPS,
+        "add_to_calendar_url": ADD_TO_CALENDAR_URL,
     }
+    merged = {**defaults, **values}
+    problems: list[Problem] = merged["problems"]
     return _html(
         "serve.html.j2",
         status,
         token=site.token,
         max_size=site.max_size,
         carried=carried,
-        **{**defaults, **values},
+        field_problems=_by_field(problems),
+        **merged,
     )
 
 
+def _by_field(problems: Sequence[Problem]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for problem in problems:
+        if problem.field:
+            out.setdefault(problem.field, []).append(problem.text)
+    return out
+
+
 # ---------------------------------------------------------------- routing
+
+
+@cache
+def page_script() -> bytes:
+    """The page's one script (CSP: script-src 'self'): it lists an email's events as soon as
+    the email is chosen, and remembers the settings for the tab's next email."""
+    from importlib.resources import files
+
+    return files("mailpatch").joinpath("static", "page.js").read_bytes()
+
+
+_ROUTES = ("/", "/download", "/inspect", "/page.js")
 
 
 def handle(site: Site, request: Request) -> Response:
@@ -598,11 +839,13 @@ def handle(site: Site, request: Request) -> Response:
     if refused is not None:
         return refused
     path = request.path.split("?", 1)[0]
-    if path not in ("/", "/download"):
+    if path not in _ROUTES:
         return message_page(HTTPStatus.NOT_FOUND, "Not found", f"There is no page {path!r}.")
     if request.method == "GET" and path == "/":
         return _page(site, 200, settings=Settings())
-    if request.method != "POST":
+    if request.method == "GET" and path == "/page.js":
+        return Response(200, page_script(), "text/javascript; charset=utf-8", _COMMON_HEADERS)
+    if request.method != "POST" or path == "/page.js":
         return message_page(
             HTTPStatus.METHOD_NOT_ALLOWED, "Not allowed", f"{request.method} is not answered here."
         )
@@ -617,88 +860,6 @@ def handle(site: Site, request: Request) -> Response:
     refused = refuse_forgery(site, request, form.get("token"))
     if refused is not None:
         return refused
+    if path == "/inspect":
+        return inspect_route(site, form)
     return convert(site, form, download=path == "/download")
-
-
-# ---------------------------------------------------------------- the socket layer
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: SiteServer
-    server_version = f"mailpatch/{__version__}"
-    sys_version = ""
-    timeout = 60  # a stalled client frees its thread
-
-    def do_GET(self) -> None:
-        self._answer()
-
-    def do_POST(self) -> None:
-        self._answer()
-
-    def do_HEAD(self) -> None:
-        self._answer()
-
-    def _answer(self) -> None:
-        site = self.server.site
-        hosts = self.headers.get_all("Host") or []
-        response = refuse_host(site, hosts[0] if len(hosts) == 1 else None)
-        body = b""
-        if response is None and self.command == "POST":
-            length = self.headers.get("Content-Length")
-            chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
-            response = refuse_length(site, length, chunked)
-            if response is None:
-                body = self.rfile.read(int(length or 0))
-            else:
-                self._drain(length)
-        if response is None:
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            try:
-                response = handle(site, Request(self.command, self.path, headers, body))
-            except Exception:  # a bug: the user gets a page, the terminal the traceback
-                traceback.print_exc()
-                response = message_page(
-                    500, "Internal error", "mailpatch failed; the terminal shows why."
-                )
-        self.close_connection = True
-        self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
-        for name, value in response.headers:
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
-
-    def _drain(self, length: str | None) -> None:
-        """Read and drop a refused body (up to a bound), so the browser sees the answer
-        instead of a connection reset."""
-        if length is None or not _DIGITS.fullmatch(length.strip()):
-            return
-        left = min(int(length), 8 * body_limit(self.server.site.max_size))
-        while left > 0:
-            chunk = self.rfile.read(min(left, 1 << 20))
-            if not chunk:
-                break
-            left -= len(chunk)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # no line per request: the terminal shows the URL and errors only
-
-
-class SiteServer(ThreadingHTTPServer):
-    daemon_threads = True  # Ctrl-C does not wait for a slow client
-    site: Site
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, TimeoutError)):
-            return  # the browser went away: nothing to report
-        super().handle_error(request, client_address)
-
-
-def make_server(port: int, max_size: int = DEFAULT_MAX_SIZE) -> SiteServer:
-    """A server bound to 127.0.0.1 (port 0: any free port); OSError when the port is taken."""
-    server = SiteServer((HOST, port), _Handler)
-    server.site = Site(server.server_address[1], max_size=max_size)
-    return server

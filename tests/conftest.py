@@ -1,4 +1,6 @@
 import os
+import shutil
+import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -33,3 +35,41 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_sep("-", f"{total:,} generated cases ran (profile {profile})")
         for name, count in sorted(GENERATED.items()):
             terminalreporter.write_line(f"{count:>8,}  {name}")
+
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.com",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.com",
+}
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_ENV},
+    ).stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """This checkout's working tree, uncommitted changes included, as a one-commit repository:
+    pre-commit clones a rev of it (tests/test_precommit.py), and the README's commands run in
+    clones of it (tests/test_readme.py)."""
+    root = Path(__file__).resolve().parent.parent
+    repo = tmp_path_factory.mktemp("hook-repo")
+    listed = git(root, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
+    for name in filter(None, listed.split("\0")):
+        source = root / name
+        if source.is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, repo / name)
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "hook repo")
+    return repo, git(repo, "rev-parse", "HEAD")

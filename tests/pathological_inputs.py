@@ -253,6 +253,7 @@ class Shape:
     why: str  # the refusal message fragment, or what the shape shows
     options: PatchOptions = field(default=ONE_EVENT)
     units: int = 300  # what the unit tests build (past a bound, where the shape has one)
+    preview: int = 0  # units at which the preview is measured too (0: not)
 
 
 def shapes() -> list[Shape]:
@@ -428,5 +429,14 @@ def shapes() -> list[Shape]:
             3_900_000,  # 19.5 MB
             "patched",
             "one Handlebars expression per five bytes (memory)",
+            preview=200_000,  # 1 MB
+        ),
+        Shape(
+            "{{!c}}-comment-line",
+            lambda n: qr() + BUTTON + "<p>\n" + "{{!c}}    " * n + "word</p>",
+            100_000,  # 1 MB
+            "patched",
+            "one line of comments then a word: exponential in pybars' whitespace regex",
+            preview=100_000,
         ),
     ]

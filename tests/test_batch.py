@@ -437,3 +437,69 @@ def test_a_link_fix_alone_is_reported_as_such(tmp_path: Path, capsys) -> None:
     (root / "a.html").write_text(broken, "utf-8")
     main(["patch", str(root)])
     assert "(2 links fixed)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        pytest.param(["../emails/a.html", "b.html"], id="dot-dot-beside-a-file"),
+        pytest.param(["sub/../../emails/a.html", "b.html"], id="dot-dot-inside"),
+        pytest.param(["linked/a.html", "b.html"], id="symlinked-folder"),
+    ],
+)
+def test_output_dir_results_land_only_inside_it(
+    names: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mirror paths come from normalised paths: '..' and symlinks cannot lead a result out of
+    --output-dir onto a file the user keeps elsewhere."""
+    tree(tmp_path, {"emails/a.html": EXAMPLE, "work/b.html": EXAMPLE, "work/sub/x": "x"})
+    (tmp_path / "work" / "linked").symlink_to(tmp_path / "emails")
+    monkeypatch.chdir(tmp_path / "work")
+    kept = (tmp_path / "emails" / "a.html").read_bytes()
+    args = ["patch", "--endpoint", "contoso.svc.dynamics.com", "--event-id", "E"]
+    assert main([*args, "--output-dir", "out", *names]) == 0
+    assert (tmp_path / "emails" / "a.html").read_bytes() == kept
+    written = sorted(p for p in tmp_path.rglob("*.html") if p.read_bytes() != EXAMPLE.read_bytes())
+    assert written and all(p.is_relative_to(tmp_path / "work" / "out") for p in written)
+    assert len(written) == 2
+
+
+def test_output_dir_refuses_a_result_a_symlink_inside_it_would_take_out(tmp_path: Path) -> None:
+    """A folder link already inside --output-dir pointing elsewhere: refused, not followed."""
+    tree(tmp_path, {"in/a/summit.html": EXAMPLE, "elsewhere/keep.txt": "x"})
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "a").symlink_to(tmp_path / "elsewhere")
+    args = ["patch", "--endpoint", "contoso.svc.dynamics.com", "--event-id", "E"]
+    code = main([*args, "--output-dir", str(tmp_path / "out"), str(tmp_path / "in")])
+    assert code == 123
+    assert sorted(p.name for p in (tmp_path / "elsewhere").iterdir()) == ["keep.txt"]
+
+
+def test_a_named_settings_file_stands_for_the_emails_it_governs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What pre-commit passes when a commit changes only the settings: each email those
+    settings govern is checked (not one below a folder with settings of its own, nor one they
+    exclude); a pyproject.toml without [tool.mailpatch] stands for nothing."""
+    tree(
+        tmp_path,
+        {
+            "pyproject.toml": CONFIG + 'exclude = ["drafts/*"]\n',
+            "emails/a.html": EXAMPLE,
+            "emails/drafts/wip.html": EXAMPLE,
+            "emails/sub/mailpatch.toml": 'endpoint = "other.svc.dynamics.com"\n',
+            "emails/sub/b.html": EXAMPLE,
+            "tools/pyproject.toml": '[project]\nname = "tools"\n',
+            "tools/c.html": EXAMPLE,
+        },
+    )
+    (tmp_path / ".git").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert main(["patch", "--check", "pyproject.toml"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "would patch emails/a.html (1 calendar button)",
+        "would patch tools/c.html (1 calendar button)",  # tools/pyproject.toml has no settings
+        "2 files would be patched.",
+    ]
+    assert main(["patch", "--check", "tools/pyproject.toml"]) == 0
+    assert capsys.readouterr().err == "no files.\n"

@@ -1200,6 +1200,7 @@ def test_other_commands_are_imported_only_when_named() -> None:
         "import sys, mailpatch._cli as c\n"
         "lazy = ('mailpatch._cli_lint', 'mailpatch._cli_ics', 'mailpatch._lint', "
         "'mailpatch._cli_preview', 'mailpatch._preview', 'mailpatch._render', "
+        "'mailpatch._render_syntax', 'mailpatch._render_values', "
         "'mailpatch._cli_serve', 'mailpatch._serve', 'jinja2')\n"
         "print(sorted(m for m in sys.modules if m in lazy))\n"
         "import click\n"

@@ -23,7 +23,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -231,6 +231,46 @@ class Renderer:
         return rendered
 
 
+class LineRenderer:
+    """One node process (render.js --lines) for a whole module: a batch in, its results out,
+    a line each; for the differential tests, which render thousands of small batches.
+
+    Each result is per template and per context: the string Handlebars.js printed, or
+    ``{"error": message}`` where it threw (a template it cannot parse throws for every
+    context)."""
+
+    def __init__(self, node: str) -> None:
+        self.process = subprocess.Popen(
+            [node, str(RENDER_JS), "--lines"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,  # what {{log}} and denied property lookups log
+            cwd=HARNESS,
+            text=True,
+            encoding="utf-8",
+        )
+
+    def __call__(
+        self, templates: Sequence[str], contexts: Sequence[Mapping[str, Any]]
+    ) -> list[list[str | dict[str, str]]]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        request = json.dumps({"templates": list(templates), "contexts": list(contexts)})
+        self.process.stdin.write(request + "\n")
+        self.process.stdin.flush()
+        answer = json.loads(self.process.stdout.readline())
+        assert "failure" not in answer, answer
+        results: list[list[str | dict[str, str]]] = answer["results"]
+        # Guard the protocol itself: a short answer would silently drop cases.
+        assert len(results) == len(templates)
+        assert all(len(row) == len(contexts) for row in results)
+        return results
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+
 def _harness_problems() -> list[str]:
     problems: list[str] = []
     if shutil.which("node") is None:
@@ -261,6 +301,14 @@ def handlebars() -> Renderer:
     node = shutil.which("node")
     assert node is not None
     return Renderer(node)
+
+
+@pytest.fixture(scope="session")
+def handlebars_lines(handlebars: Renderer) -> Iterator[LineRenderer]:
+    """render.js in one process for the session, a batch per line (LineRenderer)."""
+    renderer = LineRenderer(handlebars.node)
+    yield renderer
+    renderer.close()
 
 
 # --------------------------------------------------------------------------- expectations

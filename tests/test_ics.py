@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -336,6 +337,29 @@ def test_event_errors_are_usage_errors(
     assert fragment in err
 
 
+@pytest.mark.parametrize("which", ["event-file", "content"])
+@pytest.mark.parametrize("kind", ["fifo", "device", "too-big"])
+def test_event_files_that_are_no_files(
+    which: str, kind: str, tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """Read as an email is: a FIFO hung `ics` and `preview`, /dev/zero ended in a
+    MemoryError traceback; now each is a usage error that names the file."""
+    path = event(tmp_path)
+    target = path if which == "event-file" else tmp_path / "calendar-content.html"
+    target.unlink()
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "device":
+        target.symlink_to("/dev/zero")
+    else:
+        target.write_text(TOML if which == "event-file" else "", "utf-8")
+        with target.open("a") as handle:
+            handle.write("#" * (21 * 1024 * 1024))
+    code, out, err = run_ics(["--event-file", str(path)], capsysbinary)
+    assert code == 2 and out == b""
+    assert ("over the" if kind == "too-big" else "is not a regular file") in err
+
+
 def test_content_not_utf8(tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
     path = event(tmp_path)
     (tmp_path / "calendar-content.html").write_bytes(b"<p>Ol\xe1</p>")
@@ -516,3 +540,60 @@ def test_the_old_event_option_still_reads_the_file_with_a_warning(
     assert "'ics --event FILE' is now 'ics --event-file FILE'" in err
     both = ["--event", toml, "--event-file", toml]
     assert run_ics(both, capsysbinary)[0] == 2
+
+
+@pytest.mark.parametrize("command", ["ics", "preview"])
+@pytest.mark.parametrize(
+    "which, special",
+    [
+        pytest.param("content", "fifo", id="content-fifo"),
+        pytest.param("content", "/dev/zero", id="content-dev-zero"),
+        pytest.param("event.toml", "fifo", id="toml-fifo"),
+        pytest.param("event.toml", "/dev/zero", id="toml-dev-zero"),
+        pytest.param("content", "large", id="content-over-the-limit"),
+    ],
+)
+def test_event_files_are_regular_files_of_bounded_size(
+    command: str, which: str, special: str, tmp_path: Path
+) -> None:
+    """A FIFO would hang the command and /dev/zero exhaust its memory: only regular files are
+    read, no larger than an email may be."""
+    toml = event(tmp_path)
+    target = toml if which == "event.toml" else tmp_path / "calendar-content.html"
+    target.unlink()
+    if special == "fifo":
+        os.mkfifo(target)
+    elif special == "large":
+        target.write_bytes(b"<p>" + b"x" * (20 * 1024 * 1024) + b"</p>")
+    else:
+        target.symlink_to(special)
+    args = ["ics", "--event-file", str(toml)]
+    if command == "preview":
+        email = str(FIXTURES / "examples" / "registration-email.html")
+        settings = ["--endpoint", "contoso.svc.dynamics.com", "--event-id", "E"]
+        args = ["preview", *settings, *args[1:], "-o", str(tmp_path / "p.html"), email]
+    run = subprocess.run(
+        [sys.executable, "-m", "mailpatch", *args], capture_output=True, timeout=60, text=True
+    )
+    assert run.returncode == 2, run.stderr
+    reason = "over the" if special == "large" else "is not a regular file"
+    assert reason in run.stderr and str(target) in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_the_time_zone_carries_no_comment_that_reads_as_an_expiry(tmp_path: Path) -> None:
+    """icalendar writes 'COMMENT:This timezone only works from 2026-01-01 to 2027-01-01.' into
+    the VTIMEZONE, which readers of the file took for the invitation expiring."""
+    event = EventDetails(
+        name="Summit",
+        start=datetime(2026, 3, 14, 9, tzinfo=ZoneInfo("Europe/Lisbon")),
+        end=datetime(2026, 3, 14, 17, tzinfo=ZoneInfo("Europe/Lisbon")),
+        timezone="Europe/Lisbon",
+        location="Lisboa",
+        organizer="events@contoso.com",
+        content=CONTENT,
+    )
+    data, _ = build_ics(event, {})
+    calendar = check_ics(data)
+    assert b"only works" not in data and b"COMMENT" not in data
+    assert [z["TZID"] for z in calendar.walk("VTIMEZONE")] == ["Europe/Lisbon"]

@@ -16,10 +16,13 @@ from mailpatch._link import (
     DEFAULT_FIELDS,
     PLACEHOLDER,
     CalendarLink,
+    LinkChange,
     LinkError,
     build_fields,
+    compare_links,
     decode_calendar_url,
     encode_value,
+    endpoint_problems,
     normalize_endpoint,
     placeholder_problems,
 )
@@ -64,6 +67,90 @@ def test_endpoint_accepted(given_: str, host: str) -> None:
 def test_endpoint_refused(given_: str, fragment: str) -> None:
     with pytest.raises(LinkError, match=fragment):
         normalize_endpoint(given_)
+
+
+@pytest.mark.parametrize(
+    ("given_", "problems"),
+    [
+        pytest.param("contoso.svc.dynamics.com", [], id="fine"),
+        pytest.param(
+            "http://contoso.svc.dynamics.com:8080",
+            ["only https:// is allowed, not http://", "a port is not allowed"],
+            id="scheme-and-port",
+        ),
+        pytest.param(
+            "ftp://u:p@contoso:21/x",
+            [
+                "only https:// is allowed, not ftp://",
+                "unexpected path /x; give the host, optionally with /EvtMgmt/api/v2.0/",
+                "credentials are not allowed",
+                "a port is not allowed",
+                "'contoso' is not a host name: it has one label only; the endpoint is like "
+                "<id>.svc.dynamics.com",
+            ],
+            id="every-part-wrong",
+        ),
+        pytest.param(
+            "http://[::1]:80", ["only https:// is allowed, not http://", "'[::1]:80' is an IPv6 "
+            "address, not a host name"], id="ipv6-stops-there",
+        ),
+    ],
+)  # fmt: skip
+def test_every_endpoint_problem_is_said_at_once(given_: str, problems: list[str]) -> None:
+    assert endpoint_problems(given_) == problems
+    if problems:
+        with pytest.raises(LinkError) as info:
+            normalize_endpoint(given_)
+        assert str(info.value) == f"endpoint {given_!r}: " + "; ".join(problems)
+
+
+LINK = CalendarLink(HOST, "ContosoSummit2025").url()
+COMPARED = [
+    pytest.param(LINK, LINK, [], id="same"),
+    pytest.param(
+        LINK, CalendarLink(HOST, "ContosoCloudSummit2025").url(),
+        ["readableEventId ContosoSummit2025 -> ContosoCloudSummit2025"], id="readable-id",
+    ),
+    pytest.param(
+        LINK, CalendarLink("fabrikam.crm.dynamics.com", "ContosoSummit2025").url(),
+        ["endpoint contoso.svc.dynamics.com -> fabrikam.crm.dynamics.com"], id="endpoint",
+    ),
+    pytest.param(
+        LINK,
+        CalendarLink(HOST, "ContosoSummit2025", session_id="S1",
+                     fields=build_fields([("lastname", "{{contact.lastname}}")], ["firstname"]),
+                     api_version="2024-01-01").url(),
+        ["api-version 2016-06-30 -> 2024-01-01",
+         "data.firstname removed (was {{contact.firstname}})", "sessionId added: S1",
+         "data.lastname added: {{contact.lastname}}"],
+        id="session-fields-version",
+    ),
+    pytest.param(
+        LINK.replace("{{this.msevtmgt_name}}", "%7B%7Bthis.msevtmgt_name%7D%7D"), LINK,
+        ["text %7B%7Bthis.msevtmgt_name%7D%7D -> {{this.msevtmgt_name}}"],
+        id="same-values-written-otherwise",
+    ),
+    pytest.param(
+        LINK.replace("data=[{", "data=[{{"), LINK,
+        ["link removed (was not readable (data is not JSON: Expecting property name enclosed "
+         "in double quotes: line 1 column 3 (char 2)))",
+         "endpoint added: contoso.svc.dynamics.com", "api-version added: 2016-06-30",
+         "readableEventId added: ContosoSummit2025",
+         "data.registrationId added: {{this.msevtmgt_name}}",
+         "data.firstname added: {{contact.firstname}}"],
+        id="old-data-not-json",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("before", "after", "said"), COMPARED)
+def test_compare_links_in_decoded_terms(before: str, after: str, said: list[str]) -> None:
+    assert [str(c) for c in compare_links(before, after)] == said
+
+
+def test_a_change_keeps_its_parts_apart() -> None:
+    (change,) = compare_links(LINK, CalendarLink(HOST, "Renamed").url())
+    assert change == LinkChange("readableEventId", "ContosoSummit2025", "Renamed")
 
 
 def test_href_shape_matches_the_documented_call() -> None:

@@ -449,7 +449,7 @@ def test_json_format_clean_lists_no_problem_and_unreadable_files_with_why(
     document = json.loads(capsys.readouterr().out)
     (unread,) = document["unreadable"]
     assert unread["path"] == str(latin1) and "is not UTF-8" in unread["reason"]
-    assert document["summary"] == {"problems": 0, "files": 1, "unreadable": 1}
+    assert document["summary"] == {"problems": 0, "files": 1, "unreadable": 1, "not_patched": 0}
 
 
 def test_github_annotations(capsys: pytest.CaptureFixture[str]) -> None:
@@ -680,16 +680,84 @@ def test_an_unforeseen_failure_is_that_file_s_error(
     """As patch: a bug in one file ends as that file's error (123), the others linted."""
     import mailpatch._lint as core
 
-    real = core.lint
+    real = core.lint_email
 
-    def lint(text: str, *args: object) -> object:
+    def lint_email(text: str, *args: object) -> object:
         if "MP206-me" in text:
             raise RecursionError("maximum recursion depth exceeded")
         return real(text, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(core, "lint", lint)
+    monkeypatch.setattr(core, "lint_email", lint_email)
     bad = tmp_path / "bad.html"
     bad.write_text("<!-- MP206-me -->", "utf-8")
     assert main(["lint", str(bad), str(DIFFER)]) == 123
     captured = capsys.readouterr()
     assert "INTERNAL ERROR: RecursionError" in captured.err and " MP206 " in captured.out
+
+
+def test_mp207_is_fixable_in_the_text_the_json_and_the_summary_alike(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """patch rewrites a stale link (its 'updated' status): the message, the JSON and the
+    summary all say so, where the message did and the other two did not."""
+    stale = FIXTURES / "lint" / "mp207-stale-link"
+    config = ["--config", str(stale / "mailpatch.toml")]
+    assert main(["lint", *config, str(stale / "input.html")]) == 1
+    out = capsys.readouterr()
+    assert all(line.endswith("(mailpatch patch fixes it)") for line in out.out.splitlines())
+    assert out.err.splitlines()[0] == (
+        "Found 2 problems in 1 of 1 file (2 fixable with 'mailpatch patch')."
+    )
+    assert main(["lint", "--format", "json", *config, str(stale / "input.html")]) == 1
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    assert [p["fixable"] for p in problems] == [True, True]
+
+
+def test_a_raw_export_has_no_problem_but_its_qr_blocks_are_said_to_wait(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Lint on an export nobody patched: exit 0 and no problem, and the summary, -v and the
+    JSON say how many ERQRCode blocks are not patched yet (where "No problems" alone read as
+    'done')."""
+    raw = str(FIXTURES / "patch" / "multi-event" / "input.html")
+    clean = write(tmp_path, "ok.html", button(LOOP + anchor() + END))
+    assert main(["lint", raw, clean]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        "No problems in 2 files.",
+        "2 ERQRCode blocks in 1 file are not patched yet: 'mailpatch patch' moves each into "
+        "its Button.",
+    ]
+    assert main(["lint", "-v", raw]) == 0
+    assert f"linted {raw}: 0 problems, 2 ERQRCode blocks not patched yet" in capsys.readouterr().err
+    assert main(["lint", "--format", "json", raw]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["summary"]["not_patched"] == 2 and document["problems"] == []
+    assert [u["guid"] for u in document["not_patched"]] == [
+        "0d2f4a6c-8e1b-ef11-a82e-000d3a4b5c6d",
+        "5a7c9e1f-3b4d-ef11-a82e-000d3a4b5c6d",
+    ]
+    assert main(["lint", clean]) == 0
+    assert capsys.readouterr().err == "No problems in 1 file.\n"
+
+
+def test_a_real_time_journeys_email_is_pointed_at_the_native_button(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No ERQRCode block, and real-time journeys' labels: nothing for mailpatch to patch, and
+    lint says where the calendar button comes from there (exit 0: not a problem)."""
+    rtj = str(FIXTURES / "unchanged" / "real-time-journeys-email" / "input.html")
+    outbound = str(FIXTURES / "unchanged" / "no-qr-block" / "input.html")
+    assert main(["lint", rtj, outbound]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        "No problems in 2 files.",
+        "1 file without an ERQRCode block looks like a real-time journeys email "
+        f"({rtj}: {{{{FirstName}}}}, {{{{CompanyAddress}}}}, {{{{PreferenceCenter}}}}):",
+        "  use real-time journeys' own Add to Calendar button (a Button's Link to > Add to "
+        "Calendar, shown to registered contacts only): "
+        "https://learn.microsoft.com/en-us/dynamics365/customer-insights/journeys/add-to-calendar",
+    ]
+    assert main(["lint", "--format", "json", rtj, outbound]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["real_time_journeys"] == [
+        {"path": rtj, "signs": "{{FirstName}}, {{CompanyAddress}}, {{PreferenceCenter}}"}
+    ]

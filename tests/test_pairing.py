@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailpatch._errors import Refusal
+from mailpatch._errors import Cause, Refusal
 from mailpatch._link import CalendarLink
 from mailpatch._patch import EventRef, PatchOptions, patch
 
@@ -164,3 +164,90 @@ REFUSED = [
 def test_refused(blocks: list[str], fragment: str) -> None:
     with pytest.raises(Refusal, match=fragment):
         patch(email(blocks), OPTIONS)
+
+
+def _labels(text: str, refusal: Refusal) -> list[tuple[str, bool]]:
+    """The Buttons a refusal offers, as (label, links elsewhere), each checked to start at
+    its offset."""
+    for choice in refusal.buttons:
+        assert text.startswith('<div data-editorblocktype="Button"', choice.offset)
+    return [(choice.label, choice.links_elsewhere) for choice in refusal.buttons]
+
+
+REAL = "https://example.com/join"
+STRUCTURED = [
+    pytest.param(
+        ["QR", button("A", "#"), button("B", "#")],
+        OPTIONS,
+        Cause.AMBIGUOUS,
+        [("A", False), ("B", False)],
+        id="ambiguous",
+    ),
+    pytest.param(
+        ["QR", button("Join", REAL), TEXT, button("Web", REAL)],
+        OPTIONS,
+        Cause.NO_BUTTON,
+        [("Join", True), ("Web", True)],
+        id="no-button-only-real-links",
+    ),
+    pytest.param(["QR", TEXT], OPTIONS, Cause.NO_BUTTON, [], id="no-button-at-all"),
+    pytest.param(
+        [qr(guid(0)), qr(guid(1)), button("A", "#"), button("Join", REAL)],
+        TWO_EVENTS,
+        Cause.TOO_FEW,
+        [("A", False), ("Join", True)],
+        id="too-few-for-two-events",
+    ),
+    pytest.param(
+        ["QR", button("A", "#"), button("Join", REAL)],
+        PatchOptions(endpoint=ENDPOINT, event=EventRef("ev-1"), buttons=((999, None),)),
+        Cause.CHOICE,
+        [("A", False), ("Join", True)],
+        id="choice-that-names-no-button",
+    ),
+    pytest.param(
+        ["QR", '<div data-editorblocktype="Button" data-protected="true">'
+         '<a class="buttonClass" href="#">Locked</a></div>\n'],
+        OPTIONS,
+        Cause.LOCKED,
+        [("Locked", False)],
+        id="protected-button-named",
+    ),
+    pytest.param(
+        ['<div data-locked="hard">' + qr() + "</div>", button("A", "#")],
+        OPTIONS,
+        Cause.LOCKED,
+        [],
+        id="locked-qr-block",
+    ),
+    pytest.param(["QR", button("A", "#")], PatchOptions(endpoint=ENDPOINT), None, [],
+                 id="unmapped-event-is-other"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("blocks", "options", "cause", "offered"), STRUCTURED)
+def test_refusals_say_their_cause_and_the_buttons_to_choose_from(
+    blocks: list[str],
+    options: PatchOptions,
+    cause: Cause | None,
+    offered: list[tuple[str, bool]],
+) -> None:
+    """What the page of `mailpatch serve` answers with a choice, read from the refusal
+    itself, never from its message."""
+    text = email(blocks)
+    with pytest.raises(Refusal) as info:
+        patch(text, options)
+    assert info.value.cause is (cause or Cause.OTHER)
+    assert _labels(text, info.value) == offered
+
+
+def test_the_button_chosen_from_a_refusal_settles_it() -> None:
+    text = email(["QR", button("A", "#"), TEXT, button("B", "#")])
+    with pytest.raises(Refusal) as info:
+        patch(text, OPTIONS)
+    second = info.value.buttons[1]
+    line = text[: second.offset].count("\n") + 1
+    column = second.offset - (text.rfind("\n", 0, second.offset) + 1) + 1
+    chosen = PatchOptions(endpoint=ENDPOINT, event=EventRef("ev-1"), buttons=((line, column),))
+    (pairing,) = patch(text, chosen).pairings
+    assert pairing.button_offset == second.offset

@@ -203,3 +203,23 @@ def test_a_tag_edited_may_have_up_to_a_thousand_attributes(
     outcome = process(str(path), built.options, Mode())
     assert outcome.status is status, outcome.message
     assert (path.read_bytes() == before) is (status is Status.REFUSED)
+
+
+# --- the preview: an email dense in expressions, a line of comments ----------------------------
+
+
+@pytest.mark.parametrize("shape", [pytest.param(s, id=s.name) for s in shapes() if s.preview])
+def test_preview_holds_about_ten_times_the_email(shape: Shape) -> None:
+    """The whole page (the email read as Handlebars once, filled for each sample contact, its
+    links decoded, the page made) peaks at about 10x the email: pybars took 1-7 GB a
+    megabyte of expressions, and minutes on a line of 13 comments. The page itself holds
+    six renders and the diff; the reading of a template is three integers a statement and is
+    let go before the page is made. (Times: benchmarks/pathological.py.)"""
+    from mailpatch._preview import preview_page
+
+    small = shape.build(2)
+    preview_page(small, shape.options, patched=patch(small, shape.options).text)  # (jinja's)
+    text = shape.build(shape.preview // 4)
+    patched = patch(text, shape.options).text
+    page = _peak(lambda: preview_page(text, shape.options, patched=patched))
+    assert page < 11 * len(text.encode("utf-8"))

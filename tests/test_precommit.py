@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import GIT_ENV, git
 from fixturecases import FIXTURES, ROOT
 
 EXAMPLE = FIXTURES / "examples" / "registration-email.html"
@@ -23,41 +24,6 @@ exclude = ["drafts/*"]
 [tool.mailpatch.events]
 "{GUID}" = "ContosoSummit2026"
 """
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@example.com",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@example.com",
-}
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **GIT_ENV},
-    ).stdout.strip()
-
-
-@pytest.fixture(scope="module")
-def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """This checkout's working tree as a one-commit repository (pre-commit clones a rev)."""
-    repo = tmp_path_factory.mktemp("hook-repo")
-    listed = git(ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
-    for name in filter(None, listed.split("\0")):
-        source = ROOT / name
-        if source.is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, repo / name)
-    git(repo, "init", "-q")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "hook repo")
-    return repo, git(repo, "rev-parse", "HEAD")
-
-
 @pytest.fixture(scope="module")
 def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("pre-commit-home")  # the hook's venv is built once per module
@@ -232,3 +198,140 @@ def test_the_readme_snippet_works_as_printed(tmp_path: Path, pre_commit_home: Pa
     assert "ContosoSummit2026" in (repo / "emails" / "summit.html").read_text("utf-8")
     second = run()
     assert second.returncode == 0, second.stdout + second.stderr
+
+
+# --- a settings change reaches the templates; one-event rule across pre-commit's runs -------
+
+LOCAL_HOOKS = "readme-snippet"
+
+
+def patched_templates_repo(root: Path, hook: tuple[Path, str], hook_id: str) -> Path:
+    """Templates committed patched, with the hook installed into git as a user has it."""
+    if hook_id == LOCAL_HOOKS:
+        (root / "emails").mkdir(parents=True)
+        shutil.copyfile(EXAMPLE, root / "emails" / "summit.html")
+        (root / "pyproject.toml").write_text(PYPROJECT, "utf-8")
+        (root / ".pre-commit-config.yaml").write_text(readme_snippet(), "utf-8")
+        git(root, "init", "-q")
+    else:
+        templates_repo(root, hook, hook_id)
+    subprocess.run(
+        [sys.executable, "-m", "mailpatch", "patch", str(root / "emails" / "summit.html")],
+        check=True,
+        capture_output=True,
+    )
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "patched templates")
+    return root
+
+
+def hook_env(home: Path) -> dict[str, str]:
+    """pre-commit's home, and this venv on PATH (the README snippet's hook is `language:
+    system`: mailpatch installed where pre-commit runs)."""
+    path = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+    return {**os.environ, **GIT_ENV, "PRE_COMMIT_HOME": str(home), "PATH": path}
+
+
+@pytest.mark.parametrize("hook_id", ["mailpatch", "mailpatch-check", LOCAL_HOOKS])
+def test_committing_only_a_settings_change_checks_the_templates_it_governs(
+    hook_id: str, tmp_path: Path, hook_repo, pre_commit_home
+) -> None:
+    """A readable id changed in pyproject.toml, and only pyproject.toml staged and committed:
+    the commit stops, and the fixing hooks update the template's link (the check hook names
+    it), although no template is in the commit."""
+    repo = patched_templates_repo(tmp_path, hook_repo, hook_id)
+    env = hook_env(pre_commit_home)
+    subprocess.run(
+        [sys.executable, "-m", "pre_commit", "install"], cwd=repo, check=True, env=env,
+        capture_output=True,
+    )
+    summit = (repo / "emails" / "summit.html").read_bytes()
+    head = git(repo, "rev-parse", "HEAD")
+    pyproject = (repo / "pyproject.toml").read_text("utf-8")
+    (repo / "pyproject.toml").write_text(pyproject.replace("Summit2026", "Summit2026_Main"))
+    git(repo, "add", "pyproject.toml")
+    commit = subprocess.run(
+        ["git", "commit", "-m", "the summit's readable id changed"],
+        cwd=repo, capture_output=True, text=True, env=env, timeout=600,
+    )
+    assert commit.returncode != 0, commit.stdout + commit.stderr
+    assert git(repo, "rev-parse", "HEAD") == head  # nothing committed
+    after = (repo / "emails" / "summit.html").read_text("utf-8")
+    if hook_id == "mailpatch-check":
+        assert "would update emails/summit.html" in commit.stdout + commit.stderr
+        assert after.encode() == summit
+    else:
+        assert "files were modified by this hook" in commit.stdout + commit.stderr
+        assert "ContosoSummit2026_Main" in after
+    assert "drafts/wip.html" not in commit.stdout + commit.stderr  # excludes still hold
+
+
+def many_templates(root: Path, count: int) -> tuple[list[Path], list[Path]]:
+    """``count`` templates, half for each of two events, with names long enough that
+    pre-commit must split them into several runs; sorted by event, as a repository with a
+    folder per event is, so that some runs see one event only."""
+    folder = root / "emails" / ("registration-confirmations-" + "x" * 160)
+    folder.mkdir(parents=True)
+    a, b = [], []
+    for n in range(count):
+        event = "a" if n % 2 else "b"
+        target = folder / f"{event}-summit-{n:04d}-registration-email.html"
+        shutil.copyfile(EXAMPLE if n % 2 else LABS, target)
+        (a if n % 2 else b).append(target)
+    return a, b
+
+
+def pre_commit_runs(files: list[Path], root: Path, entry: list[str]) -> int:
+    """How many runs pre-commit makes of ``files`` for a serial hook (its own partition)."""
+    from pre_commit.xargs import partition
+
+    names = [f.relative_to(root).as_posix() for f in files]
+    return len(partition(tuple(entry), tuple(names), 1))
+
+
+def test_event_id_in_a_hooks_args_is_refused_for_every_run_pre_commit_makes(
+    tmp_path: Path, hook_repo, pre_commit_home
+) -> None:
+    """`args: [--event-id SummitA2026]` and 1,200 templates for two events: pre-commit splits
+    them into several runs, each of which could see one event only and patch the other
+    event's emails with this id. Every run refuses, and no template is written."""
+    repo = templates_repo(tmp_path, hook_repo, "mailpatch")
+    (repo / "pyproject.toml").write_text(
+        '[tool.mailpatch]\nendpoint = "contoso.svc.dynamics.com"\n', "utf-8"
+    )
+    config = (repo / ".pre-commit-config.yaml").read_text("utf-8")
+    (repo / ".pre-commit-config.yaml").write_text(config + "    args: [--event-id, SummitA2026]\n")
+    a, b = many_templates(repo, 1200)
+    assert pre_commit_runs(a + b, repo, ["mailpatch", "patch", "--event-id", "SummitA2026"]) > 1
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "1,200 templates")
+    run = pre_commit(repo, pre_commit_home)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "--event-id cannot be used in a pre-commit hook" in run.stdout
+    assert "[tool.mailpatch.events]" in run.stdout  # where to tie the id to its GUID
+    assert all(p.read_bytes() == EXAMPLE.read_bytes() for p in a)
+    assert all(p.read_bytes() == LABS.read_bytes() for p in b)
+
+
+def test_the_events_table_reaches_each_template_across_pre_commits_runs(
+    tmp_path: Path, hook_repo, pre_commit_home
+) -> None:
+    """The same 1,200 templates with the events table: every email gets its own event's id,
+    whichever run of the hook it falls in."""
+    repo = templates_repo(tmp_path, hook_repo, "mailpatch")
+    (repo / "pyproject.toml").write_text(
+        PYPROJECT.replace("ContosoSummit2026", "SummitA2026") + f'"{LABS_GUID}" = "LabsB2026"\n',
+        "utf-8",
+    )
+    a, b = many_templates(repo, 1200)
+    assert pre_commit_runs(a + b, repo, ["mailpatch", "patch"]) > 1
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "1,200 templates")
+    run = pre_commit(repo, pre_commit_home)
+    assert run.returncode == 1 and "files were modified by this hook" in run.stdout
+    for path in a:
+        text = path.read_text("utf-8")
+        assert "SummitA2026" in text and "LabsB2026" not in text
+    for path in b:
+        text = path.read_text("utf-8")
+        assert "LabsB2026" in text and "SummitA2026" not in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import urllib.parse
 from dataclasses import dataclass
@@ -197,7 +198,7 @@ def test_a_link_whose_event_id_is_not_text_is_said_so() -> None:
     cannot read it, where it raised TypeError (unhashable) before."""
     odd = (
         '<p><a href="https://contoso.svc.dynamics.com/EvtMgmt/api/v2.0/calendar/personal/ics'
-        '?api-version=2016-06-30&amp;data=[{%22readableEventId%22:[1],%22data%22:{%22a%22:'
+        "?api-version=2016-06-30&amp;data=[{%22readableEventId%22:[1],%22data%22:{%22a%22:"
         '%22b%22}}]">cal</a></p></body>'
     )
     page = preview_page(example().replace("</body>", odd, 1), OPTIONS)
@@ -358,6 +359,24 @@ BAD_CONTACTS = {
     "fields-list": ("c.json", '[{"fields": ["a"]}]', "fields must be a table"),
     "registration-number": ("c.json", '[{"registrations": [3]}]', "expected an event GUID"),
     "not-utf8": ("c.toml", b"\xff\xfe", "cannot be read"),
+    "deep-json": ("c.json", "[" * 100_000, "nested too deep"),
+    "lone-surrogate": (
+        "c.json",
+        '[{"fields": {"firstname": "x\\ud800"}}]',
+        '"\\ud800" is half a character',
+    ),
+    "deep-toml": ("c.toml", "a = " + "[" * 100_000, "nested too deep"),
+    "too-big": ("c.toml", "# " + "x" * 1024 * 1024, "over the 1,048,576-byte limit"),
+    "too-many": (
+        "c.json",
+        "[" + ",".join(["{}"] * 51) + "]",
+        "51 contacts; the page shows at most 50",
+    ),
+    "too-many-registrations": (
+        "c.json",
+        '[{"registrations": [' + ",".join([f'"{GUID}"'] * 51) + "]}]",
+        "51 registrations; at most 50",
+    ),
 }
 
 
@@ -370,6 +389,20 @@ def test_bad_contacts_file(case: str, tmp_path: Path) -> None:
     else:
         path.write_text(content, "utf-8")
     with pytest.raises(ContactsError, match=re.escape(message)):
+        load_contacts(path)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
+def test_contacts_file_that_is_no_file(kind: str, tmp_path: Path) -> None:
+    """Read as an email is: a FIFO would hang the preview, /dev/zero fill the memory."""
+    path = tmp_path / "contacts.toml"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        path = Path("/dev/zero")
+    with pytest.raises(ContactsError, match="is not a regular file"):
         load_contacts(path)
 
 
@@ -407,6 +440,87 @@ def test_cli_writes_output_file(tmp_path: Path, capfd: pytest.CaptureFixture[str
     page = target.read_text("utf-8")
     assert list(sections(page))[-2:] == ["Zoë", "Nobody"]
     assert sections(page)["Zoë"].downloads  # the event file gave an .ics
+
+
+def _without_a_browser(**more: str) -> dict[str, str]:
+    """The environment of a machine with no desktop and no $BROWSER: Python's webbrowser
+    finds no browser to open (unless ``more`` names one)."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY",
+                                                             "BROWSER")}  # fmt: skip
+    return {**env, **more}
+
+
+def _on_a_terminal(args: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """`mailpatch preview ARGS` with its stdout a real terminal (a pseudo-terminal): exit
+    code, what reached the terminal, stderr."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    controller, terminal = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "mailpatch", "preview", *args],
+            stdout=terminal,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            timeout=60,
+        )
+        os.close(terminal)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: the terminal's other end is closed and empty
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(controller)
+    return done.returncode, shown.decode("utf-8", "replace"), done.stderr.decode("utf-8")
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "openpty"), reason="needs a pseudo-terminal")
+def test_to_a_terminal_the_page_goes_to_a_file_that_is_named(tmp_path: Path) -> None:
+    """An 85 KB page is no use on a screen: to a terminal it goes to a new file (its owner's
+    only), named on stderr; piped, stdout carries it as before."""
+    code, shown, err = _on_a_terminal([*ARGS, str(EXAMPLE)], _without_a_browser())
+    assert code == 0 and shown == "", err
+    first, second = err.splitlines()
+    written = Path(first.removeprefix("wrote "))
+    try:
+        assert written.name.startswith("mailpatch-preview-registration-email-")
+        assert written.suffix == ".html" and (written.stat().st_mode & 0o077) == 0
+        assert main(["preview", *ARGS, "-o", str(tmp_path / "page.html"), str(EXAMPLE)]) == 0
+        assert written.read_bytes() == (tmp_path / "page.html").read_bytes()
+        assert "open it in a web browser, or give --open" in second
+    finally:
+        written.unlink()
+
+
+@pytest.mark.parametrize(("browser", "said"), [(None, True), ("true", False)],
+                         ids=["none-to-open", "browser-opened"])  # fmt: skip
+def test_open_says_when_no_browser_can_be_opened(
+    tmp_path: Path, browser: str | None, said: bool
+) -> None:
+    import subprocess
+    import sys
+
+    target = tmp_path / "page.html"
+    env = _without_a_browser(**({"BROWSER": browser} if browser else {}))
+    done = subprocess.run(
+        [sys.executable, "-m", "mailpatch", "preview", *ARGS, "--open", "-o", str(target),
+         str(EXAMPLE)],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0 and done.stdout == "", done.stderr
+    assert done.stderr.startswith(f"wrote {target}\n")
+    assert ("no web browser could be opened; open" in done.stderr) is said
 
 
 @pytest.mark.parametrize("case", [c.name for c in cases("refuse")])

@@ -28,6 +28,7 @@ import mailpatch._cli
 import mailpatch._run
 import mailpatch._verify
 from mailpatch._cli import EXIT_OK, EXIT_REFUSED, main
+from mailpatch._files import FileProblem, decode
 
 from fixturecases import Case, cases
 
@@ -590,3 +591,27 @@ def test_symlink_chain_target_rewritten_links_and_mode_kept(
 def test_case_fixture_is_the_one_expected() -> None:
     """The module's bytes really differ: a patch and its original, not two equal files."""
     assert isinstance(CASE, Case) and ORIGINAL != PATCHED
+
+
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        pytest.param(
+            b"<p>caf\xe9</p>", "byte 0xe9 at line 1, column 7 (byte offset 6)", id="first"
+        ),
+        pytest.param(
+            "<p>📅</p>\r\n<p>Grüße</p>\n<p>".encode() + b"\xe9",
+            "byte 0xe9 at line 3, column 4 (byte offset 31)",
+            id="after-crlf-and-multibyte",
+        ),
+        pytest.param(
+            b"\xef\xbb\xbf<p>\n\xff", "byte 0xff at line 2, column 1 (byte offset 7)", id="bom"
+        ),
+        pytest.param(b"<p>\n  \x00", "NUL byte at line 2, column 3 (byte offset 6)", id="nul"),
+    ],
+)
+def test_an_encoding_error_names_the_line_and_column(data: bytes, where: str) -> None:
+    """Where an editor shows the bad byte (characters, CRLF one break), and its byte offset."""
+    with pytest.raises(FileProblem) as raised:
+        decode(data)
+    assert where in str(raised.value)

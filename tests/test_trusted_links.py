@@ -137,6 +137,48 @@ def test_diff_and_json_show_the_update(tmp_path: Path, capsys: pytest.CaptureFix
     assert path.read_text("utf-8") == PATCHED
 
 
+def test_what_changed_in_a_stale_link_is_said_in_decoded_terms(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """-v and the JSON report say what changed in the link, not only that it did."""
+    path = _email(tmp_path)
+    renamed = [*ARGS, "--drop-field", "firstname"]
+    assert main(["patch", "-v", "--check", *renamed, str(path)]) == EXIT_CHANGES
+    said = (
+        f"would update {path} (stale links in 1 calendar button); calendar link for event "
+        f"{GUID}: readableEventId ContosoSummit2026 -> ContosoSummit2026_Main, "
+        "data.firstname removed (was {{contact.firstname}})"
+    )
+    assert said in capsys.readouterr().err.splitlines()
+    assert main(["patch", "--check", "--format", "json", *renamed, str(path)]) == EXIT_CHANGES
+    (item,) = json.loads(capsys.readouterr().out)["files"]
+    assert item["link_changes"] == [
+        {
+            "guid": GUID,
+            "changes": [
+                {
+                    "part": "readableEventId",
+                    "before": "ContosoSummit2026",
+                    "after": "ContosoSummit2026_Main",
+                    "text": "readableEventId ContosoSummit2026 -> ContosoSummit2026_Main",
+                },
+                {
+                    "part": "data.firstname",
+                    "before": "{{contact.firstname}}",
+                    "after": None,
+                    "text": "data.firstname removed (was {{contact.firstname}})",
+                },
+            ],
+        }
+    ]
+    assert main(["patch", "--check", "--format", "json", *BASE_ARGS, str(path)]) == EXIT_OK
+    (item,) = json.loads(capsys.readouterr().out)["files"]
+    assert item["link_changes"] == []
+
+
+BASE_ARGS = ["--endpoint", HOST, "--event", f"{GUID}=ContosoSummit2026"]
+
+
 def test_a_button_the_settings_say_nothing_of_is_left_and_said_unchecked(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

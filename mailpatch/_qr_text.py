@@ -1,0 +1,57 @@
+"""Text left in an email that refers to the QR code patch removed.
+
+Microsoft's procedure deletes the ERQRCode block; a Text block beside it that says "Show this
+code at the registration desk" stays, with nothing to show. Rewriting it is the person's call
+(the text is theirs, outside the two blocks mailpatch may edit), so it is named, not changed.
+
+The words are a heuristic, kept narrow so that an email's other codes (a promotion code, a
+discount code) are not named: "QR", "scan it/this/the …", and "code" after "this", "the",
+"your", "below", "above", or after "check-in", "registration", "event", "entry", "ticket".
+Only visible text counts: not markup, comments, style sheets or scripts.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from mailpatch._html import Kind, iter_tokens
+
+_WORDS = re.compile(
+    r"\bQR\b|\bscan\s+(?:it|this|the|your)\b|"
+    r"\b(?:this|the|your|below|above|check-in|checkin|registration|event|entry|ticket)"
+    r"\s+code\b(?!\s+of\b)",  # not 'the code of conduct'
+    re.I,
+)
+_INVISIBLE = frozenset({"style", "script", "title", "head", "xml", "template"})
+_MOST = 5  # named at most: an email that talks of its code all through needs reading anyway
+
+
+class Mention(NamedTuple):
+    offset: int  # where the sentence (or the text run) starts
+    text: str  # the text run holding the words, white space folded, at most 80 characters
+
+
+def qr_mentions(text: str) -> list[Mention]:
+    """Visible text in ``text`` (an email whose QR blocks are gone) that refers to a QR code
+    or 'this code', in document order, at most five."""
+    if not _WORDS.search(text):
+        return []  # the usual case: one pass at C speed, no tokens
+    found: list[Mention] = []
+    hidden = 0  # inside how many elements whose text is not shown
+    for token in iter_tokens(text):
+        if token.kind is Kind.START and token.name in _INVISIBLE:
+            hidden += not text.startswith("/>", token.end - 2)
+        elif token.kind is Kind.END and token.name in _INVISIBLE:
+            hidden = max(0, hidden - 1)
+        elif token.kind is Kind.TEXT and not hidden:
+            run = text[token.start : token.end]
+            if _WORDS.search(run):
+                shown = " ".join(run.split())
+                lead = len(run) - len(run.lstrip())
+                found.append(
+                    Mention(token.start + lead, shown if len(shown) <= 80 else shown[:79] + "…")
+                )
+                if len(found) == _MOST:
+                    break
+    return found
