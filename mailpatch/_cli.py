@@ -70,8 +70,10 @@ from mailpatch._run import (
 
 # 2: "updated"/"would_update" statuses, links_updated, unchecked_events, per-file config
 JSON_SCHEMA_VERSION = 2
-# Below this many files a process pool costs more than it saves (benchmarks/bench_jobs.py).
+# Below this many files, or this many bytes in all, a process pool costs more than it saves
+# (benchmarks/bench_jobs.py: many small emails were slower with workers than without).
 PARALLEL_THRESHOLD = 64
+PARALLEL_BYTES = 4_000_000
 PROGRESS_THRESHOLD = 20  # a progress bar for runs of at least this many files, on a terminal
 
 
@@ -618,8 +620,8 @@ it is written.""",
     "--jobs",
     type=click.IntRange(min=1),
     metavar="N",
-    help=f"Worker processes (default: 1 below {PARALLEL_THRESHOLD} files, else "
-    "the number of CPUs).",
+    help=f"Worker processes (default: 1 below {PARALLEL_THRESHOLD} files or "
+    f"{PARALLEL_BYTES // 1_000_000} MB in all, else the number of CPUs).",
 )
 @click.option(
     "--max-size",
@@ -702,7 +704,7 @@ def patch_command(
     if files == ["-"]:  # no more than the size limit is read: an endless stdin is refused
         stdin = sys.stdin.buffer.read(per_file[0][1].max_size + 1)
     run = _Run(files, per_file)
-    workers = _workers(jobs, file_configs, len(files))
+    workers = _workers(jobs, file_configs, files)
     as_json = output_format == "json"
     # a diff in colour on a terminal, as black does; --no-color, NO_COLOR or a pipe: plain
     colored = diff and not as_json and _wants_color(color)
@@ -872,13 +874,26 @@ def _settings(
     return [built[id(c)] for c in file_configs]
 
 
-def _workers(jobs: int | None, file_configs: Sequence[Config], files: int) -> int:
-    """-j, or the configuration's jobs, or the CPUs for a batch; never more than the CPUs or
-    the files (more would only wait, and cost memory)."""
+def _workers(jobs: int | None, file_configs: Sequence[Config], files: Sequence[str]) -> int:
+    """-j, or the configuration's jobs, or the CPUs for a batch (enough files and bytes);
+    never more than the CPUs or the files (more would only wait, and cost memory)."""
     cpus = os.cpu_count() or 1
     workers = jobs or next((c.jobs for c in file_configs if c.jobs), None)
-    workers = workers or (cpus if files >= PARALLEL_THRESHOLD else 1)
-    return max(1, min(workers, cpus, files))
+    if not workers:
+        batch = len(files) >= PARALLEL_THRESHOLD and _bytes_reach(files, PARALLEL_BYTES)
+        workers = cpus if batch else 1
+    return max(1, min(workers, cpus, len(files)))
+
+
+def _bytes_reach(files: Sequence[str], size: int) -> bool:
+    """Whether ``files`` hold at least ``size`` bytes in all (stats until they do)."""
+    total = 0
+    for path in files:
+        with contextlib.suppress(OSError):
+            total += os.stat(path).st_size
+        if total >= size:
+            return True
+    return False
 
 
 def _json_report(

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from mailpatch._blocks import (
     BUTTON_TYPE,
     ButtonBlock,
+    Element,
     Links,
     button_label,
     label_of,
@@ -140,19 +141,25 @@ def test_lint_finds_by_jumps_the_button_problems_found_link_by_link(text: str) -
     doc = scan(text)
     found = links(doc)
     lines = LineIndex(text)
-    assert list(_check_buttons(doc, found, lines)) == list(
-        _button_problems_as_they_were(doc, found, lines)
+    patched: dict[str, Element] = {}
+    as_they_were: dict[str, Element] = {}
+    assert list(_check_buttons(doc, found, lines, patched)) == list(
+        _button_problems_as_they_were(doc, found, lines, as_they_were)
     )
+    assert patched == as_they_were
 
 
-def _button_problems_as_they_were(doc, found, lines):  # type: ignore[no-untyped-def]
-    """MP205 and MP206 as lint found them before the jumps: every link of every Button."""
+def _button_problems_as_they_were(doc, found, lines, patched):  # type: ignore[no-untyped-def]
+    """MP205 and MP206 as lint found them before the jumps: every link of every Button (and
+    the Buttons carrying each event's loop)."""
     for element in doc.blocks_of(BUTTON_TYPE):
         lo, hi = element.content_start, element.content_end
         inside = [link for link in found if lo <= link.tag.token.start < hi]
         calendar = [link for link in inside if link.calendar]
         if not calendar:
             continue
+        for guid in read_button_block(doc, element).loop_guids:
+            patched.setdefault(guid, element)
         first = calendar[0]
         for link in inside:
             if not link.calendar:
