@@ -70,10 +70,11 @@ from mailpatch._run import (
 
 # 2: "updated"/"would_update" statuses, links_updated, unchecked_events, per-file config
 JSON_SCHEMA_VERSION = 2
-# Below this many files, or this many bytes in all, a process pool costs more than it saves
-# (benchmarks/bench_jobs.py: many small emails were slower with workers than without).
+# A process pool costs some 0.1 s to start: it gains from this many files, or fewer that hold
+# this many bytes (benchmarks/bench_jobs.py, 2 CPUs: 48 emails of 14 KB ran 0.86x as fast with
+# -j 2, 64 of them 1.19x; 16 emails of 290 KB 0.82x, 32 of them 1.12x).
 PARALLEL_THRESHOLD = 64
-PARALLEL_BYTES = 4_000_000
+PARALLEL_BYTES = 8_000_000
 PROGRESS_THRESHOLD = 20  # a progress bar for runs of at least this many files, on a terminal
 
 
@@ -620,8 +621,8 @@ it is written.""",
     "--jobs",
     type=click.IntRange(min=1),
     metavar="N",
-    help=f"Worker processes (default: 1 below {PARALLEL_THRESHOLD} files or "
-    f"{PARALLEL_BYTES // 1_000_000} MB in all, else the number of CPUs).",
+    help=f"Worker processes (default: the number of CPUs for {PARALLEL_THRESHOLD} files or "
+    f"more, or {PARALLEL_BYTES // 1_000_000} MB in all; else 1).",
 )
 @click.option(
     "--max-size",
@@ -875,12 +876,14 @@ def _settings(
 
 
 def _workers(jobs: int | None, file_configs: Sequence[Config], files: Sequence[str]) -> int:
-    """-j, or the configuration's jobs, or the CPUs for a batch (enough files and bytes);
+    """-j, or the configuration's jobs, or the CPUs for a batch (enough files or bytes);
     never more than the CPUs or the files (more would only wait, and cost memory)."""
     cpus = os.cpu_count() or 1
     workers = jobs or next((c.jobs for c in file_configs if c.jobs), None)
     if not workers:
-        batch = len(files) >= PARALLEL_THRESHOLD and _bytes_reach(files, PARALLEL_BYTES)
+        batch = len(files) >= PARALLEL_THRESHOLD or (
+            len(files) > 1 and _bytes_reach(files, PARALLEL_BYTES)
+        )
         workers = cpus if batch else 1
     return max(1, min(workers, cpus, len(files)))
 
