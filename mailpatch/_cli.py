@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -151,6 +152,7 @@ def _plan(
     stops the run before the first write, not halfway through it."""
     event = next((o.event for o, _ in settings if o.event is not None), None)
     found: dict[str, list[str]] = {}  # GUID -> the files that hold it
+    first: dict[str, tuple[str, int | None]] = {}  # GUID -> its first file, and where in it
     for path, (options, mode) in zip(files, settings, strict=True):
         if event is None and options.endpoint is not None:
             continue  # nothing to learn from this file before the run
@@ -159,6 +161,8 @@ def _plan(
             continue  # unreadable: the run reports it
         for guid in sorted(events.guids):
             found.setdefault(guid, []).append("stdin" if path == "-" else path)
+            at = next((offset for g, offset in events.qr if g == guid), None)
+            first.setdefault(guid, (path, at))
         if options.endpoint is None and events.to_patch:
             data = stdin if path == "-" else Path(path).read_bytes()
             assert data is not None
@@ -173,14 +177,10 @@ def _plan(
                 f'--endpoint HOST, or endpoint = "HOST" in {table})'
             )
     if event is not None and len(found) > 1:
-        listed = "; ".join(
-            f"{guid} ({', '.join(names[:3])}{', …' if len(names) > 3 else ''})"
-            for guid, names in sorted(found.items())
-        )
         raise click.UsageError(
-            f"--event-id serves only a run whose emails are all for one event; these are for "
-            f"{len(found)}: {listed}. Map each with --event GUID=ID, or in the events table "
-            "[tool.mailpatch.events]"
+            "--event-id serves only a run whose emails are all for one event; these are for "
+            f"{len(found)}:\n{_events_listing(found, first, stdin)}\nMap each with --event "
+            "GUID=ID, or in the events table [tool.mailpatch.events]"
         )
     jobs: list[Job] = []
     for path, (options, mode) in zip(files, settings, strict=True):
@@ -189,6 +189,40 @@ def _plan(
             options = replace(options, event=None, events={**options.events, **tied})
         jobs.append((path, options, mode))
     return jobs
+
+
+def _events_listing(
+    found: dict[str, list[str]], first: dict[str, tuple[str, int | None]], stdin: bytes | None
+) -> str:
+    """The events of a run, one a line: the GUID, where it is first seen (file line:col), and
+    how many other files hold it, in the order the run meets them. Read again here: only a
+    refused run pays for it."""
+    texts: dict[str, str] = {}
+    for path, _ in first.values():
+        if path not in texts:
+            try:
+                data = stdin if path == "-" else Path(path).read_bytes()
+                texts[path] = decode(data or b"").text
+            except (OSError, FileProblem):
+                texts[path] = ""
+    places: dict[str, tuple[str, int]] = {}
+    for guid, (path, at) in first.items():
+        if at is None:  # a Button already patched for it: where its event test names it
+            named = re.search(re.escape(guid), texts[path], re.I)
+            at = named.start() if named else -1
+        places[guid] = (path, at)
+    order = list(texts)
+    lines = []
+    for guid, (path, at) in sorted(places.items(), key=lambda g: (order.index(g[1][0]), g[1][1])):
+        where = ("stdin" if path == "-" else path) + (
+            f":{LineIndex(texts[path]).label(at)}" if at >= 0 else ""
+        )
+        more = len(found[guid]) - 1
+        lines.append(
+            f"  {guid} first in {where}"
+            + (f" (and {more} other file{'s' if more != 1 else ''})" if more else "")
+        )
+    return "\n".join(lines)
 
 
 def run_all(jobs: Sequence[Job], workers: int, stdin: bytes | None = None) -> Iterator[Outcome]:

@@ -102,6 +102,36 @@ def test_event_id_for_a_run_with_two_events_is_a_usage_error(
         no_traceback(result)
 
 
+def test_event_id_for_two_events_lists_each_event_on_its_own_line(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """One line per event: its GUID, the file and line:col where the run first meets it, and
+    how many other files hold it; in the order the run meets them. A Button already patched
+    for an event is placed where its event test names the GUID."""
+    two = copy(case("refuse", "event-id-two-guids"), tmp_path, "two.html")
+    raw = case("patch", "empty-href")
+    first = copy(raw, tmp_path, "a.html")
+    again = copy(raw, tmp_path, "b.html")
+    done = place(tmp_path, raw.expected.read_bytes(), "done.html")
+    result = run(capsysbinary, "patch", *raw.args, done, two, first, again)
+    assert result.code == EXIT_USAGE, result.err
+    guid = "8e0a2c4d-6f7b-ee11-9079-6045bd8e1f20"
+    line, column = _guid_place(done.read_text("utf-8"), guid)
+    assert result.err.endswith(
+        "Error: --event-id serves only a run whose emails are all for one event; these are "
+        "for 3:\n"
+        f"  {guid} first in {done}:{line}:{column} (and 2 other files)\n"
+        f"  2f4b6d8e-0a1c-ef11-840a-000d3ab2f6c8 first in {two}:64:1\n"
+        f"  7a9c1e3f-5b6d-ef11-840a-000d3ab2f6c8 first in {two}:90:1\n"
+        "Map each with --event GUID=ID, or in the events table [tool.mailpatch.events]\n"
+    ), result.err
+
+
+def _guid_place(text: str, guid: str) -> tuple[int, int]:
+    at = text.index(guid)
+    return text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
+
+
 def copy(c: Case, tmp_path: Path, name: str | None = None) -> Path:
     return place(tmp_path, c.input.read_bytes(), name or f"{c.name}.html")
 
