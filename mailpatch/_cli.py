@@ -64,7 +64,14 @@ def _line(outcome: Outcome, verbose: bool) -> str | None:
     made = f" ({outcome.changes})"
     if outcome.status in (Status.REFUSED, Status.ERROR):
         return f"error: cannot patch {outcome.where}: {outcome.message}"
-    if outcome.status in _CHANGED and outcome.written_to:  # say what happened to the file
+    if outcome.status in _CHANGED and outcome.up_to_date:  # a second run into one folder
+        if not verbose:
+            return None
+        line = (
+            f"unchanged {outcome.written_to} (already up to date from {outcome.path}: "
+            f"{outcome.changes})"
+        )
+    elif outcome.status in _CHANGED and outcome.written_to:  # say what happened to the file
         line = f"wrote {outcome.written_to}{made} from {outcome.path}"
     elif outcome.status in _CHANGED:
         line = f"{outcome.status.value} {outcome.path}{made}"
@@ -99,6 +106,7 @@ def outcome_json(outcome: Outcome, with_diff: bool) -> dict[str, object]:
         "links_fixed": outcome.links_fixed,
         "unchecked_events": [{"guid": g, "reason": why} for g, why in outcome.unchecked],
         "left_with_qr_block": list(outcome.left),
+        "up_to_date": outcome.up_to_date,
         "link_changes": [
             {
                 "guid": guid,
@@ -579,7 +587,7 @@ def patch_command(
         configs_read = [None] * len(unreadable) + list(file_configs)
         write_stdout(_json_report(mode_name, outcomes, configs_read, used, skipped, code))
     elif not quiet:
-        echo(summarize(outcomes))
+        echo(_summary(outcomes))
     # exit through click, so `cli()` run standalone gives the same status as main()
     click.get_current_context().exit(code)
 
@@ -700,6 +708,17 @@ def _json_report(
     return json_document(document)
 
 
+def _summary(outcomes: list[Outcome]) -> str:
+    """The run's summary; a result that -o or --output-dir found already in place (a second
+    run into the same folder) is counted as such, not as patched: nothing was written."""
+    fresh = [o for o in outcomes if not (o.up_to_date and o.status in _CHANGED)]
+    same = len(outcomes) - len(fresh)
+    if not same:
+        return summarize(outcomes)
+    said = f"{same} file{'s' if same != 1 else ''} already up to date"
+    return f"{summarize(fresh)[:-1]}, {said}." if fresh else f"{said}."
+
+
 def _wants_color(color: bool | None) -> bool:
     if color is not None:
         return color
@@ -803,8 +822,8 @@ def _deliver(
         )
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_if_changed(target, outcome.output)
-        outcome = replace(outcome, written_to=str(target))
+        written = write_if_changed(target, outcome.output)
+        outcome = replace(outcome, written_to=str(target), up_to_date=not written)
     except (FileProblem, OSError) as exc:
         problem = str(exc) if isinstance(exc, FileProblem) else (exc.strerror or str(exc))
         return replace(

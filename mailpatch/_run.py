@@ -44,6 +44,7 @@ class Outcome:
     left: tuple[str, ...] = ()  # text outside a moved loop, removed with its QR block
     qr_removed: int = 0  # ERQRCode blocks removed
     written_to: str = ""  # where the result went, when not in place (-o FILE, --output-dir)
+    up_to_date: bool = False  # written_to already held the result byte for byte: not written
     # (GUID, what changed) of each patched Button whose stale calendar links were written anew
     link_changes: tuple[tuple[str, tuple[LinkChange, ...]], ...] = ()
     output: bytes = b""  # a diff, or the result bytes when Mode.capture (stdout, -o, --output-dir)
