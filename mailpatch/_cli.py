@@ -87,7 +87,18 @@ def _line(outcome: Outcome, verbose: bool) -> str | None:
         line += f"; {outcome.not_checked}"
     if verbose and outcome.left:
         line += "; removed with the QR block: " + ", ".join(repr(t) for t in outcome.left)
-    return line
+    return line + "".join("\n" + text for text in qr_warnings(outcome))
+
+
+def qr_warnings(outcome: Outcome) -> list[str]:
+    """A warning for each text the patched email still has about the QR code it removed, in
+    the file the person opens: the result written, or the input when nothing is written."""
+    where = outcome.written_to or outcome.path
+    return [
+        f"warning: {where}:{at}: refers to the removed QR code: {text!r} (edit it in the "
+        "designer)"
+        for at, text in outcome.qr_mentions
+    ]
 
 
 _CHANGED = (Status.PATCHED, Status.WOULD_PATCH, Status.UPDATED, Status.WOULD_UPDATE)
@@ -106,6 +117,10 @@ def outcome_json(outcome: Outcome, with_diff: bool) -> dict[str, object]:
         "links_fixed": outcome.links_fixed,
         "unchecked_events": [{"guid": g, "reason": why} for g, why in outcome.unchecked],
         "left_with_qr_block": list(outcome.left),
+        "qr_mentions": [
+            {"line": int(at.partition(":")[0]), "column": int(at.partition(":")[2]), "text": text}
+            for at, text in outcome.qr_mentions
+        ],
         "up_to_date": outcome.up_to_date,
         "link_changes": [
             {

@@ -13,9 +13,10 @@ Only visible text counts: not markup, comments, style sheets or scripts.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import NamedTuple, Protocol
 
-from mailpatch._html import Kind, iter_tokens
+from mailpatch._html import Kind, LineIndex, iter_tokens
 
 _WORDS = re.compile(
     r"\bQR\b|\bscan\s+(?:it|this|the|your)\b|"
@@ -55,3 +56,47 @@ def qr_mentions(text: str) -> list[Mention]:
                 if len(found) == _MOST:
                     break
     return found
+
+
+class Removed(Protocol):
+    """One edit of a patch (mailpatch._patch.Edit), as the mapping back to the input needs it:
+    ``before[start:end]`` became ``replacement``."""
+
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def replacement(self) -> str: ...
+
+
+def mentions_left(
+    before: str, after: str, edits: Sequence[Removed], in_input: bool
+) -> tuple[tuple[str, str], ...]:
+    """(line:col, text) of what ``after`` (``before`` patched by ``edits``, its QR blocks
+    gone) still says about a QR code; placed in ``after``, the file as written, or in
+    ``before`` when nothing is written (--check, --diff): the file the person opens."""
+    found = qr_mentions(after)
+    if not found:
+        return ()
+    text = before if in_input else after
+    lines = LineIndex(text)
+    ordered = sorted(edits, key=lambda e: e.start)
+    return tuple(
+        (lines.label(_input_offset(m.offset, ordered) if in_input else m.offset), m.text)
+        for m in found
+    )
+
+
+def _input_offset(offset: int, edits: Sequence[Removed]) -> int:
+    """Where an offset of the patched text was in the input: the text outside the edits is
+    the input's own, shifted by what the edits before it added or took away."""
+    shift = 0
+    for edit in edits:
+        start = edit.start + shift  # where the edit's replacement starts in the patched text
+        if offset < start:
+            break
+        if offset < start + len(edit.replacement):
+            return edit.start  # inside what an edit wrote: where that edit was
+        shift += len(edit.replacement) - (edit.end - edit.start)
+    return offset - shift

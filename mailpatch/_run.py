@@ -45,6 +45,8 @@ class Outcome:
     qr_removed: int = 0  # ERQRCode blocks removed
     written_to: str = ""  # where the result went, when not in place (-o FILE, --output-dir)
     up_to_date: bool = False  # written_to already held the result byte for byte: not written
+    # (line:col, text) of visible text that still refers to the QR code the patch removed
+    qr_mentions: tuple[tuple[str, str], ...] = ()
     # (GUID, what changed) of each patched Button whose stale calendar links were written anew
     link_changes: tuple[tuple[str, tuple[LinkChange, ...]], ...] = ()
     output: bytes = b""  # a diff, or the result bytes when Mode.capture (stdout, -o, --output-dir)
@@ -186,6 +188,7 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
             left=tuple(text for _, text in result.left_behind),
             qr_removed=sum(1 for e in result.edits if e.what is EditKind.QR),
             link_changes=link_changes(result),
+            qr_mentions=qr_text_left(email.text, result, mode.check or mode.diff),
             output=output,
         )
 
@@ -208,6 +211,16 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
     except FileProblem as exc:
         return Outcome(path, Status.REFUSED, str(exc))
     return made(done)
+
+
+def qr_text_left(before: str, result: PatchResult, in_input: bool) -> tuple[tuple[str, str], ...]:
+    """What the patched email still says about the QR code it removed ("Show this code at
+    the registration desk"): named for the person to edit, never changed."""
+    if not any(e.what is EditKind.QR for e in result.edits):
+        return ()  # no QR block removed (none, or --keep-qr): the code is still shown
+    from mailpatch._qr_text import mentions_left
+
+    return mentions_left(before, result.text, result.edits, in_input)
 
 
 def link_changes(result: PatchResult) -> tuple[tuple[str, tuple[LinkChange, ...]], ...]:

@@ -208,6 +208,7 @@ class Plain:
     force: bool = False  # "convert, changing the protected block" would settle it
     where: str = ""  # "line 40, column 5"
     reason: str = ""  # the core's own words
+    warnings: tuple[str, ...] = ()  # what the person should still do by hand
 
 
 MAX_CHOICES = 2_000  # radio buttons on one page (events to pair x Buttons to choose from)
@@ -379,7 +380,23 @@ def plain_outcome(outcome: Outcome, names: Mapping[str, str]) -> Plain:
         said = f"{name} is converted: {made} {buttons} each registrant's calendar file."
     if unchecked:
         said += " But " + and_list(unchecked) + "."
-    return Plain(title, said, "ok", advice="Download it, then follow the next steps below.")
+    return Plain(
+        title,
+        said,
+        "ok",
+        advice="Download it, then follow the next steps below.",
+        warnings=qr_text_warnings(outcome),
+    )
+
+
+def qr_text_warnings(outcome: Outcome) -> tuple[str, ...]:
+    """The text the converted email still has about the QR code it no longer shows."""
+    return tuple(
+        f"The email still says “{text}” (line {at.partition(':')[0]} of the converted "
+        "email), but the QR code is gone: change or remove that text in the designer before "
+        "you send it."
+        for at, text in outcome.qr_mentions
+    )
 
 
 @dataclass(frozen=True)

@@ -534,9 +534,12 @@ def test_a_named_settings_file_stands_for_the_emails_it_governs(
     (tmp_path / ".git").mkdir()
     monkeypatch.chdir(tmp_path)
     assert main(["patch", "--check", "pyproject.toml"]) == 1
+    desk = "refers to the removed QR code: 'Show this code at the registration desk for a fast"
     assert capsys.readouterr().err.splitlines() == [
         "would patch emails/a.html (1 calendar button)",
+        f"warning: emails/a.html:79:65: {desk} check-in.' (edit it in the designer)",
         "would patch tools/c.html (1 calendar button)",  # tools/pyproject.toml has no settings
+        f"warning: tools/c.html:79:65: {desk} check-in.' (edit it in the designer)",
         "2 files would be patched.",
     ]
     assert main(["patch", "--check", "tools/pyproject.toml"]) == 0

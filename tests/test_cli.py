@@ -1337,3 +1337,92 @@ def test_every_command_exits_through_click(args: list[str], code: int) -> None:
     main() returns: lint returned its code from the callback, which click ignores (exit 0)."""
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == code == main(args), result.output
+
+
+# ---------------------------------------------------------------- text about the removed QR code
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "fixtures/examples/registration-email.html"
+EXAMPLE_ARGS = ["--endpoint", "contoso.svc.dynamics.com", "--event-id", "ContosoSummit2026"]
+DESK = "Show this code at the registration desk for a fast check-in."
+
+
+def _place_of(data: bytes, words: str) -> str:
+    """line:col of ``words`` in ``data``."""
+    text = data.decode("utf-8")
+    at = text.index(words)
+    return f"{text.count(chr(10), 0, at) + 1}:{at - (text.rfind(chr(10), 0, at) + 1) + 1}"
+
+
+@pytest.mark.parametrize(
+    ("flags", "status", "in_result"),
+    [
+        pytest.param([], "patched", True, id="in-place"),
+        pytest.param(["-v"], "patched", True, id="verbose"),
+        pytest.param(["--check"], "would patch", False, id="check"),
+        pytest.param(["--diff"], "would patch", False, id="diff"),
+        pytest.param(["--output-dir", "out"], "wrote", True, id="output-dir"),
+    ],
+)
+def test_text_about_the_removed_qr_code_is_a_warning(
+    flags: list[str],
+    status: str,
+    in_result: bool,
+    tmp_path: Path,
+    capsysbinary: pytest.CaptureFixture[bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Named with file and line:col of the file the person opens (the result written, or the
+    input when nothing is written), quoted, never changed: the same bytes and exit code as an
+    email without it."""
+    monkeypatch.chdir(tmp_path)
+    email = place(tmp_path, EXAMPLE.read_bytes(), "summit.html")
+    result = run(capsysbinary, "patch", *EXAMPLE_ARGS, *flags, "summit.html")
+    written = tmp_path / "out" / "summit.html" if "--output-dir" in flags else email
+    where = "out/summit.html" if "--output-dir" in flags else "summit.html"
+    at = _place_of(written.read_bytes() if in_result else EXAMPLE.read_bytes(), DESK)
+    warning = (
+        f"warning: {where}:{at}: refers to the removed QR code: '{DESK}' (edit it in the "
+        "designer)\n"
+    )
+    assert warning in result.err
+    assert result.err.index(status) < result.err.index(warning)
+    assert result.code == (EXIT_CHANGES if status == "would patch" else EXIT_OK)
+    # the same run over the email without those words: the same bytes but for the words
+    plain = place(tmp_path, EXAMPLE.read_bytes().replace(DESK.encode(), b"See you."), "b.html")
+    other = run(capsysbinary, "patch", *EXAMPLE_ARGS, *flags, "b.html")
+    assert "warning" not in other.err and other.code == result.code
+    target = tmp_path / "out" / "b.html" if "--output-dir" in flags else plain
+    assert target.read_bytes() == written.read_bytes().replace(DESK.encode(), b"See you.")
+    if "--diff" in flags:
+        renamed = result.out.replace(b"/summit.html", b"/b.html")
+        assert other.out == renamed.replace(DESK.encode(), b"See you.")
+
+
+def test_text_about_the_qr_code_kept_or_quiet_is_not_a_warning(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """--keep-qr keeps the code the text is about; -q prints only errors."""
+    email = place(tmp_path, EXAMPLE.read_bytes(), "summit.html")
+    kept = run(capsysbinary, "patch", *EXAMPLE_ARGS, "--keep-qr", "--check", email)
+    assert kept.code == EXIT_CHANGES and "warning" not in kept.err
+    quiet = run(capsysbinary, "patch", *EXAMPLE_ARGS, "-q", email)
+    assert quiet.code == EXIT_OK and quiet.err == ""
+
+
+def test_text_about_the_removed_qr_code_in_json(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    import json
+
+    email = place(tmp_path, EXAMPLE.read_bytes(), "summit.html")
+    bottom = b"<p>Scan it at the door.</p>\n</body>"
+    email.write_bytes(EXAMPLE.read_bytes().replace(b"</body>", bottom))
+    result = run(capsysbinary, "patch", *EXAMPLE_ARGS, "--format", "json", email)
+    assert result.code == EXIT_OK
+    [item] = json.loads(result.out)["files"]
+    after = email.read_bytes()
+    place_desk, place_door = _place_of(after, DESK), _place_of(after, "Scan it at the door.")
+    assert item["qr_mentions"] == [
+        {"line": int(p.split(":")[0]), "column": int(p.split(":")[1]), "text": t}
+        for p, t in ((place_desk, DESK), (place_door, "Scan it at the door."))
+    ]
