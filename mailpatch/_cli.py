@@ -75,6 +75,8 @@ def _line(outcome: Outcome, verbose: bool) -> str | None:
         line = f"wrote {outcome.written_to}{made} from {outcome.path}"
     elif outcome.status in _CHANGED:
         line = f"{outcome.status.value} {outcome.path}{made}"
+    elif verbose and outcome.journeys:
+        line = f"{outcome.status.value} {outcome.path} ({journeys_said(outcome.journeys)})"
     elif verbose:
         line = f"{outcome.status.value} {outcome.path}" + (
             f" ({outcome.message})" if outcome.message else ""
@@ -88,6 +90,14 @@ def _line(outcome: Outcome, verbose: bool) -> str | None:
     if verbose and outcome.left:
         line += "; removed with the QR block: " + ", ".join(repr(t) for t in outcome.left)
     return line + "".join("\n" + text for text in qr_warnings(outcome))
+
+
+def journeys_said(signs: str) -> str:
+    """What -v says of it; the summary gives the native button's page."""
+    return (
+        f"no ERQRCode block; looks like a real-time journeys email: {signs}; use real-time "
+        "journeys' own Add to Calendar button"
+    )
 
 
 def qr_warnings(outcome: Outcome) -> list[str]:
@@ -122,6 +132,7 @@ def outcome_json(outcome: Outcome, with_diff: bool) -> dict[str, object]:
             for at, text in outcome.qr_mentions
         ],
         "up_to_date": outcome.up_to_date,
+        "real_time_journeys": _journeys_json(outcome.journeys),
         "link_changes": [
             {
                 "guid": guid,
@@ -136,6 +147,14 @@ def outcome_json(outcome: Outcome, with_diff: bool) -> dict[str, object]:
     if with_diff:
         item["diff"] = outcome.output.decode("utf-8", "surrogateescape") if outcome.output else None
     return item
+
+
+def _journeys_json(signs: str) -> dict[str, str] | None:
+    if not signs:
+        return None
+    from mailpatch._journeys import ADD_TO_CALENDAR_URL
+
+    return {"signs": signs, "add_to_calendar": ADD_TO_CALENDAR_URL}
 
 
 def exit_code(outcomes: Sequence[Outcome]) -> int:
@@ -728,10 +747,22 @@ def _summary(outcomes: list[Outcome]) -> str:
     run into the same folder) is counted as such, not as patched: nothing was written."""
     fresh = [o for o in outcomes if not (o.up_to_date and o.status in _CHANGED)]
     same = len(outcomes) - len(fresh)
-    if not same:
-        return summarize(outcomes)
-    said = f"{same} file{'s' if same != 1 else ''} already up to date"
-    return f"{summarize(fresh)[:-1]}, {said}." if fresh else f"{said}."
+    text = summarize(outcomes)
+    if same:
+        said = f"{same} file{'s' if same != 1 else ''} already up to date"
+        text = f"{summarize(fresh)[:-1]}, {said}." if fresh else f"{said}."
+    journeys = [o for o in outcomes if o.journeys]
+    if journeys:  # as lint says it: the email is for the native button, not for mailpatch
+        from mailpatch._journeys import NATIVE_BUTTON
+
+        n = len(journeys)
+        what = "looks like a real-time journeys email" if n == 1 else "look like real-time "
+        what += "" if n == 1 else "journeys emails"
+        text += (
+            f"\n{n} file{'s' if n != 1 else ''} without an ERQRCode block {what} "
+            f"({journeys[0].path}: {journeys[0].journeys}):\n  {NATIVE_BUTTON}"
+        )
+    return text
 
 
 def _wants_color(color: bool | None) -> bool:

@@ -47,6 +47,7 @@ class Outcome:
     up_to_date: bool = False  # written_to already held the result byte for byte: not written
     # (line:col, text) of visible text that still refers to the QR code the patch removed
     qr_mentions: tuple[tuple[str, str], ...] = ()
+    journeys: str = ""  # no ERQRCode block, and real-time journeys' signs (mailpatch._journeys)
     # (GUID, what changed) of each patched Button whose stale calendar links were written anew
     link_changes: tuple[tuple[str, tuple[LinkChange, ...]], ...] = ()
     output: bytes = b""  # a diff, or the result bytes when Mode.capture (stdout, -o, --output-dir)
@@ -161,7 +162,8 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
     if not result.changed:
         applies = result.qr_blocks or result.patched_buttons
         status = Status.UNCHANGED if applies else Status.NOT_APPLICABLE
-        return Outcome(path, status, unchecked=result.unchecked, output=echo)
+        signs = "" if applies else journeys_signs(email.text)
+        return Outcome(path, status, unchecked=result.unchecked, output=echo, journeys=signs)
     from mailpatch._verify import Unverifiable, VerifyError, verify  # lxml: once a file changes
 
     try:
@@ -211,6 +213,14 @@ def process(path: str, options: PatchOptions, mode: Mode, data: bytes | None = N
     except FileProblem as exc:
         return Outcome(path, Status.REFUSED, str(exc))
     return made(done)
+
+
+def journeys_signs(text: str) -> str:
+    """Why an email without an ERQRCode block looks like a real-time journeys one, or ''."""
+    from mailpatch._journeys import journeys_look
+
+    look = journeys_look(text)
+    return look.summary() if look else ""
 
 
 def qr_text_left(before: str, result: PatchResult, in_input: bool) -> tuple[tuple[str, str], ...]:

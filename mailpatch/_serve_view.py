@@ -209,6 +209,7 @@ class Plain:
     where: str = ""  # "line 40, column 5"
     reason: str = ""  # the core's own words
     warnings: tuple[str, ...] = ()  # what the person should still do by hand
+    native_button: bool = False  # point at real-time journeys' own Add to Calendar button
 
 
 MAX_CHOICES = 2_000  # radio buttons on one page (events to pair x Buttons to choose from)
@@ -349,15 +350,23 @@ def plain_outcome(outcome: Outcome, names: Mapping[str, str]) -> Plain:
     """A conversion's outcome (not a refusal) in plain words."""
     name = outcome.path
     if outcome.status is Status.NOT_APPLICABLE:
+        advice = (
+            "mailpatch converts a registration email whose event QR code block the "
+            "calendar button should take over: is this the right email?"
+        )
+        if outcome.journeys:
+            advice = (
+                f"It looks like a real-time journeys email ({outcome.journeys}). Real-time "
+                "journeys has its own Add to Calendar button: in its designer, set a Button's "
+                "Link to > Add to Calendar and choose the event."
+            )
         return Plain(
             "Nothing to do",
             f"{name} has no event QR code and no calendar button, so there is nothing to "
             "convert.",
             "notice",
-            advice=(
-                "mailpatch converts a registration email whose event QR code block the "
-                "calendar button should take over: is this the right email?"
-            ),
+            advice=advice,
+            native_button=bool(outcome.journeys),
         )
     unchecked = [
         f"the links of event {names.get(guid) or guid} were not checked ({why})"

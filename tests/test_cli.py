@@ -1426,3 +1426,64 @@ def test_text_about_the_removed_qr_code_in_json(
         {"line": int(p.split(":")[0]), "column": int(p.split(":")[1]), "text": t}
         for p, t in ((place_desk, DESK), (place_door, "Scan it at the door."))
     ]
+
+
+# ---------------------------------------------------------------- real-time journeys emails
+
+RTJ = Path(__file__).resolve().parent.parent / "fixtures/unchanged/real-time-journeys-email"
+NATIVE = (
+    "use real-time journeys' own Add to Calendar button (a Button's Link to > Add to Calendar, "
+    "shown to registered contacts only): "
+    "https://learn.microsoft.com/en-us/dynamics365/customer-insights/journeys/add-to-calendar"
+)
+SIGNS = "{{FirstName}}, {{CompanyAddress}}, {{PreferenceCenter}}"
+
+
+@pytest.mark.parametrize("flags", [[], ["-v"]], ids=["default", "verbose"])
+def test_an_email_for_real_time_journeys_is_pointed_at_its_own_button(
+    flags: list[str], tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """Not applicable, as before (exit 0, nothing written), and said: -v on its line, the
+    summary with the native button's page, as lint says it; an outbound email is not."""
+    rtj = place(tmp_path, (RTJ / "input.html").read_bytes(), "rtj.html")
+    plain = place(tmp_path, b"<p>Hello {{contact.firstname}}</p>\n", "plain.html")
+    before = [Snapshot.of(rtj), Snapshot.of(plain)]
+    result = run(capsysbinary, "patch", *flags, rtj, plain)
+    assert result.code == EXIT_OK
+    assert [Snapshot.of(rtj), Snapshot.of(plain)] == before
+    lines = [x for x in result.err.splitlines() if not x.startswith("config:")]
+    verbose = [
+        f"not applicable {rtj} (no ERQRCode block; looks like a real-time journeys email: "
+        f"{SIGNS}; use real-time journeys' own Add to Calendar button)",
+        f"not applicable {plain}",
+    ]
+    assert lines == [
+        *(verbose if flags else []),
+        "2 files without a QR block.",
+        "1 file without an ERQRCode block looks like a real-time journeys email "
+        f"({rtj}: {SIGNS}):",
+        f"  {NATIVE}",
+    ]
+
+
+def test_an_email_for_real_time_journeys_in_json(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    import json
+
+    rtj = place(tmp_path, (RTJ / "input.html").read_bytes(), "rtj.html")
+    plain = place(tmp_path, b"<p>Hello</p>\n", "plain.html")
+    result = run(capsysbinary, "patch", "--check", "--format", "json", rtj, plain)
+    assert result.code == EXIT_OK
+    files = json.loads(result.out)["files"]
+    assert [(f["status"], f["real_time_journeys"]) for f in files] == [
+        (
+            "not_applicable",
+            {
+                "signs": SIGNS,
+                "add_to_calendar": "https://learn.microsoft.com/en-us/dynamics365/"
+                "customer-insights/journeys/add-to-calendar",
+            },
+        ),
+        ("not_applicable", None),
+    ]

@@ -948,6 +948,34 @@ def test_nothing_to_do_is_said_plainly_without_a_download(
     assert ('id="download"' in page) is steps and ('id="next-steps"' in page) is steps
 
 
+@pytest.mark.parametrize(
+    ("data", "journeys"),
+    [
+        pytest.param(
+            (FIXTURES / "unchanged/real-time-journeys-email/input.html").read_bytes(),
+            True,
+            id="real-time-journeys",
+        ),
+        pytest.param(b"<p>Hello {{contact.firstname}}</p>\n", False, id="outbound"),
+    ],
+)
+def test_a_real_time_journeys_email_is_pointed_at_its_own_button(
+    site: Site, data: bytes, journeys: bool
+) -> None:
+    (case,) = [c for c in cases("patch") if c.name == MULTI]
+    page = text_of(post(site, form_fields(case), {"email_file": ("e.html", data)}))
+    advice = html.unescape(page[page.index('<p id="advice">') :].split("</p>")[0])
+    said = (
+        '<p id="advice">It looks like a real-time journeys email ({{FirstName}}, '
+        "{{CompanyAddress}}, {{PreferenceCenter}}). Real-time journeys has its own Add to "
+        "Calendar button: in its designer, set a Button's Link to > Add to Calendar and choose "
+        'the event. <a href="https://learn.microsoft.com/en-us/dynamics365/customer-insights/'
+        'journeys/add-to-calendar" rel="noreferrer">Microsoft\'s page on it</a>.'
+    )
+    assert (advice == said) is journeys, advice
+    assert '<h2 id="outcome-title">Nothing to do</h2>' in page
+
+
 def test_a_patched_email_uploaded_again_fills_its_own_ids(site: Site) -> None:
     """Without the script too: a converted email's events show the ids its links carry, and
     a Convert with its endpoint finds nothing to change."""
