@@ -502,7 +502,8 @@ it is written.""",
 @click.option(
     "--color/--no-color",
     default=None,
-    help="Colour the --diff (default: on a terminal, unless NO_COLOR is set).",
+    help="Colour the status lines and the --diff (default: on a terminal, unless NO_COLOR "
+    "is set).",
 )
 @selection_options
 @click.option("-q", "--quiet", is_flag=True, help="Only errors; no summary, no progress bar.")
@@ -572,7 +573,9 @@ def patch_command(
     as_json = output_format == "json"
     # a diff in colour on a terminal, as black does; --no-color, NO_COLOR or a pipe: plain
     colored = diff and not as_json and _wants_color(color)
-    echo = partial(click.echo, err=True)
+    # status lines on stderr, in colour on a terminal; --no-color or NO_COLOR: plain
+    choice = _color_choice(color)
+    echo = partial(click.echo, err=True, color=choice)
     used = configs.used()
     if verbose and not as_json:
         for config in used or [configs.of(paths[0])]:
@@ -590,10 +593,12 @@ def patch_command(
         quiet,
         verbose,
         stdin_filename,
+        choice is not False,
     )
     outcomes: list[Outcome] = [Outcome(path, Status.REFUSED, why) for path, why in unreadable]
     for outcome in outcomes:
-        echo(f"error: cannot patch {outcome.where}: {outcome.message}")
+        said = f"error: cannot patch {outcome.where}: {outcome.message}"
+        echo(painted(said, outcome) if choice is not False else said)
     progress = not quiet and len(files) >= PROGRESS_THRESHOLD and _stderr_is_terminal()
     held: list[str] = []  # status lines wait for the progress bar to finish
     try:
@@ -621,7 +626,8 @@ def patch_command(
         configs_read = [None] * len(unreadable) + list(file_configs)
         write_stdout(_json_report(mode_name, outcomes, configs_read, used, skipped, code))
     elif not quiet:
-        echo(_summary(outcomes))
+        summary = _summary(outcomes)
+        echo(painted_summary(summary) if choice is not False else summary)
     # exit through click, so `cli()` run standalone gives the same status as main()
     click.get_current_context().exit(code)
 
@@ -652,6 +658,7 @@ class _Delivery(NamedTuple):
     quiet: bool
     verbose: bool
     stdin_filename: str | None
+    paint: bool = False  # status lines styled (click strips the styles where not wanted)
 
     def take(self, outcome: Outcome) -> tuple[Outcome, str | None]:
         """Deliver one file's result (stdout, -o, --output-dir); return the outcome as the run
@@ -666,6 +673,8 @@ class _Delivery(NamedTuple):
         text = _line(outcome, self.verbose)
         failed = outcome.status in (Status.REFUSED, Status.ERROR)
         shown = text if text and not self.as_json and (failed or not self.quiet) else None
+        if shown and self.paint:
+            shown = painted(shown, outcome)
         kept = replace(outcome, output=outcome.output if self.as_json and self.diff else b"")
         return kept, shown
 
@@ -765,10 +774,64 @@ def _summary(outcomes: list[Outcome]) -> str:
     return text
 
 
-def _wants_color(color: bool | None) -> bool:
+def _color_choice(color: bool | None) -> bool | None:
+    """Colour or not, as black and ruff decide: --color/--no-color, else off when NO_COLOR
+    is set (https://no-color.org), else None: the stream decides (a terminal, or click's
+    test runner asked for colour)."""
     if color is not None:
         return color
-    return not os.environ.get("NO_COLOR") and sys.stdout.isatty()
+    return False if os.environ.get("NO_COLOR") else None
+
+
+def _wants_color(color: bool | None) -> bool:
+    """Whether what goes to stdout (a diff) is coloured."""
+    choice = _color_choice(color)
+    return sys.stdout.isatty() if choice is None else choice
+
+
+_GREEN: dict[str, Any] = {"fg": "green"}
+_YELLOW: dict[str, Any] = {"fg": "yellow"}
+_RED: dict[str, Any] = {"fg": "red", "bold": True}
+_LEADS = {  # how a status line starts -> its colour
+    "error": _RED,
+    "warning": _YELLOW,
+    "would patch": _YELLOW,
+    "would update": _YELLOW,
+    "wrote": _GREEN,
+    "patched": _GREEN,
+    "updated": _GREEN,
+}
+_COUNTED = re.compile(
+    r"\d+ files? (?:(would be (?:patched|updated))|(refused|failed verification)|"
+    r"(patched|updated))"
+)
+
+
+def painted(text: str, outcome: Outcome) -> str:
+    """A status line in colour: its status word coloured, the file it names in bold."""
+    out = []
+    for line in text.split("\n"):
+        for lead, style in _LEADS.items():
+            if line.startswith((lead + " ", lead + ":")):
+                line = click.style(lead, **style) + line[len(lead) :]
+                break
+        path = outcome.written_to or outcome.path
+        at = line.find(" " + path) + 1 if path else 0
+        if at:
+            line = line[:at] + click.style(path, bold=True) + line[at + len(path) :]
+        out.append(line)
+    return "\n".join(out)
+
+
+def painted_summary(text: str) -> str:
+    """The summary's counts coloured as the status lines: would be -> yellow, refused and
+    failed -> red, patched and updated -> green."""
+
+    def paint(m: re.Match[str]) -> str:
+        style = _YELLOW if m.group(1) else _RED if m.group(2) else _GREEN
+        return click.style(m.group(0), **style)
+
+    return _COUNTED.sub(paint, text)
 
 
 _KIND_COLORS = {"file": b"\x1b[1m", "hunk": b"\x1b[36m", "add": b"\x1b[32m", "del": b"\x1b[31m"}

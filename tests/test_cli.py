@@ -1487,3 +1487,60 @@ def test_an_email_for_real_time_journeys_in_json(
         ),
         ("not_applicable", None),
     ]
+
+
+# ---------------------------------------------------------------- colour on a terminal
+
+BOLD, GREEN, YELLOW, RESET = "\x1b[1m", "\x1b[32m", "\x1b[33m", "\x1b[0m"
+RED_BOLD = "\x1b[31m\x1b[1m"
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "runner_color", "colored"),
+    [
+        pytest.param([], {}, True, True, id="terminal"),
+        pytest.param([], {}, False, False, id="not-a-terminal"),
+        pytest.param([], {"NO_COLOR": "1"}, True, False, id="no-color-on-a-terminal"),
+        pytest.param(["--no-color"], {}, True, False, id="no-color-option"),
+        pytest.param(["--color"], {"NO_COLOR": "1"}, True, True, id="color-option-wins"),
+    ],
+)
+def test_status_lines_in_colour_as_black_and_ruff(
+    flags: list[str],
+    env: dict[str, str],
+    runner_color: bool,
+    colored: bool,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Status words coloured (would patch yellow, refused red, patched green), the file in
+    bold, the summary's counts as their lines; none without a terminal or with NO_COLOR."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    place(tmp_path, EXAMPLE.read_bytes(), "a.html")
+    place(tmp_path, case("refuse", "no-button").input.read_bytes(), "bad.html")
+    args = ["patch", "--endpoint", "contoso.svc.dynamics.com", *flags]
+    args += ["--event", "3d5f7b9c-1e2a-ef11-a82e-000d3a4b5c6d=S"]
+    result = CliRunner().invoke(cli, [*args, "a.html", "bad.html"], env=env, color=runner_color)
+    assert result.exit_code == EXIT_REFUSED
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", result.stderr)
+    assert ("\x1b[" in result.stderr) is colored
+    assert plain.splitlines()[0] == "patched a.html (1 calendar button)"
+    if colored:
+        lines = result.stderr.splitlines()
+        assert lines[0] == f"{GREEN}patched{RESET} {BOLD}a.html{RESET} (1 calendar button)"
+        assert lines[1].startswith(f"{YELLOW}warning{RESET}: {BOLD}a.html{RESET}:73:65: ")
+        assert lines[2].startswith(f"{RED_BOLD}error{RESET}: cannot patch {BOLD}bad.html{RESET}:")
+        assert lines[3] == f"{GREEN}1 file patched{RESET}, {RED_BOLD}1 file refused{RESET}."
+
+
+def test_would_patch_and_its_count_are_yellow(tmp_path: Path) -> None:
+    place(tmp_path, EXAMPLE.read_bytes(), "a.html")
+    result = CliRunner().invoke(
+        cli, ["patch", *EXAMPLE_ARGS, "--check", str(tmp_path / "a.html")], color=True
+    )
+    assert result.exit_code == EXIT_CHANGES
+    assert result.stderr.splitlines()[0] == (
+        f"{YELLOW}would patch{RESET} {BOLD}{tmp_path / 'a.html'}{RESET} (1 calendar button)"
+    )
+    assert result.stderr.splitlines()[-1] == f"{YELLOW}1 file would be patched{RESET}."
