@@ -36,9 +36,11 @@ from mailpatch._output import (
     EXIT_REFUSED,
     EXIT_USAGE,
     OutputLost,
+    color_choice,
     flush_stdout,
     json_document,
     stand_in_for_closed_streams,
+    wants_color,
     write_stdout,
 )
 from mailpatch._patch import PatchOptions
@@ -572,9 +574,9 @@ def patch_command(
     workers = _workers(jobs, file_configs, len(files))
     as_json = output_format == "json"
     # a diff in colour on a terminal, as black does; --no-color, NO_COLOR or a pipe: plain
-    colored = diff and not as_json and _wants_color(color)
+    colored = diff and not as_json and wants_color(color)
     # status lines on stderr, in colour on a terminal; --no-color or NO_COLOR: plain
-    choice = _color_choice(color)
+    choice = color_choice(color)
     echo = partial(click.echo, err=True, color=choice)
     used = configs.used()
     if verbose and not as_json:
@@ -772,21 +774,6 @@ def _summary(outcomes: list[Outcome]) -> str:
             f"({journeys[0].path}: {journeys[0].journeys}):\n  {NATIVE_BUTTON}"
         )
     return text
-
-
-def _color_choice(color: bool | None) -> bool | None:
-    """Colour or not, as black and ruff decide: --color/--no-color, else off when NO_COLOR
-    is set (https://no-color.org), else None: the stream decides (a terminal, or click's
-    test runner asked for colour)."""
-    if color is not None:
-        return color
-    return False if os.environ.get("NO_COLOR") else None
-
-
-def _wants_color(color: bool | None) -> bool:
-    """Whether what goes to stdout (a diff) is coloured."""
-    choice = _color_choice(color)
-    return sys.stdout.isatty() if choice is None else choice
 
 
 _GREEN: dict[str, Any] = {"fg": "green"}

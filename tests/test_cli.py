@@ -1276,13 +1276,13 @@ def test_diff_colour(
 
 
 def test_no_color_is_honoured_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    from mailpatch import _cli
+    from mailpatch import _output
 
-    monkeypatch.setattr(_cli.sys.stdout, "isatty", lambda: True)
+    monkeypatch.setattr(_output.sys.stdout, "isatty", lambda: True)
     monkeypatch.delenv("NO_COLOR", raising=False)
-    assert _cli._wants_color(None) is True
+    assert _output.wants_color(None) is True
     monkeypatch.setenv("NO_COLOR", "1")
-    assert _cli._wants_color(None) is False
+    assert _output.wants_color(None) is False
 
 
 def test_stdin_filename_gives_stdin_its_file_s_settings_and_name(tmp_path: Path) -> None:
