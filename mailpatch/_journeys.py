@@ -43,15 +43,16 @@ _MARKUP = re.compile(
     re.I,
 )
 
-# Each alternative of _MARKUP holds one of these words, looked for first in the lowered text:
+# Each alternative of _MARKUP holds one of these words, looked for first in the case-folded
+# text (re.I matches the long s and the Kelvin sign too, as folding does):
 # _MARKUP's case-insensitive alternation takes 7-10 ms over 240 KB of plain HTML (and patch
-# asks of every email without an ERQRCode block), lowering and three finds about 1 ms.
+# asks of every email without an ERQRCode block), folding and three finds about 1.5 ms.
 _MARKUP_WORDS = ("msdynmkt_personalization", "data-layout-version", "marketing-designer-layout")
 
 
 def _has_markup_words(text: str) -> bool:
-    lowered = text.lower()
-    return any(word in lowered for word in _MARKUP_WORDS)
+    folded = text.casefold()
+    return any(word in folded for word in _MARKUP_WORDS)
 
 
 # a label: a bare name, as real-time journeys writes them ({{FirstName}}, {{#if Name}},

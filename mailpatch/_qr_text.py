@@ -24,6 +24,10 @@ _WORDS = re.compile(
     r"\s+code\b(?!\s+of\b)",  # not 'the code of conduct'
     re.I,
 )
+# Every match of _WORDS holds one of these words, case folded (re.I matches a long s as 's'): looked
+# for first, since _WORDS's case-insensitive alternation takes about 10 ms over 240 KB of
+# email (patch asks it of every patched email), folding and three finds about 1.5 ms.
+_GATE = ("qr", "scan", "code")
 _INVISIBLE = frozenset({"style", "script", "title", "head", "xml", "template"})
 _MOST = 5  # named at most: an email that talks of its code all through needs reading anyway
 
@@ -36,8 +40,9 @@ class Mention(NamedTuple):
 def qr_mentions(text: str) -> list[Mention]:
     """Visible text in ``text`` (an email whose QR blocks are gone) that refers to a QR code
     or 'this code', in document order, at most five."""
-    if not _WORDS.search(text):
-        return []  # the usual case: one pass at C speed, no tokens
+    folded = text.casefold()
+    if not any(word in folded for word in _GATE) or not _WORDS.search(text):
+        return []  # the usual case: passes at C speed, no tokens
     found: list[Mention] = []
     hidden = 0  # inside how many elements whose text is not shown
     for token in iter_tokens(text):

@@ -76,3 +76,21 @@ def test_offsets_of_the_result_map_back_to_the_input(offset: int, expected: int)
     # input [10, 15) became 10 characters; input [30, 40) became 3
     edits = [_Edit(10, 15, "x" * 10), _Edit(30, 40, "yyy")]
     assert _input_offset(offset, edits) == expected
+
+
+@pytest.mark.parametrize(
+    "html_",
+    [
+        "<p>\u017fcan it at the door</p>",  # the long s: re.I matches it as "s"
+        "<p>SHOW THIS CODE</p>",
+        "<p>Your Qr is below</p>",
+        "<p>nothing here</p>",
+        "<p>the codex</p>",
+    ],
+)
+def test_the_fast_gate_lets_through_whatever_the_words_pattern_finds(html_: str) -> None:
+    from mailpatch._qr_text import _GATE, _WORDS
+
+    folded = html_.casefold()
+    assert any(w in folded for w in _GATE) or not _WORDS.search(html_)
+    assert bool(qr_mentions(html_)) == bool(_WORDS.search(html_))
