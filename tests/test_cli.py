@@ -1415,8 +1415,8 @@ def test_text_about_the_removed_qr_code_in_json(
     import json
 
     email = place(tmp_path, EXAMPLE.read_bytes(), "summit.html")
-    bottom = b"<p>Scan it at the door.</p>\n</body>"
-    email.write_bytes(EXAMPLE.read_bytes().replace(b"</body>", bottom))
+    desk = DESK.encode() + b"</p>"
+    email.write_bytes(EXAMPLE.read_bytes().replace(desk, desk + b"\n<p>Scan it at the door.</p>"))
     result = run(capsysbinary, "patch", *EXAMPLE_ARGS, "--format", "json", email)
     assert result.code == EXIT_OK
     [item] = json.loads(result.out)["files"]

@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import pytest
 
-from mailpatch._qr_text import _input_offset, mentions_left, qr_mentions
+from mailpatch._qr_text import NEAR, _input_offset, mentions_left, qr_mentions
 
 
 @pytest.mark.parametrize(
@@ -44,6 +44,7 @@ class _Edit(NamedTuple):
     start: int
     end: int
     replacement: str
+    what: str = "button"
 
 
 @pytest.mark.parametrize(
@@ -59,7 +60,7 @@ def test_mentions_are_placed_in_the_file_the_person_opens(
     """The QR block (two lines) became one line: the words move up a line in the result."""
     before = "<div>QR\ncode</div>\n<p>Show this code</p>"
     after = "<b></b>\n<p>Show this code</p>"
-    edits = [_Edit(0, len("<div>QR\ncode</div>"), "<b></b>")]
+    edits = [_Edit(0, len("<div>QR\ncode</div>"), "<b></b>", "qr")]
     assert mentions_left(before, after, edits, in_input) == tuple(placed)
 
 
@@ -76,6 +77,28 @@ def test_offsets_of_the_result_map_back_to_the_input(offset: int, expected: int)
     # input [10, 15) became 10 characters; input [30, 40) became 3
     edits = [_Edit(10, 15, "x" * 10), _Edit(30, 40, "yyy")]
     assert _input_offset(offset, edits) == expected
+
+
+def test_only_text_near_a_removed_block_is_named() -> None:
+    """Within NEAR characters either side of where a QR block was, each window from a tag to
+    a tag; a sentence further off is not read (the cost of the words pattern)."""
+    filler = "<p>" + "y" * (NEAR + 10) + "</p>\n"
+    qr = "<div>the QR code</div>"
+    before = (
+        "<p>Scan it far above</p>" + filler + "<p>Show this code above</p>" + qr
+        + "<p>Your QR code was below</p>" + filler + "<p>Scan it far below</p>"
+    )  # fmt: skip
+    after = before.replace(qr, "")
+    edits = [_Edit(before.index(qr), before.index(qr) + len(qr), "", "qr")]
+    assert [text for _, text in mentions_left(before, after, edits, False)] == [
+        "Show this code above",
+        "Your QR code was below",
+    ]
+    # with the block at the very start, the window starts at the text's start
+    first = "Show this code first<p>x</p>"
+    assert mentions_left(qr + first, first, [_Edit(0, len(qr), "", "qr")], False) == (
+        ("1:1", "Show this code first"),
+    )
 
 
 @pytest.mark.parametrize(
