@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import signal
 import sys
 import threading
@@ -46,9 +47,11 @@ from mailpatch._output import (
     EXIT_REFUSED,
     EXIT_USAGE,
     OutputLost,
+    color_choice,
     flush_stdout,
     json_document,
     stand_in_for_closed_streams,
+    wants_color,
     write_stdout,
 )
 from mailpatch._patch import PatchOptions
@@ -83,10 +86,19 @@ def _line(outcome: Outcome, verbose: bool) -> str | None:
     made = f" ({outcome.changes})"
     if outcome.status in (Status.REFUSED, Status.ERROR):
         return f"error: cannot patch {outcome.where}: {outcome.message}"
-    if outcome.status in _CHANGED and outcome.written_to:  # say what happened to the file
+    if outcome.status in _CHANGED and outcome.up_to_date:  # a second run into one folder
+        if not verbose:
+            return None
+        line = (
+            f"unchanged {outcome.written_to} (already up to date from {outcome.path}: "
+            f"{outcome.changes})"
+        )
+    elif outcome.status in _CHANGED and outcome.written_to:  # say what happened to the file
         line = f"wrote {outcome.written_to}{made} from {outcome.path}"
     elif outcome.status in _CHANGED:
         line = f"{outcome.status.value} {outcome.path}{made}"
+    elif verbose and outcome.journeys:
+        line = f"{outcome.status.value} {outcome.path} ({journeys_said(outcome.journeys)})"
     elif verbose:
         line = f"{outcome.status.value} {outcome.path}" + (
             f" ({outcome.message})" if outcome.message else ""
@@ -99,7 +111,26 @@ def _line(outcome: Outcome, verbose: bool) -> str | None:
         line += f"; {outcome.not_checked}"
     if verbose and outcome.left:
         line += "; removed with the QR block: " + ", ".join(repr(t) for t in outcome.left)
-    return line
+    return line + "".join("\n" + text for text in qr_warnings(outcome))
+
+
+def journeys_said(signs: str) -> str:
+    """What -v says of it; the summary gives the native button's page."""
+    return (
+        f"no ERQRCode block; looks like a real-time journeys email: {signs}; use real-time "
+        "journeys' own Add to Calendar button"
+    )
+
+
+def qr_warnings(outcome: Outcome) -> list[str]:
+    """A warning for each text the patched email still has about the QR code it removed, in
+    the file the person opens: the result written, or the input when nothing is written."""
+    where = outcome.written_to or outcome.path
+    return [
+        f"warning: {where}:{at}: refers to the removed QR code: {text!r} (edit it in the "
+        "designer)"
+        for at, text in outcome.qr_mentions
+    ]
 
 
 _CHANGED = (Status.PATCHED, Status.WOULD_PATCH, Status.UPDATED, Status.WOULD_UPDATE)
@@ -118,6 +149,12 @@ def outcome_json(outcome: Outcome, with_diff: bool) -> dict[str, object]:
         "links_fixed": outcome.links_fixed,
         "unchecked_events": [{"guid": g, "reason": why} for g, why in outcome.unchecked],
         "left_with_qr_block": list(outcome.left),
+        "qr_mentions": [
+            {"line": int(at.partition(":")[0]), "column": int(at.partition(":")[2]), "text": text}
+            for at, text in outcome.qr_mentions
+        ],
+        "up_to_date": outcome.up_to_date,
+        "real_time_journeys": _journeys_json(outcome.journeys),
         "link_changes": [
             {
                 "guid": guid,
@@ -132,6 +169,14 @@ def outcome_json(outcome: Outcome, with_diff: bool) -> dict[str, object]:
     if with_diff:
         item["diff"] = outcome.output.decode("utf-8", "surrogateescape") if outcome.output else None
     return item
+
+
+def _journeys_json(signs: str) -> dict[str, str] | None:
+    if not signs:
+        return None
+    from mailpatch._journeys import ADD_TO_CALENDAR_URL
+
+    return {"signs": signs, "add_to_calendar": ADD_TO_CALENDAR_URL}
 
 
 def exit_code(outcomes: Sequence[Outcome]) -> int:
@@ -218,7 +263,7 @@ def _plan(
         if events is None:
             continue  # unreadable: the run reports it
         for guid in sorted(events.guids):
-            found.setdefault(guid, []).append("stdin" if path == "-" else path)
+            found.setdefault(guid, []).append(path)
         if options.endpoint is None and events.to_patch:
             data = stdin if path == "-" else Path(path).read_bytes()
             assert data is not None
@@ -233,15 +278,7 @@ def _plan(
                 f'--endpoint HOST, or endpoint = "HOST" in {table})'
             )
     if event is not None and len(found) > 1:
-        listed = "; ".join(
-            f"{guid} ({', '.join(names[:3])}{', …' if len(names) > 3 else ''})"
-            for guid, names in sorted(found.items())
-        )
-        raise click.UsageError(
-            f"--event-id serves only a run whose emails are all for one event; these are for "
-            f"{len(found)}: {listed}. Map each with --event GUID=ID, or in the events table "
-            "[tool.mailpatch.events]"
-        )
+        raise click.UsageError(one_event_only(found, stdin))
     jobs: list[Job] = []
     for path, (options, mode) in zip(files, settings, strict=True):
         if options.event is not None:  # the id now reaches that one GUID and no other
@@ -256,8 +293,14 @@ class _Run:
     whether it asks at all (an --event-id serves one event only; an email to patch needs an
     endpoint), each file's job, and the check itself once every email has reported."""
 
-    def __init__(self, files: Sequence[str], settings: Sequence[tuple[PatchOptions, Mode]]):
+    def __init__(
+        self,
+        files: Sequence[str],
+        settings: Sequence[tuple[PatchOptions, Mode]],
+        stdin: bytes | None = None,
+    ):
         self.files = files
+        self.stdin = stdin  # what was read of stdin, for the usage error's listing
         self.settings = settings
         self.event = next((o.event for o, _ in settings if o.event is not None), None)
         self.checks = self.event is not None or any(o.endpoint is None for o, _ in settings)
@@ -286,9 +329,9 @@ class _Run:
         found: dict[str, list[str]] = {}  # GUID -> the files that hold it
         for outcome, path in zip(outcomes, self.files, strict=True):
             for guid in outcome.events:
-                found.setdefault(guid, []).append("stdin" if path == "-" else path)
+                found.setdefault(guid, []).append(path)
         if len(found) > 1:
-            raise click.UsageError(one_event_only(found))
+            raise click.UsageError(one_event_only(found, self.stdin))
 
     @contextlib.contextmanager
     def held(self) -> Iterator[_Held]:
@@ -639,7 +682,8 @@ it is written.""",
 @click.option(
     "--color/--no-color",
     default=None,
-    help="Colour the --diff (default: on a terminal, unless NO_COLOR is set).",
+    help="Colour the status lines and the --diff (default: on a terminal, unless NO_COLOR "
+    "is set).",
 )
 @selection_options
 @click.option("-q", "--quiet", is_flag=True, help="Only errors; no summary, no progress bar.")
@@ -704,12 +748,14 @@ def patch_command(
     stdin = None
     if files == ["-"]:  # no more than the size limit is read: an endless stdin is refused
         stdin = sys.stdin.buffer.read(per_file[0][1].max_size + 1)
-    run = _Run(files, per_file)
+    run = _Run(files, per_file, stdin)
     workers = _workers(jobs, file_configs, files)
     as_json = output_format == "json"
     # a diff in colour on a terminal, as black does; --no-color, NO_COLOR or a pipe: plain
-    colored = diff and not as_json and _wants_color(color)
-    echo = partial(click.echo, err=True)
+    colored = diff and not as_json and wants_color(color)
+    # status lines on stderr, in colour on a terminal; --no-color or NO_COLOR: plain
+    choice = color_choice(color)
+    echo = partial(click.echo, err=True, color=choice)
     used = configs.used()
     preamble: list[str] = []  # said before the files (once the run is found good)
     if verbose and not as_json:
@@ -728,9 +774,14 @@ def patch_command(
         quiet,
         verbose,
         stdin_filename,
+        choice is not False,
     )
     outcomes: list[Outcome] = [Outcome(path, Status.REFUSED, why) for path, why in unreadable]
-    preamble += [f"error: cannot patch {o.where}: {o.message}" for o in outcomes]
+    preamble += [
+        painted(said, o) if choice is not False else said
+        for o in outcomes
+        for said in [f"error: cannot patch {o.where}: {o.message}"]
+    ]
     progress = not quiet and len(files) >= PROGRESS_THRESHOLD and _stderr_is_terminal()
     held: list[str] = []  # status lines wait for the progress bar to finish
     written: set[str] = set()  # folders renamed into: synced once the run ends
@@ -788,7 +839,8 @@ def patch_command(
         configs_read = [None] * len(unreadable) + list(file_configs)
         write_stdout(_json_report(mode_name, outcomes, configs_read, used, skipped, code))
     elif not quiet:
-        echo(summarize(outcomes))
+        summary = _summary(outcomes)
+        echo(painted_summary(summary) if choice is not False else summary)
     # exit through click, so `cli()` run standalone gives the same status as main()
     click.get_current_context().exit(code)
 
@@ -819,6 +871,7 @@ class _Delivery(NamedTuple):
     quiet: bool
     verbose: bool
     stdin_filename: str | None
+    paint: bool = False  # status lines styled (click strips the styles where not wanted)
 
     def take(self, outcome: Outcome) -> tuple[Outcome, str | None]:
         """Deliver one file's result (stdout, -o, --output-dir); return the outcome as the run
@@ -833,6 +886,8 @@ class _Delivery(NamedTuple):
         text = _line(outcome, self.verbose)
         failed = outcome.status in (Status.REFUSED, Status.ERROR)
         shown = text if text and not self.as_json and (failed or not self.quiet) else None
+        if shown and self.paint:
+            shown = painted(shown, outcome)
         kept = replace(outcome, output=outcome.output if self.as_json and self.diff else b"")
         return kept, shown
 
@@ -924,10 +979,72 @@ def _json_report(
     return json_document(document)
 
 
-def _wants_color(color: bool | None) -> bool:
-    if color is not None:
-        return color
-    return not os.environ.get("NO_COLOR") and sys.stdout.isatty()
+def _summary(outcomes: list[Outcome]) -> str:
+    """The run's summary; a result that -o or --output-dir found already in place (a second
+    run into the same folder) is counted as such, not as patched: nothing was written."""
+    fresh = [o for o in outcomes if not (o.up_to_date and o.status in _CHANGED)]
+    same = len(outcomes) - len(fresh)
+    text = summarize(outcomes)
+    if same:
+        said = f"{same} file{'s' if same != 1 else ''} already up to date"
+        text = f"{summarize(fresh)[:-1]}, {said}." if fresh else f"{said}."
+    journeys = [o for o in outcomes if o.journeys]
+    if journeys:  # as lint says it: the email is for the native button, not for mailpatch
+        from mailpatch._journeys import NATIVE_BUTTON
+
+        n = len(journeys)
+        what = "looks like a real-time journeys email" if n == 1 else "look like real-time "
+        what += "" if n == 1 else "journeys emails"
+        text += (
+            f"\n{n} file{'s' if n != 1 else ''} without an ERQRCode block {what} "
+            f"({journeys[0].path}: {journeys[0].journeys}):\n  {NATIVE_BUTTON}"
+        )
+    return text
+
+
+_GREEN: dict[str, Any] = {"fg": "green"}
+_YELLOW: dict[str, Any] = {"fg": "yellow"}
+_RED: dict[str, Any] = {"fg": "red", "bold": True}
+_LEADS = {  # how a status line starts -> its colour
+    "error": _RED,
+    "warning": _YELLOW,
+    "would patch": _YELLOW,
+    "would update": _YELLOW,
+    "wrote": _GREEN,
+    "patched": _GREEN,
+    "updated": _GREEN,
+}
+_COUNTED = re.compile(
+    r"\d+ files? (?:(would be (?:patched|updated))|(refused|failed verification)|"
+    r"(patched|updated))"
+)
+
+
+def painted(text: str, outcome: Outcome) -> str:
+    """A status line in colour: its status word coloured, the file it names in bold."""
+    out = []
+    for line in text.split("\n"):
+        for lead, style in _LEADS.items():
+            if line.startswith((lead + " ", lead + ":")):
+                line = click.style(lead, **style) + line[len(lead) :]
+                break
+        path = outcome.written_to or outcome.path
+        at = line.find(" " + path) + 1 if path else 0
+        if at:
+            line = line[:at] + click.style(path, bold=True) + line[at + len(path) :]
+        out.append(line)
+    return "\n".join(out)
+
+
+def painted_summary(text: str) -> str:
+    """The summary's counts coloured as the status lines: would be -> yellow, refused and
+    failed -> red, patched and updated -> green."""
+
+    def paint(m: re.Match[str]) -> str:
+        style = _YELLOW if m.group(1) else _RED if m.group(2) else _GREEN
+        return click.style(m.group(0), **style)
+
+    return _COUNTED.sub(paint, text)
 
 
 _KIND_COLORS = {"file": b"\x1b[1m", "hunk": b"\x1b[36m", "add": b"\x1b[32m", "del": b"\x1b[31m"}
@@ -1027,8 +1144,8 @@ def _deliver(
         )
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_if_changed(target, outcome.output)
-        outcome = replace(outcome, written_to=str(target))
+        written = write_if_changed(target, outcome.output)
+        outcome = replace(outcome, written_to=str(target), up_to_date=not written)
     except (FileProblem, OSError) as exc:
         problem = str(exc) if isinstance(exc, FileProblem) else (exc.strerror or str(exc))
         return replace(

@@ -16,7 +16,14 @@ from mailpatch._cli_select import Configs, select, selection_options
 from mailpatch._config import Config
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, read_bytes, read_stdin
 from mailpatch._html import LineIndex
-from mailpatch._output import EXIT_FOUND, EXIT_OK, EXIT_UNREADABLE, json_document, write_stdout
+from mailpatch._output import (
+    EXIT_FOUND,
+    EXIT_OK,
+    EXIT_UNREADABLE,
+    json_document,
+    wants_color,
+    write_stdout,
+)
 
 if TYPE_CHECKING:  # the lint core is imported when the command runs: start-up time matters
     from mailpatch._lint import CalendarContent, Problem
@@ -272,6 +279,11 @@ by commas) on its line or the line before; those codes are not reported there.""
     is_flag=True,
     help="Print how many problems each code has, instead of each problem.",
 )
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Colour the report lines (default: on a terminal, unless NO_COLOR is set).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Only the problems: no summary.")
 @click.option(
     "-v", "--verbose", is_flag=True, help="Also a line for every file linted, and its config."
@@ -285,6 +297,7 @@ def lint_command(
     ignored: tuple[str, ...],
     exit_zero: bool,
     statistics: bool,
+    color: bool | None,
     quiet: bool,
     verbose: bool,
     excludes: tuple[str, ...],
@@ -357,16 +370,30 @@ def lint_command(
         not_patched += found.not_patched
         journeys += [found.journeys] if found.journeys else []
     code = EXIT_UNREADABLE if unreadable else EXIT_FOUND if reports and not exit_zero else EXIT_OK
-    write_stdout(
-        _rendered(
-            output_format, statistics, reports, unread, len(files), code, not_patched, journeys
+    if output_format == "text" and not statistics and wants_color(color):
+        write_stdout("".join(_painted(r) + "\n" for r in reports))
+    else:
+        write_stdout(
+            _rendered(
+                output_format, statistics, reports, unread, len(files), code, not_patched, journeys
+            )
         )
-    )
     if output_format != "json" and not quiet:
         summary = _summary(reports, len(files) - unreadable, unreadable, not_patched, journeys)
         click.echo(summary, err=True)
     # exit through click, so `cli()` run standalone (CliRunner) gives what main() returns
     click.get_current_context().exit(code)
+
+
+def _painted(report: Report) -> str:
+    """A report line in colour, as ruff's: the file in bold, the code red (an error) or
+    yellow (a warning)."""
+    code = report.problem.code
+    tint = "yellow" if report.problem.rule.severity.value == "warning" else "red"
+    return (
+        f"{click.style(report.path, bold=True)}:{report.line}:{report.column}: "
+        f"{click.style(code, fg=tint, bold=True)} {report.problem.message}"
+    )
 
 
 def _reason(exc: Exception) -> str:

@@ -63,6 +63,21 @@ def flush_stdout() -> None:
         raise OutputLost(exc) from None
 
 
+def color_choice(color: bool | None) -> bool | None:
+    """Colour or not, as black and ruff decide: --color/--no-color, else off when NO_COLOR
+    is set (https://no-color.org), else None: the stream decides (a terminal; or click's test
+    runner, for what goes through click.echo)."""
+    if color is not None:
+        return color
+    return False if os.environ.get("NO_COLOR") else None
+
+
+def wants_color(color: bool | None) -> bool:
+    """Whether what goes to stdout as bytes (a diff, lint's report lines) is coloured."""
+    choice = color_choice(color)
+    return sys.stdout.isatty() if choice is None else choice
+
+
 def json_document(document: Any) -> bytes:
     """A JSON report as UTF-8. A file name that is not UTF-8 is written with \\udcXX escapes
     (what os.fsdecode gives back to Python), never as bytes that would make it invalid."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,6 +69,10 @@ class Outcome:
     left: tuple[str, ...] = ()  # text outside a moved loop, removed with its QR block
     qr_removed: int = 0  # ERQRCode blocks removed
     written_to: str = ""  # where the result went, when not in place (-o FILE, --output-dir)
+    up_to_date: bool = False  # written_to already held the result byte for byte: not written
+    # (line:col, text) of visible text that still refers to the QR code the patch removed
+    qr_mentions: tuple[tuple[str, str], ...] = ()
+    journeys: str = ""  # no ERQRCode block, and real-time journeys' signs (mailpatch._journeys)
     # (GUID, what changed) of each patched Button whose stale calendar links were written anew
     link_changes: tuple[tuple[str, tuple[LinkChange, ...]], ...] = ()
     output: bytes = b""  # a diff, or the result bytes when Mode.capture (stdout, -o, --output-dir)
@@ -176,18 +181,51 @@ def endpoint_needed(path: str, label: str, settings_file: str | None) -> str:
     )
 
 
-def one_event_only(found: dict[str, list[str]]) -> str:
-    """The usage error for an --event-id run whose emails are for several events (GUID ->
-    the files that hold it)."""
-    listed = "; ".join(
-        f"{guid} ({', '.join(names[:3])}{', …' if len(names) > 3 else ''})"
-        for guid, names in sorted(found.items())
-    )
+def one_event_only(found: dict[str, list[str]], stdin: bytes | None = None) -> str:
+    """The usage error for an --event-id run whose emails are for several events (GUID -> the
+    files that hold it, "-" for stdin, in the order the run meets them): one line an event."""
     return (
-        f"--event-id serves only a run whose emails are all for one event; these are for "
-        f"{len(found)}: {listed}. Map each with --event GUID=ID, or in the events table "
-        "[tool.mailpatch.events]"
+        "--event-id serves only a run whose emails are all for one event; these are for "
+        f"{len(found)}:\n{_events_listing(found, stdin)}\nMap each with --event GUID=ID, or in "
+        "the events table [tool.mailpatch.events]"
     )
+
+
+def _events_listing(found: dict[str, list[str]], stdin: bytes | None) -> str:
+    """The GUID, where the run first meets it (file line:col: its ERQRCode block, or where a
+    Button already patched names it) and how many other files hold it, in the order the run
+    meets them. Each first file is read again: only a refused run pays for it."""
+    order = list(dict.fromkeys(names[0] for names in found.values()))
+    texts: dict[str, str] = {}
+    blocks: dict[str, dict[str, int]] = {}  # file -> GUID -> its first ERQRCode block
+    for path in order:
+        try:
+            data = stdin if path == "-" else Path(path).read_bytes()
+            texts[path] = decode(data or b"").text
+        except (OSError, FileProblem):
+            texts[path] = ""
+        blocks[path] = {}
+        for guid, at in events_in(texts[path]).qr:
+            blocks[path].setdefault(guid, at)
+    places: list[tuple[int, int, str]] = []
+    for guid, names in found.items():
+        path = names[0]
+        block = blocks[path].get(guid)
+        named = re.search(re.escape(guid), texts[path], re.I) if block is None else None
+        at = block if block is not None else (named.start() if named else -1)
+        places.append((order.index(path), at, guid))
+    lines = []
+    for index, at, guid in sorted(places):
+        path = order[index]
+        where = ("stdin" if path == "-" else path) + (
+            f":{LineIndex(texts[path]).label(at)}" if at >= 0 else ""
+        )
+        more = len(found[guid]) - 1
+        lines.append(
+            f"  {guid} first in {where}"
+            + (f" (and {more} other file{'s' if more != 1 else ''})" if more else "")
+        )
+    return "\n".join(lines)
 
 
 def internal_error(path: str, exc: Exception) -> Outcome:
@@ -262,8 +300,9 @@ def prepare(
     if options.event is not None:
         if len(guids) > 1:  # the run stops: nothing to patch
             if not mode.hold:
-                named = "stdin" if path == "-" else path
-                raise MissingOption(one_event_only({guid: [named] for guid in guids}))
+                raise MissingOption(
+                    one_event_only({guid: [path] for guid in guids}, data if path == "-" else None)
+                )
             return Outcome(path, Status.REFUSED, events=guids)
         # the id reaches this email's one GUID and no other (the run sees that it has one)
         tied = {guid: options.event for guid in guids}
@@ -305,7 +344,10 @@ def _patched(
     if not result.changed:
         applies = result.qr_blocks or result.patched_buttons
         status = Status.UNCHANGED if applies else Status.NOT_APPLICABLE
-        return Outcome(path, status, unchecked=result.unchecked, output=echo, events=events)
+        signs = "" if applies else journeys_signs(email.text)
+        return Outcome(
+            path, status, unchecked=result.unchecked, output=echo, journeys=signs, events=events
+        )
     from mailpatch._verify import Unverifiable, VerifyError, verify  # lxml: once a file changes
 
     try:
@@ -334,6 +376,7 @@ def _patched(
             left=tuple(text for _, text in result.left_behind),
             qr_removed=sum(1 for e in result.edits if e.what is EditKind.QR),
             link_changes=link_changes(result),
+            qr_mentions=qr_text_left(email.text, result, mode.check or mode.diff),
             output=output,
             events=events,
         )
@@ -437,6 +480,24 @@ class Slot:
             raise self.error
         assert self.outcome is not None
         return self.outcome
+
+
+def journeys_signs(text: str) -> str:
+    """Why an email without an ERQRCode block looks like a real-time journeys one, or ''."""
+    from mailpatch._journeys import journeys_look
+
+    look = journeys_look(text)
+    return look.summary() if look else ""
+
+
+def qr_text_left(before: str, result: PatchResult, in_input: bool) -> tuple[tuple[str, str], ...]:
+    """What the patched email still says about the QR code it removed ("Show this code at
+    the registration desk"): named for the person to edit, never changed."""
+    if not any(e.what is EditKind.QR for e in result.edits):
+        return ()  # no QR block removed (none, or --keep-qr): the code is still shown
+    from mailpatch._qr_text import mentions_left
+
+    return mentions_left(before, result.text, result.edits, in_input)
 
 
 def link_changes(result: PatchResult) -> tuple[tuple[str, tuple[LinkChange, ...]], ...]:

@@ -208,6 +208,8 @@ class Plain:
     force: bool = False  # "convert, changing the protected block" would settle it
     where: str = ""  # "line 40, column 5"
     reason: str = ""  # the core's own words
+    warnings: tuple[str, ...] = ()  # what the person should still do by hand
+    native_button: bool = False  # point at real-time journeys' own Add to Calendar button
 
 
 MAX_CHOICES = 2_000  # radio buttons on one page (events to pair x Buttons to choose from)
@@ -348,15 +350,23 @@ def plain_outcome(outcome: Outcome, names: Mapping[str, str]) -> Plain:
     """A conversion's outcome (not a refusal) in plain words."""
     name = outcome.path
     if outcome.status is Status.NOT_APPLICABLE:
+        advice = (
+            "mailpatch converts a registration email whose event QR code block the "
+            "calendar button should take over: is this the right email?"
+        )
+        if outcome.journeys:
+            advice = (
+                f"It looks like a real-time journeys email ({outcome.journeys}). Real-time "
+                "journeys has its own Add to Calendar button: in its designer, set a Button's "
+                "Link to > Add to Calendar and choose the event."
+            )
         return Plain(
             "Nothing to do",
             f"{name} has no event QR code and no calendar button, so there is nothing to "
             "convert.",
             "notice",
-            advice=(
-                "mailpatch converts a registration email whose event QR code block the "
-                "calendar button should take over: is this the right email?"
-            ),
+            advice=advice,
+            native_button=bool(outcome.journeys),
         )
     unchecked = [
         f"the links of event {names.get(guid) or guid} were not checked ({why})"
@@ -379,7 +389,23 @@ def plain_outcome(outcome: Outcome, names: Mapping[str, str]) -> Plain:
         said = f"{name} is converted: {made} {buttons} each registrant's calendar file."
     if unchecked:
         said += " But " + and_list(unchecked) + "."
-    return Plain(title, said, "ok", advice="Download it, then follow the next steps below.")
+    return Plain(
+        title,
+        said,
+        "ok",
+        advice="Download it, then follow the next steps below.",
+        warnings=qr_text_warnings(outcome),
+    )
+
+
+def qr_text_warnings(outcome: Outcome) -> tuple[str, ...]:
+    """The text the converted email still has about the QR code it no longer shows."""
+    return tuple(
+        f"The email still says “{text}” (line {at.partition(':')[0]} of the converted "
+        "email), but the QR code is gone: change or remove that text in the designer before "
+        "you send it."
+        for at, text in outcome.qr_mentions
+    )
 
 
 @dataclass(frozen=True)

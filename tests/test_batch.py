@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -292,6 +293,43 @@ def test_output_dir_mirrors_the_tree_and_leaves_inputs(tmp_path: Path) -> None:
     assert (out / "b/plain.html").read_bytes() == NO_QR.read_bytes()
 
 
+@pytest.mark.parametrize("verbose", [False, True], ids=["quiet-default", "verbose"])
+def test_a_second_output_dir_run_says_its_results_were_already_there(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], verbose: bool
+) -> None:
+    """The first run writes and says so; the second finds each result already in place,
+    writes nothing (the files keep their mtime) and says so, not "wrote ... patched"."""
+    src = tree(tmp_path / "exports", {"summit.html": EXAMPLE, "plain.html": NO_QR})
+    out = tmp_path / "out"
+    args = ["patch", "--endpoint", "contoso.svc.dynamics.com", "--event", f"{GUID}=E"]
+    args += ["-v"] if verbose else []
+    args += ["--output-dir", str(out), str(src)]
+    assert main(args) == 0
+    first = capsys.readouterr().err
+    result = out / "summit.html"
+    assert f"wrote {result} (1 calendar button) from {src / 'summit.html'}\n" in first
+    assert first.endswith("1 file patched, 1 file without a QR block.\n")
+    aged = 1_000_000_000 * 10**9
+    for written in out.iterdir():
+        os.utime(written, ns=(aged, aged))
+    assert main(args) == 0
+    second = capsys.readouterr().err
+    assert "wrote" not in second and "patched" not in second
+    said = (
+        f"unchanged {result} (already up to date from {src / 'summit.html'}: 1 calendar "
+        "button)\n"
+    )
+    assert (said in second) is verbose
+    assert second.endswith("1 file without a QR block, 1 file already up to date.\n")
+    assert all(p.stat().st_mtime_ns == aged for p in out.iterdir())
+    assert main([*args, "--format", "json"]) == 0
+    files = json.loads(capsys.readouterr().out)["files"]
+    assert [(f["status"], f["up_to_date"]) for f in files] == [
+        ("not_applicable", True),
+        ("patched", True),
+    ]
+
+
 def test_json_outcomes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = tree(
         tmp_path, {"a.html": EXAMPLE, "b.html": NO_QR, "c.html": REFUSED, "d.html": EXAMPLE}
@@ -496,9 +534,12 @@ def test_a_named_settings_file_stands_for_the_emails_it_governs(
     (tmp_path / ".git").mkdir()
     monkeypatch.chdir(tmp_path)
     assert main(["patch", "--check", "pyproject.toml"]) == 1
+    desk = "refers to the removed QR code: 'Show this code at the registration desk for a fast"
     assert capsys.readouterr().err.splitlines() == [
         "would patch emails/a.html (1 calendar button)",
+        f"warning: emails/a.html:79:65: {desk} check-in.' (edit it in the designer)",
         "would patch tools/c.html (1 calendar button)",  # tools/pyproject.toml has no settings
+        f"warning: tools/c.html:79:65: {desk} check-in.' (edit it in the designer)",
         "2 files would be patched.",
     ]
     assert main(["patch", "--check", "tools/pyproject.toml"]) == 0

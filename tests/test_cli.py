@@ -102,6 +102,36 @@ def test_event_id_for_a_run_with_two_events_is_a_usage_error(
         no_traceback(result)
 
 
+def test_event_id_for_two_events_lists_each_event_on_its_own_line(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """One line per event: its GUID, the file and line:col where the run first meets it, and
+    how many other files hold it; in the order the run meets them. A Button already patched
+    for an event is placed where its event test names the GUID."""
+    two = copy(case("refuse", "event-id-two-guids"), tmp_path, "two.html")
+    raw = case("patch", "empty-href")
+    first = copy(raw, tmp_path, "a.html")
+    again = copy(raw, tmp_path, "b.html")
+    done = place(tmp_path, raw.expected.read_bytes(), "done.html")
+    result = run(capsysbinary, "patch", *raw.args, done, two, first, again)
+    assert result.code == EXIT_USAGE, result.err
+    guid = "8e0a2c4d-6f7b-ee11-9079-6045bd8e1f20"
+    line, column = _guid_place(done.read_text("utf-8"), guid)
+    assert result.err.endswith(
+        "Error: --event-id serves only a run whose emails are all for one event; these are "
+        "for 3:\n"
+        f"  {guid} first in {done}:{line}:{column} (and 2 other files)\n"
+        f"  2f4b6d8e-0a1c-ef11-840a-000d3ab2f6c8 first in {two}:64:1\n"
+        f"  7a9c1e3f-5b6d-ef11-840a-000d3ab2f6c8 first in {two}:90:1\n"
+        "Map each with --event GUID=ID, or in the events table [tool.mailpatch.events]\n"
+    ), result.err
+
+
+def _guid_place(text: str, guid: str) -> tuple[int, int]:
+    at = text.index(guid)
+    return text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
+
+
 def copy(c: Case, tmp_path: Path, name: str | None = None) -> Path:
     return place(tmp_path, c.input.read_bytes(), name or f"{c.name}.html")
 
@@ -1246,13 +1276,13 @@ def test_diff_colour(
 
 
 def test_no_color_is_honoured_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    from mailpatch import _cli
+    from mailpatch import _output
 
-    monkeypatch.setattr(_cli.sys.stdout, "isatty", lambda: True)
+    monkeypatch.setattr(_output.sys.stdout, "isatty", lambda: True)
     monkeypatch.delenv("NO_COLOR", raising=False)
-    assert _cli._wants_color(None) is True
+    assert _output.wants_color(None) is True
     monkeypatch.setenv("NO_COLOR", "1")
-    assert _cli._wants_color(None) is False
+    assert _output.wants_color(None) is False
 
 
 def test_stdin_filename_gives_stdin_its_file_s_settings_and_name(tmp_path: Path) -> None:
@@ -1307,3 +1337,210 @@ def test_every_command_exits_through_click(args: list[str], code: int) -> None:
     main() returns: lint returned its code from the callback, which click ignores (exit 0)."""
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == code == main(args), result.output
+
+
+# ---------------------------------------------------------------- text about the removed QR code
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "fixtures/examples/registration-email.html"
+EXAMPLE_ARGS = ["--endpoint", "contoso.svc.dynamics.com", "--event-id", "ContosoSummit2026"]
+DESK = "Show this code at the registration desk for a fast check-in."
+
+
+def _place_of(data: bytes, words: str) -> str:
+    """line:col of ``words`` in ``data``."""
+    text = data.decode("utf-8")
+    at = text.index(words)
+    return f"{text.count(chr(10), 0, at) + 1}:{at - (text.rfind(chr(10), 0, at) + 1) + 1}"
+
+
+@pytest.mark.parametrize(
+    ("flags", "status", "in_result"),
+    [
+        pytest.param([], "patched", True, id="in-place"),
+        pytest.param(["-v"], "patched", True, id="verbose"),
+        pytest.param(["--check"], "would patch", False, id="check"),
+        pytest.param(["--diff"], "would patch", False, id="diff"),
+        pytest.param(["--output-dir", "out"], "wrote", True, id="output-dir"),
+    ],
+)
+def test_text_about_the_removed_qr_code_is_a_warning(
+    flags: list[str],
+    status: str,
+    in_result: bool,
+    tmp_path: Path,
+    capsysbinary: pytest.CaptureFixture[bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Named with file and line:col of the file the person opens (the result written, or the
+    input when nothing is written), quoted, never changed: the same bytes and exit code as an
+    email without it."""
+    monkeypatch.chdir(tmp_path)
+    email = place(tmp_path, EXAMPLE.read_bytes(), "summit.html")
+    result = run(capsysbinary, "patch", *EXAMPLE_ARGS, *flags, "summit.html")
+    written = tmp_path / "out" / "summit.html" if "--output-dir" in flags else email
+    where = "out/summit.html" if "--output-dir" in flags else "summit.html"
+    at = _place_of(written.read_bytes() if in_result else EXAMPLE.read_bytes(), DESK)
+    warning = (
+        f"warning: {where}:{at}: refers to the removed QR code: '{DESK}' (edit it in the "
+        "designer)\n"
+    )
+    assert warning in result.err
+    assert result.err.index(status) < result.err.index(warning)
+    assert result.code == (EXIT_CHANGES if status == "would patch" else EXIT_OK)
+    # the same run over the email without those words: the same bytes but for the words
+    plain = place(tmp_path, EXAMPLE.read_bytes().replace(DESK.encode(), b"See you."), "b.html")
+    other = run(capsysbinary, "patch", *EXAMPLE_ARGS, *flags, "b.html")
+    assert "warning" not in other.err and other.code == result.code
+    target = tmp_path / "out" / "b.html" if "--output-dir" in flags else plain
+    assert target.read_bytes() == written.read_bytes().replace(DESK.encode(), b"See you.")
+    if "--diff" in flags:
+        renamed = result.out.replace(b"/summit.html", b"/b.html")
+        assert other.out == renamed.replace(DESK.encode(), b"See you.")
+
+
+def test_text_about_the_qr_code_kept_or_quiet_is_not_a_warning(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """--keep-qr keeps the code the text is about; -q prints only errors."""
+    email = place(tmp_path, EXAMPLE.read_bytes(), "summit.html")
+    kept = run(capsysbinary, "patch", *EXAMPLE_ARGS, "--keep-qr", "--check", email)
+    assert kept.code == EXIT_CHANGES and "warning" not in kept.err
+    quiet = run(capsysbinary, "patch", *EXAMPLE_ARGS, "-q", email)
+    assert quiet.code == EXIT_OK and quiet.err == ""
+
+
+def test_text_about_the_removed_qr_code_in_json(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    import json
+
+    email = place(tmp_path, EXAMPLE.read_bytes(), "summit.html")
+    desk = DESK.encode() + b"</p>"
+    email.write_bytes(EXAMPLE.read_bytes().replace(desk, desk + b"\n<p>Scan it at the door.</p>"))
+    result = run(capsysbinary, "patch", *EXAMPLE_ARGS, "--format", "json", email)
+    assert result.code == EXIT_OK
+    [item] = json.loads(result.out)["files"]
+    after = email.read_bytes()
+    place_desk, place_door = _place_of(after, DESK), _place_of(after, "Scan it at the door.")
+    assert item["qr_mentions"] == [
+        {"line": int(p.split(":")[0]), "column": int(p.split(":")[1]), "text": t}
+        for p, t in ((place_desk, DESK), (place_door, "Scan it at the door."))
+    ]
+
+
+# ---------------------------------------------------------------- real-time journeys emails
+
+RTJ = Path(__file__).resolve().parent.parent / "fixtures/unchanged/real-time-journeys-email"
+NATIVE = (
+    "use real-time journeys' own Add to Calendar button (a Button's Link to > Add to Calendar, "
+    "shown to registered contacts only): "
+    "https://learn.microsoft.com/en-us/dynamics365/customer-insights/journeys/add-to-calendar"
+)
+SIGNS = "{{FirstName}}, {{CompanyAddress}}, {{PreferenceCenter}}"
+
+
+@pytest.mark.parametrize("flags", [[], ["-v"]], ids=["default", "verbose"])
+def test_an_email_for_real_time_journeys_is_pointed_at_its_own_button(
+    flags: list[str], tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """Not applicable, as before (exit 0, nothing written), and said: -v on its line, the
+    summary with the native button's page, as lint says it; an outbound email is not."""
+    rtj = place(tmp_path, (RTJ / "input.html").read_bytes(), "rtj.html")
+    plain = place(tmp_path, b"<p>Hello {{contact.firstname}}</p>\n", "plain.html")
+    before = [Snapshot.of(rtj), Snapshot.of(plain)]
+    result = run(capsysbinary, "patch", *flags, rtj, plain)
+    assert result.code == EXIT_OK
+    assert [Snapshot.of(rtj), Snapshot.of(plain)] == before
+    lines = [x for x in result.err.splitlines() if not x.startswith("config:")]
+    verbose = [
+        f"not applicable {rtj} (no ERQRCode block; looks like a real-time journeys email: "
+        f"{SIGNS}; use real-time journeys' own Add to Calendar button)",
+        f"not applicable {plain}",
+    ]
+    assert lines == [
+        *(verbose if flags else []),
+        "2 files without a QR block.",
+        "1 file without an ERQRCode block looks like a real-time journeys email "
+        f"({rtj}: {SIGNS}):",
+        f"  {NATIVE}",
+    ]
+
+
+def test_an_email_for_real_time_journeys_in_json(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    import json
+
+    rtj = place(tmp_path, (RTJ / "input.html").read_bytes(), "rtj.html")
+    plain = place(tmp_path, b"<p>Hello</p>\n", "plain.html")
+    result = run(capsysbinary, "patch", "--check", "--format", "json", rtj, plain)
+    assert result.code == EXIT_OK
+    files = json.loads(result.out)["files"]
+    assert [(f["status"], f["real_time_journeys"]) for f in files] == [
+        (
+            "not_applicable",
+            {
+                "signs": SIGNS,
+                "add_to_calendar": "https://learn.microsoft.com/en-us/dynamics365/"
+                "customer-insights/journeys/add-to-calendar",
+            },
+        ),
+        ("not_applicable", None),
+    ]
+
+
+# ---------------------------------------------------------------- colour on a terminal
+
+BOLD, GREEN, YELLOW, RESET = "\x1b[1m", "\x1b[32m", "\x1b[33m", "\x1b[0m"
+RED_BOLD = "\x1b[31m\x1b[1m"
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "runner_color", "colored"),
+    [
+        pytest.param([], {}, True, True, id="terminal"),
+        pytest.param([], {}, False, False, id="not-a-terminal"),
+        pytest.param([], {"NO_COLOR": "1"}, True, False, id="no-color-on-a-terminal"),
+        pytest.param(["--no-color"], {}, True, False, id="no-color-option"),
+        pytest.param(["--color"], {"NO_COLOR": "1"}, True, True, id="color-option-wins"),
+    ],
+)
+def test_status_lines_in_colour_as_black_and_ruff(
+    flags: list[str],
+    env: dict[str, str],
+    runner_color: bool,
+    colored: bool,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Status words coloured (would patch yellow, refused red, patched green), the file in
+    bold, the summary's counts as their lines; none without a terminal or with NO_COLOR."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    place(tmp_path, EXAMPLE.read_bytes(), "a.html")
+    place(tmp_path, case("refuse", "no-button").input.read_bytes(), "bad.html")
+    args = ["patch", "--endpoint", "contoso.svc.dynamics.com", *flags]
+    args += ["--event", "3d5f7b9c-1e2a-ef11-a82e-000d3a4b5c6d=S"]
+    result = CliRunner().invoke(cli, [*args, "a.html", "bad.html"], env=env, color=runner_color)
+    assert result.exit_code == EXIT_REFUSED
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", result.stderr)
+    assert ("\x1b[" in result.stderr) is colored
+    assert plain.splitlines()[0] == "patched a.html (1 calendar button)"
+    if colored:
+        lines = result.stderr.splitlines()
+        assert lines[0] == f"{GREEN}patched{RESET} {BOLD}a.html{RESET} (1 calendar button)"
+        assert lines[1].startswith(f"{YELLOW}warning{RESET}: {BOLD}a.html{RESET}:73:65: ")
+        assert lines[2].startswith(f"{RED_BOLD}error{RESET}: cannot patch {BOLD}bad.html{RESET}:")
+        assert lines[3] == f"{GREEN}1 file patched{RESET}, {RED_BOLD}1 file refused{RESET}."
+
+
+def test_would_patch_and_its_count_are_yellow(tmp_path: Path) -> None:
+    place(tmp_path, EXAMPLE.read_bytes(), "a.html")
+    result = CliRunner().invoke(
+        cli, ["patch", *EXAMPLE_ARGS, "--check", str(tmp_path / "a.html")], color=True
+    )
+    assert result.exit_code == EXIT_CHANGES
+    assert result.stderr.splitlines()[0] == (
+        f"{YELLOW}would patch{RESET} {BOLD}{tmp_path / 'a.html'}{RESET} (1 calendar button)"
+    )
+    assert result.stderr.splitlines()[-1] == f"{YELLOW}1 file would be patched{RESET}."

@@ -71,26 +71,29 @@ NO_ENDPOINT = [a for a in ONE.args if a != "--endpoint" and "dynamics" not in a]
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(
-    ("args", "last", "error"),
+    ("args", "last", "error", "lines"),
     [
         pytest.param(
             ONE.args,
             OTHERS[0],
             "Error: --event-id serves only a run whose emails are all for one event; these are "
-            "for 2: ",
+            "for 2:",
+            2 + 1,  # an event a line, then how to map them
             id="two-events",
         ),
         pytest.param(
             ONE.args,
             OTHERS[1],
             "Error: --event-id serves only a run whose emails are all for one event; these are "
-            "for 3: ",
+            "for 3:",
+            3 + 1,
             id="an-email-of-two-events",
         ),
         pytest.param(
             NO_ENDPOINT,
             OTHERS[0],
             "Error: --endpoint is needed: ",
+            0,
             id="no-endpoint",
         ),
     ],
@@ -102,6 +105,7 @@ def test_a_usage_error_found_in_the_last_email_writes_and_says_nothing_else(
     args: list[str],
     last: Case,
     error: str,
+    lines: int,
 ) -> None:
     folder = _batch(tmp_path, last)
     before = snapshot(tmp_path)
@@ -113,7 +117,8 @@ def test_a_usage_error_found_in_the_last_email_writes_and_says_nothing_else(
     assert captured.out == b""
     assert err.startswith("Usage: mailpatch patch [OPTIONS] PATH...\n")
     assert err.splitlines()[3].startswith(error)
-    assert len(err.splitlines()) == 4  # the usage, a hint, a blank line, the error: no more
+    # the usage, a hint, a blank line, the error (and its listing): no more
+    assert len(err.splitlines()) == 4 + lines
     assert snapshot(tmp_path) == before  # no result, no temp file, no output folder
 
 

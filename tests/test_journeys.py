@@ -71,3 +71,27 @@ def test_the_fixtures() -> None:
         "{{FirstName}}, {{CompanyAddress}}, {{PreferenceCenter}}"
     )
     assert journeys_look(OUTBOUND.read_text("utf-8")) is None
+
+
+MARKUP_ONLY = [
+    '<span class="msdynmkt_personalization">x</span>',
+    "<SPAN CLASS=MSDYNMKT_PERSONALIZATION>x</SPAN>",
+    '<div data-layout="true" data-layout-version="v2">',
+    '<DIV Data-Layout-Version="v2">',
+    '<meta name="x" value="marketing-designer-layout-editable">',
+    "<META VALUE='MARKETING-DESIGNER-LAYOUT-EDITABLE'>",
+]
+
+
+@pytest.mark.parametrize(
+    "html_", [*MARKUP_ONLY, RTJ.read_text("utf-8"), OUTBOUND.read_text("utf-8"), "<p>plain</p>"]
+)
+def test_the_markup_gate_lets_through_whatever_the_markup_pattern_finds(html_: str) -> None:
+    """The words looked for first (a fast gate) are in every text _MARKUP matches, in any
+    case; markup alone, in any case, is still found."""
+    from mailpatch._journeys import _MARKUP, _has_markup_words
+
+    assert _has_markup_words(html_) or not _MARKUP.search(html_)
+    if html_ in MARKUP_ONLY:
+        look = journeys_look(html_)
+        assert look is not None and [s.documented for s in look.signs] == [False]

@@ -761,3 +761,51 @@ def test_a_real_time_journeys_email_is_pointed_at_the_native_button(
     assert document["real_time_journeys"] == [
         {"path": rtj, "signs": "{{FirstName}}, {{CompanyAddress}}, {{PreferenceCenter}}"}
     ]
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "terminal", "colored"),
+    [
+        pytest.param([], {}, True, True, id="terminal"),
+        pytest.param([], {}, False, False, id="pipe"),
+        pytest.param([], {"NO_COLOR": "1"}, True, False, id="no-color"),
+        pytest.param(["--no-color"], {}, True, False, id="no-color-option"),
+        pytest.param(["--color"], {"NO_COLOR": "1"}, False, True, id="color-option"),
+    ],
+)
+def test_report_lines_in_colour_as_ruff(
+    flags: list[str],
+    env: dict[str, str],
+    terminal: bool,
+    colored: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    """The file in bold, an error's code red and a warning's yellow; plain in a pipe, with
+    NO_COLOR or --no-color, and then the very lines of the fixtures."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: terminal)
+    error = FIXTURES / "lint" / "mp102-not-https"
+    warning = FIXTURES / "lint" / "mp204-qr-block-left"
+    monkeypatch.chdir(FIXTURES / "lint")
+    paths = [f"{error.name}/input.html", f"{warning.name}/input.html"]
+    assert main(["lint", *flags, *paths]) == 1
+    out = capsysbinary.readouterr().out.decode("utf-8")
+    plain = "".join(
+        re.sub(r"^input\.html", f"{folder.name}/input.html", line, flags=re.M)
+        for folder in (error, warning)
+        for line in (folder / "expected.txt").read_text("utf-8").splitlines(keepends=True)
+    )
+    if not colored:
+        assert out == plain
+        return
+    bold, red, yellow, reset = "\x1b[1m", "\x1b[31m\x1b[1m", "\x1b[33m\x1b[1m", "\x1b[0m"
+
+    def paint(m: re.Match[str]) -> str:
+        tint = yellow if m[3] == "MP204" else red
+        return f"{bold}{m[1]}{reset}{m[2]}{tint}{m[3]}{reset}"
+
+    painted = re.sub(r"^([^:]+)(:\d+:\d+: )(MP\d+)", paint, plain, flags=re.M)
+    assert out == painted

@@ -245,7 +245,10 @@ def test_the_issue_case_under_debians_python(tmp_path: Path) -> None:
     )
     assert (check.returncode, check.stderr) == (
         1,
-        f"would patch {EXAMPLE} (1 calendar button)\n1 file would be patched.\n",
+        f"would patch {EXAMPLE} (1 calendar button)\n"
+        f"warning: {EXAMPLE}:79:65: refers to the removed QR code: 'Show this code at the "
+        "registration desk for a fast check-in.' (edit it in the designer)\n"
+        "1 file would be patched.\n",
     )
 
     table = subprocess.run(

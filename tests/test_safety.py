@@ -527,9 +527,15 @@ def test_ctrl_c_inside_mkstemp_waits_for_the_write(
     _signal_once_temp_file_exists(monkeypatch, signal.SIGINT)
     code, _ = _run_with(capsysbinary, args, *files)
     assert code == EXIT_INTERRUPTED
-    # finished, then stopped (a held run: the temp file finished, then removed)
-    first = PATCHED if args is STREAMED else ORIGINAL
-    assert [f.read_bytes() for f in files] == [first, ORIGINAL]
+    # the write the signal met finished, then the run stopped: writes run four at a time, so
+    # the other file may be written too, whole, but never half (a held run: the temp files
+    # finished, then removed)
+    after = [f.read_bytes() for f in files]
+    assert all(b in (ORIGINAL, PATCHED) for b in after)
+    if args is STREAMED:
+        assert PATCHED in after
+    else:
+        assert after == [ORIGINAL, ORIGINAL]
     assert leftovers(tmp_path) == []
 
 

@@ -39,9 +39,10 @@ from mailpatch._serve import (
 )
 from mailpatch._server import make_server
 
-from fixturecases import Case, cases
+from fixturecases import FIXTURES, Case, cases
 
 PORT = 8765
+EXAMPLE_GUID = "3d5f7b9c-1e2a-ef11-a82e-000d3a4b5c6d"  # fixtures/examples/registration-email.html
 BOUNDARY = "----mailpatchTestBoundary7MA4YWxkTrZu0gW"
 CLEAN = ["bom", "crlf", "mixed-line-endings", "multi-event", "custom-fields", "keep-qr",
          "drop-firstname", "entities-emoji", "classic-vml-button", "uppercase-guid",
@@ -316,6 +317,28 @@ def test_diff_and_preview_on_the_page(site: Site) -> None:
     ]
     assert page.count("<iframe") == len(frames) == 2 * len(renders)
     assert not any("<iframe" in html.unescape(doc) for _, _, doc in frames)
+
+
+def test_text_about_the_removed_qr_code_is_a_plain_warning(site: Site) -> None:
+    """The converted email still asks to show a code it no longer has: the page says so in
+    plain words, with the line in the download; an email without such text has no warning."""
+    example = FIXTURES / "examples" / "registration-email.html"
+    data = example.read_bytes()
+    fields = {"endpoint": "contoso.svc.dynamics.com", f"id-{EXAMPLE_GUID}": "Summit"}
+    page = text_of(post(site, fields, {"email_file": ("summit.html", data)}))
+    download = post(site, fields, {"email_file": ("summit.html", data)}, path="/download").body
+    said = "Show this code at the registration desk for a fast check-in."
+    line = download.decode("utf-8").splitlines().index(
+        next(x for x in download.decode("utf-8").splitlines() if said in x)
+    ) + 1
+    assert (
+        '<ul id="warnings">\n<li>The email still says “Show this code at the registration desk '
+        f"for a fast check-in.” (line {line} of the converted email), but the QR code is gone: "
+        "change or remove that text in the designer before you send it.</li>\n</ul>"
+    ) in page
+    quiet = data.replace(said.encode(), b"See you there.")
+    page = text_of(post(site, fields, {"email_file": ("summit.html", quiet)}))
+    assert "Converted" in page and 'id="warnings"' not in page
 
 
 def test_pasted_text_is_patched_as_sent(site: Site, tmp_path: Path) -> None:
@@ -923,6 +946,34 @@ def test_nothing_to_do_is_said_plainly_without_a_download(
     page = text_of(post(site, form_fields(case), {"email_file": ("e.html", data)}))
     assert f'<h2 id="outcome-title">{title}</h2>' in page
     assert ('id="download"' in page) is steps and ('id="next-steps"' in page) is steps
+
+
+@pytest.mark.parametrize(
+    ("data", "journeys"),
+    [
+        pytest.param(
+            (FIXTURES / "unchanged/real-time-journeys-email/input.html").read_bytes(),
+            True,
+            id="real-time-journeys",
+        ),
+        pytest.param(b"<p>Hello {{contact.firstname}}</p>\n", False, id="outbound"),
+    ],
+)
+def test_a_real_time_journeys_email_is_pointed_at_its_own_button(
+    site: Site, data: bytes, journeys: bool
+) -> None:
+    (case,) = [c for c in cases("patch") if c.name == MULTI]
+    page = text_of(post(site, form_fields(case), {"email_file": ("e.html", data)}))
+    advice = html.unescape(page[page.index('<p id="advice">') :].split("</p>")[0])
+    said = (
+        '<p id="advice">It looks like a real-time journeys email ({{FirstName}}, '
+        "{{CompanyAddress}}, {{PreferenceCenter}}). Real-time journeys has its own Add to "
+        "Calendar button: in its designer, set a Button's Link to > Add to Calendar and choose "
+        'the event. <a href="https://learn.microsoft.com/en-us/dynamics365/customer-insights/'
+        'journeys/add-to-calendar" rel="noreferrer">Microsoft\'s page on it</a>.'
+    )
+    assert (advice == said) is journeys, advice
+    assert '<h2 id="outcome-title">Nothing to do</h2>' in page
 
 
 def test_a_patched_email_uploaded_again_fills_its_own_ids(site: Site) -> None:
