@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import click
 
 from mailpatch import __version__
+from mailpatch._cli_options import options_over
 from mailpatch._cli_select import (
     Configs,
     common_base,
@@ -28,7 +29,6 @@ from mailpatch._config import Config
 from mailpatch._errors import MissingOption
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, write_if_changed
 from mailpatch._html import LineIndex
-from mailpatch._options import options_over
 from mailpatch._output import (
     EXIT_CHANGES,
     EXIT_OK,
@@ -50,39 +50,14 @@ from mailpatch._run import (
     read_events,
     summarize,
 )
+from mailpatch._status import CHANGED as _CHANGED  # moved: the page shows it
+from mailpatch._status import status_line as _line
 
 # 2: "updated"/"would_update" statuses, links_updated, unchecked_events, per-file config
 JSON_SCHEMA_VERSION = 2
 # Below this many files a process pool costs more than it saves (benchmarks/bench_jobs.py).
 PARALLEL_THRESHOLD = 64
 PROGRESS_THRESHOLD = 20  # a progress bar for runs of at least this many files, on a terminal
-
-
-def _line(outcome: Outcome, verbose: bool) -> str | None:
-    """The status line for one file, or None when it is not worth a line at this verbosity."""
-    made = f" ({outcome.changes})"
-    if outcome.status in (Status.REFUSED, Status.ERROR):
-        return f"error: cannot patch {outcome.where}: {outcome.message}"
-    if outcome.status in _CHANGED and outcome.written_to:  # say what happened to the file
-        line = f"wrote {outcome.written_to}{made} from {outcome.path}"
-    elif outcome.status in _CHANGED:
-        line = f"{outcome.status.value} {outcome.path}{made}"
-    elif verbose:
-        line = f"{outcome.status.value} {outcome.path}" + (
-            f" ({outcome.message})" if outcome.message else ""
-        )
-    else:
-        return None
-    if verbose and outcome.link_changes:
-        line += f"; {outcome.changed_links}"
-    if verbose and outcome.unchecked:
-        line += f"; {outcome.not_checked}"
-    if verbose and outcome.left:
-        line += "; removed with the QR block: " + ", ".join(repr(t) for t in outcome.left)
-    return line
-
-
-_CHANGED = (Status.PATCHED, Status.WOULD_PATCH, Status.UPDATED, Status.WOULD_UPDATE)
 
 
 def outcome_json(outcome: Outcome, with_diff: bool) -> dict[str, object]:

@@ -23,8 +23,6 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote
 
-import click
-
 from mailpatch import __version__
 from mailpatch._config import guid_as_id_problem
 from mailpatch._errors import MissingOption, Refusal
@@ -39,7 +37,7 @@ from mailpatch._link import (
     validate_field_key,
     validate_field_value,
 )
-from mailpatch._options import build_options
+from mailpatch._options import OptionsProblem, build_options
 from mailpatch._patch import PatchOptions
 from mailpatch._run import Mode, Outcome, Status, process, unified_diff
 from mailpatch._serve_view import (
@@ -54,6 +52,7 @@ from mailpatch._serve_view import (
     plain_refusal,
     plain_unreadable,
 )
+from mailpatch._status import status_line
 
 if TYPE_CHECKING:
     import jinja2
@@ -503,11 +502,10 @@ class Settings:
                 ],
                 config_fields=list(self.fields.items()),
             )
-        except click.BadParameter as exc:
-            label = _LABELS.get(str(exc.param_hint), "Settings")
-            raise FormError(f"{label}: {exc.message}") from None
-        except click.UsageError as exc:
-            raise FormError(exc.message) from None
+        except OptionsProblem as exc:
+            if exc.option is None:  # a combination of settings: no one field to name
+                raise FormError(exc.message) from None
+            raise FormError(f"{_LABELS.get(exc.option, 'Settings')}: {exc.message}") from None
         except LinkError as exc:
             raise FormError(str(exc)) from None
 
@@ -616,9 +614,7 @@ def toml_snippet(settings: Settings, options: PatchOptions, guids: Sequence[str]
 
 
 def _status_line(outcome: Outcome) -> str:
-    from mailpatch._cli import _line  # the status line `mailpatch patch -v` prints
-
-    return _line(outcome, verbose=True) or outcome.status.value
+    return status_line(outcome, verbose=True) or outcome.status.value  # as `patch -v` prints
 
 
 Part = tuple[str, bool]  # a piece of a diff line, and whether it is a changed part
