@@ -46,9 +46,9 @@ from corpus import make_email  # noqa: E402
 from mailpatch._errors import MissingOption, Refusal  # noqa: E402
 from mailpatch._lint import lint  # noqa: E402
 from mailpatch._patch import PatchOptions, patch  # noqa: E402
-from mailpatch._preview import preview_page  # noqa: E402
 from mailpatch._run import Mode, process  # noqa: E402
 from mailpatch._verify import verify  # noqa: E402
+from mailpatch.page._preview import preview_page  # noqa: E402
 
 from pathological_inputs import ONE_EVENT, Shape, cases, shapes  # noqa: E402
 

@@ -111,7 +111,7 @@ def preview_command(
     the patch (EMAIL may be '-' for stdin)."""
     # imported here: 'patch' starts faster without the renderer and jinja2
     from mailpatch._ics import EventError, load_event
-    from mailpatch._preview import ContactsError, load_contacts, preview_page
+    from mailpatch.page._preview import ContactsError, load_contacts, preview_page
 
     check_named_paths_exist([email], "'EMAIL'")  # a typo is a usage error, as for patch
     if output != "-" and email != "-" and _same_file(output, email):

@@ -1199,9 +1199,9 @@ def test_other_commands_are_imported_only_when_named() -> None:
     code = (
         "import sys, mailpatch._cli as c\n"
         "lazy = ('mailpatch._cli_lint', 'mailpatch._cli_ics', 'mailpatch._lint', "
-        "'mailpatch._cli_preview', 'mailpatch._preview', 'mailpatch._render', "
-        "'mailpatch._render_syntax', 'mailpatch._render_values', "
-        "'mailpatch._cli_serve', 'mailpatch._serve', 'jinja2')\n"
+        "'mailpatch._cli_preview', 'mailpatch.page._preview', 'mailpatch.page._render', "
+        "'mailpatch.page._render_syntax', 'mailpatch.page._render_values', "
+        "'mailpatch._cli_serve', 'mailpatch.page', 'mailpatch.page._serve', 'jinja2')\n"
         "print(sorted(m for m in sys.modules if m in lazy))\n"
         "import click\n"
         "print(c.cli.list_commands(click.Context(c.cli)))\n"

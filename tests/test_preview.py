@@ -22,7 +22,7 @@ from mailpatch._ics import load_event
 from mailpatch._lint import CalendarContent, links
 from mailpatch._options import build_options
 from mailpatch._patch import patch as mailpatch_patch
-from mailpatch._preview import (
+from mailpatch.page._preview import (
     Contact,
     ContactsError,
     Registration,

@@ -1,4 +1,4 @@
-"""The preview's Handlebars interpreter (mailpatch._render) against the real Handlebars.js.
+"""The preview's Handlebars interpreter (mailpatch.page._render) against the real Handlebars.js.
 
 Every fixture's input and expected email, and generated emails (tests/email_generator.py),
 are filled for the contexts the preview shows (no registration; registered for each of the
@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from mailpatch._errors import Refusal
 from mailpatch._patch import patch
-from mailpatch._render import MAX_NESTING, RenderError, context_of, escape, parse, render
+from mailpatch.page._render import MAX_NESTING, RenderError, context_of, escape, parse, render
 
 from email_generator import CONTEXTS as GENERATED_CONTEXTS
 from email_generator import PENDING, seeded
@@ -292,8 +292,8 @@ def test_bad_template_is_a_render_error(template: str, node: Renderer) -> None:
 
 def test_the_fast_path_knows_every_helper() -> None:
     """Call.plain (a name filled without calling call()) must name no helper a fill calls."""
-    from mailpatch._render import HELPERS
-    from mailpatch._render_syntax import HELPER_NAMES
+    from mailpatch.page._render import HELPERS
+    from mailpatch.page._render_syntax import HELPER_NAMES
 
     assert set(HELPERS) <= HELPER_NAMES
 
@@ -335,7 +335,7 @@ def test_plain_tags_are_read_as_the_lexer_reads_them(
 ) -> None:
     """The fast path for {{name.name}} (plain_call, and the reader's run of plain tags)
     gives what Handlebars' lexer and grammar give, or leaves the tag to them."""
-    from mailpatch._render_syntax import parse_tag, plain_call
+    from mailpatch.page._render_syntax import parse_tag, plain_call
 
     name = words[0] + "".join(s + w for s, w in zip(separators, words[1:], strict=False))
     text = opening + name + closing

@@ -8,7 +8,7 @@ blocks, partials, decorators, block parameters), with literal segments and strin
 quotes, backslashes, newlines and ``__import__`` payloads that would create a marker file if
 anything ever ran them; then the same templates cut and spliced with loose ``{{``, ``}}``,
 ``~``, ``#``, ``/``, ``^``, ``!``, ``--``, brackets and quotes. Each is filled by
-``mailpatch._render`` and by Handlebars.js (tests/handlebars/render.js --lines, one node
+``mailpatch.page._render`` and by Handlebars.js (tests/handlebars/render.js --lines, one node
 process for the session) for several contexts: the outputs must be identical, or ours a
 plain RenderError (never another exception), and the marker file must never appear.
 
@@ -28,7 +28,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailpatch._render import RenderError, render
+from mailpatch.page._render import RenderError, render
 
 from test_handlebars import (  # noqa: F401 (fixtures)
     LineRenderer,

@@ -21,7 +21,7 @@ from mailpatch._config import guid_as_id_problem, load_config
 from mailpatch._files import decode
 from mailpatch._options import build_options
 from mailpatch._patch import events_in
-from mailpatch._serve import (
+from mailpatch.page._serve import (
     CONTENT_SECURITY_POLICY,
     MAX_FIELDS,
     Form,
@@ -37,7 +37,7 @@ from mailpatch._serve import (
     parse_form,
     toml_snippet,
 )
-from mailpatch._server import make_server
+from mailpatch.page._server import make_server
 
 from fixturecases import Case, cases
 
@@ -228,7 +228,7 @@ def test_size_limit(tmp_path: Path) -> None:
     assert f"input.html is {case.input.stat().st_size:,} bytes" in page
     assert "at most 1,000 bytes" in page and "--max-size" in page
     # the socket layer refuses by Content-Length before reading the body
-    from mailpatch._serve import refuse_length
+    from mailpatch.page._serve import refuse_length
 
     assert refuse_length(small, str(body_limit(1000)), False) is None
     refused = refuse_length(small, str(body_limit(1000) + 1), False)
@@ -297,7 +297,7 @@ def test_download_is_what_patch_o_writes(site: Site, tmp_path: Path, name: str) 
 def test_diff_and_preview_on_the_page(site: Site) -> None:
     """What each sample registrant gets is the preview command's own renders, one level of
     sandboxed frames (no frame holding frames); the diff is there, folded."""
-    from mailpatch._preview import preview
+    from mailpatch.page._preview import preview
 
     (case,) = [c for c in cases("patch") if c.name == "bom"]
     page = text_of(post(site, form_fields(case), upload(case)))
@@ -594,7 +594,7 @@ def test_the_event_table_is_built_in_one_pass(
 ) -> None:
     """Each event's id is checked a bounded number of times, not once per other event (an
     email with 4,000 QR blocks took 49 s on the page, now about one)."""
-    from mailpatch import _serve
+    from mailpatch.page import _serve
 
     from pathological_inputs import BUTTON, ENDPOINT, guid, qr
 
@@ -706,7 +706,8 @@ def test_real_server(running: Site, tmp_path: Path) -> None:
 def test_serve_command_stops_cleanly_on_ctrl_c(monkeypatch: pytest.MonkeyPatch) -> None:
     import socket
 
-    from mailpatch import _cli_serve, _server
+    from mailpatch import _cli_serve
+    from mailpatch.page import _server
 
     def interrupted(self: object) -> None:
         raise KeyboardInterrupt
@@ -1097,7 +1098,7 @@ def test_the_command_line_on_the_page_converts_alike(site: Site, tmp_path: Path)
 def test_a_choice_too_large_for_a_page_is_not_offered(site: Site) -> None:
     """300 events that 20 Buttons could take: 6,000 radio buttons would be no choice at all;
     the page says mailpatch's reason instead."""
-    from mailpatch._serve_view import MAX_CHOICES
+    from mailpatch.page._serve_view import MAX_CHOICES
 
     from pathological_inputs import ENDPOINT, guid, qr
 

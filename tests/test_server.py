@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from test_serve import BOUNDARY, cli_output, form_fields, multipart, upload
 
-from mailpatch._server import Limits, SiteServer, make_server
+from mailpatch.page._server import Limits, SiteServer, make_server
 
 from fixturecases import cases
 from pathological_inputs import BUTTON, ENDPOINT, GUID, qr
