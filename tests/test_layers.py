@@ -15,6 +15,8 @@ packages written here with one bad import each.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -232,3 +234,24 @@ def test_the_checker_finds_an_import_against_the_order(
     assert violations(tmp_path, "pkg") == []  # the clean package passes
     (tmp_path / module).write_text(source + _CLEAN[module])  # the bad import first, then the rest
     assert violations(tmp_path, "pkg") == [expected]
+
+
+def test_patch_never_loads_the_page_or_jinja2(tmp_path: Path) -> None:
+    """jinja2 stays a default dependency because nothing but a page pays for it: a whole
+    `patch --check` run imports neither it nor the page package (CONTRIBUTING.md, "Why these
+    dependencies")."""
+    email = tmp_path / "email.html"
+    email.write_bytes((PACKAGE_ROOT.parent / "fixtures/patch/bom/input.html").read_bytes())
+    code = (
+        "import sys\n"
+        "from mailpatch._cli import main\n"
+        "code = main(['patch', '--check', '--endpoint', 'contoso.svc.dynamics.com',\n"
+        "             '--event-id', 'E1', sys.argv[1]])\n"
+        "page = ('jinja2', 'markupsafe', 'mailpatch.page')\n"
+        "loaded = sorted(m for m in page if m in sys.modules)\n"
+        "print(code, loaded)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(email)], capture_output=True, text=True, check=True
+    )
+    assert run.stdout == "1 []\n"  # 1: it would patch, so the whole run happened
