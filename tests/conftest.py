@@ -1,14 +1,22 @@
+from __future__ import annotations
+
 import os
 import shutil
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-# fixturecases.py is shared test data, imported by name from the test modules
+if TYPE_CHECKING:
+    from handlebars_harness import LineRenderer, Renderer
+
+# the shared helpers (fixturecases.py, handlebars_harness.py, …) are imported by name from the
+# test modules; the shared fixtures are here
 sys.path.insert(0, str(Path(__file__).parent))
 
 # Property tests: `ci` (the default) is derandomized -- the same examples on every run, so CI
@@ -73,3 +81,30 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "hook repo")
     return repo, git(repo, "rev-parse", "HEAD")
+
+
+@pytest.fixture(scope="session")
+def handlebars() -> Renderer:
+    """The real Handlebars.js (tests/handlebars_harness.py): skipped without node or its npm
+    install, except under CI, where a silently skipped harness would hide regressions."""
+    from handlebars_harness import Renderer, harness_problems
+
+    problems = harness_problems()
+    if problems:
+        reason = "Handlebars harness unavailable: " + "; ".join(problems)
+        if os.environ.get("CI"):
+            pytest.fail(reason + " -- CI is set, and a skipped harness would hide regressions")
+        pytest.skip(reason)
+    node = shutil.which("node")
+    assert node is not None
+    return Renderer(node)
+
+
+@pytest.fixture(scope="session")
+def handlebars_lines(handlebars: Renderer) -> Iterator[LineRenderer]:
+    """render.js in one process for the session, a batch per line (LineRenderer)."""
+    from handlebars_harness import LineRenderer
+
+    renderer = LineRenderer(handlebars.node)
+    yield renderer
+    renderer.close()

@@ -21,7 +21,7 @@ from mailpatch._lint import RULES, CalendarContent, Link, check_link, lint
 from mailpatch._patch import PatchOptions, patch
 
 from fixturecases import FIXTURES, Case, cases
-from test_handlebars import MUTANTS
+from handlebars_harness import MUTANTS
 
 LINT = sorted(p for p in (FIXTURES / "lint").iterdir() if (p / "input.html").exists())
 PATCH = cases("patch")

@@ -36,7 +36,7 @@ from mailpatch._link import (
 )
 from mailpatch._lint import lint
 
-from test_handlebars import HARNESS, Renderer, handlebars  # noqa: F401 (a fixture)
+from handlebars_harness import HARNESS, Renderer
 
 ROOT = Path(__file__).resolve().parent.parent
 EMAIL = ROOT / "fixtures" / "examples" / "registration-email.html"
@@ -405,7 +405,7 @@ def run_classify(node: str, cases: list[tuple[str, Mapping[str, Any]]]) -> list[
 
 
 @pytest.fixture(scope="module")
-def rendered(handlebars: Renderer) -> dict[str, dict[str, str]]:  # noqa: F811 (the fixture)
+def rendered(handlebars: Renderer) -> dict[str, dict[str, str]]:
     """Each candidate expression in a URL-ish template, as Handlebars.js renders it."""
     expressions = [p.values[0] for p in CANDIDATES]
     assert len(set(expressions)) == len(expressions)
@@ -460,7 +460,7 @@ def test_the_old_rule_fails_the_handlebars_table(rendered: dict[str, dict[str, s
 
 
 def test_accepted_placeholders_in_the_link_are_filled(
-    handlebars: Renderer,  # noqa: F811 (the fixture)
+    handlebars: Renderer,
 ) -> None:
     """The href mailpatch writes, rendered by Handlebars, sends the API the value."""
     accepted = [p for p in CANDIDATES if placeholder_problem(p.values[0]) is None]

@@ -30,16 +30,14 @@ from mailpatch.page._render import MAX_NESTING, RenderError, context_of, escape,
 from email_generator import CONTEXTS as GENERATED_CONTEXTS
 from email_generator import PENDING, seeded
 from email_generator import context as generated_context
-from test_handlebars import (
+from handlebars_harness import (
     PATCH_FIXTURES,
     REGISTRATIONS,
     LineRenderer,
     Renderer,
     event_guids,
-    handlebars,  # noqa: F401 (a fixture)
-    handlebars_lines,  # noqa: F401 (a fixture)
 )
-from test_handlebars import RenderError as JsRenderError
+from handlebars_harness import RenderError as JsRenderError
 
 # Every character Handlebars.js escapes, and a name the platform must not take apart.
 FIRSTNAME = 'Zoë "O\'Neil" <&> `=` \\ {{x}}'
@@ -96,7 +94,7 @@ FIXTURES = _fixtures()
 
 
 @pytest.fixture(scope="module")
-def node(handlebars: Renderer) -> Renderer:  # noqa: F811 (the fixture)
+def node(handlebars: Renderer) -> Renderer:
     return handlebars
 
 
@@ -158,7 +156,7 @@ def _generated() -> list[str]:
 GENERATED = _generated()
 
 
-def test_generated_emails_as_handlebars_js(handlebars_lines: LineRenderer) -> None:  # noqa: F811
+def test_generated_emails_as_handlebars_js(handlebars_lines: LineRenderer) -> None:
     contexts = [generated_context(name) for name in GENERATED_CONTEXTS]
     expected = handlebars_lines(GENERATED, contexts)
     assert len(GENERATED) >= 100
@@ -474,7 +472,7 @@ PROBES = (
 @settings(max_examples=200)
 @given(st.lists(st.text(_ANY, max_size=12), min_size=1, max_size=8))
 def test_contact_values_print_as_handlebars_js(
-    handlebars_lines: LineRenderer,  # noqa: F811 (the fixture)
+    handlebars_lines: LineRenderer,
     names: list[str],
 ) -> None:
     """Any character in a contact's field, private-use ones included (pybars' stand-ins

@@ -30,11 +30,7 @@ from hypothesis import strategies as st
 
 from mailpatch.page._render import RenderError, render
 
-from test_handlebars import (  # noqa: F401 (fixtures)
-    LineRenderer,
-    handlebars,
-    handlebars_lines,
-)
+from handlebars_harness import LineRenderer
 
 LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
 MARKER = Path("/tmp/mailpatch-render-hostile-PWNED")  # created by any payload that ever runs
@@ -431,13 +427,13 @@ SEEN: Counter[str] = Counter()
 @settings(max_examples=3_000 if LONG else 300, derandomize=not LONG)
 @given(hostile_templates())
 def test_hostile_templates_render_as_handlebars_js_or_are_refused(
-    handlebars_lines: LineRenderer,  # noqa: F811 (the fixture)
+    handlebars_lines: LineRenderer,
     template: str,
 ) -> None:
     SEEN.update(check_same_as_handlebars_js(handlebars_lines, [template]))
 
 
-def test_the_generator_reaches_rendering(handlebars_lines: LineRenderer) -> None:  # noqa: F811
+def test_the_generator_reaches_rendering(handlebars_lines: LineRenderer) -> None:
     """Guards the test above: a good share of what it generated rendered (a generator
     whose templates all failed to parse would have compared errors only), and so did the
     refused forms' neighbours."""

@@ -40,9 +40,9 @@ from mailpatch.page._serve import (
 from mailpatch.page._server import make_server
 
 from fixturecases import Case, cases
+from page_forms import BOUNDARY, cli_output, form_fields, multipart, upload
 
 PORT = 8765
-BOUNDARY = "----mailpatchTestBoundary7MA4YWxkTrZu0gW"
 CLEAN = ["bom", "crlf", "mixed-line-endings", "multi-event", "custom-fields", "keep-qr",
          "drop-firstname", "entities-emoji", "classic-vml-button", "uppercase-guid",
          "explicit-button"]  # fmt: skip
@@ -51,21 +51,6 @@ CLEAN = ["bom", "crlf", "mixed-line-endings", "multi-event", "custom-fields", "k
 @pytest.fixture
 def site() -> Site:
     return Site(PORT, token="test-token")
-
-
-def multipart(fields: Mapping[str, str], files: Mapping[str, tuple[str, bytes]]) -> bytes:
-    """A body as a browser sends it (fields as UTF-8, files as their bytes)."""
-    out = b""
-    for name, value in fields.items():
-        out += f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
-        out += value.encode() + b"\r\n"
-    for name, (filename, data) in files.items():
-        out += (
-            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"; '
-            f'filename="{filename}"\r\nContent-Type: text/html\r\n\r\n'
-        ).encode()
-        out += data + b"\r\n"
-    return out + f"--{BOUNDARY}--\r\n".encode()
 
 
 def post(
@@ -88,43 +73,6 @@ def post(
 
 def text_of(response: Response) -> str:
     return response.body.decode("utf-8")
-
-
-def form_fields(case: Case) -> dict[str, str]:
-    """The case's options.json as the page's fields: each GUID its own readable id."""
-    o = case.options_json
-
-    def many(key: str) -> list[str]:
-        value = o.get(key, [])
-        return [value] if isinstance(value, str) else list(value)  # type: ignore[call-overload]
-
-    fields = {"endpoint": str(o.get("endpoint", ""))}
-    if "event-id" in o:
-        for guid in events_in(decode(case.input.read_bytes()).text).guids:
-            fields[f"id-{guid}"] = str(o["event-id"])
-    for mapping in many("event"):
-        guid, _, ref = mapping.partition("=")
-        readable, _, session = ref.partition("@")
-        fields[f"id-{guid.lower()}"] = readable
-        fields[f"session-{guid.lower()}"] = session
-    fields["fields"] = "\n".join(many("field"))
-    fields["drop_fields"] = " ".join(many("drop-field"))
-    if o.get("keep-qr"):
-        fields["keep_qr"] = "on"
-    if o.get("force"):
-        fields["force"] = "on"
-    fields["buttons"] = " ".join(many("button"))
-    return fields
-
-
-def cli_output(case: Case, tmp_path: Path) -> bytes:
-    out = tmp_path / "cli.html"
-    assert main(["patch", *case.args, "-o", str(out), str(case.input)]) == 0
-    return out.read_bytes()
-
-
-def upload(case: Case) -> dict[str, tuple[str, bytes]]:
-    return {"email_file": (case.input.name, case.input.read_bytes())}
 
 
 # ---------------------------------------------------------------- pages and guards

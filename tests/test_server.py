@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from test_serve import BOUNDARY, cli_output, form_fields, multipart, upload
 
 from mailpatch.page._server import Limits, SiteServer, make_server
 
 from fixturecases import cases
+from page_forms import BOUNDARY, cli_output, form_fields, multipart, upload
 from pathological_inputs import BUTTON, ENDPOINT, GUID, qr
 
 linux_only = pytest.mark.skipif(
