@@ -669,7 +669,7 @@ def test_an_inline_comment_suppresses_its_codes_on_its_line_and_the_next(
 )
 def test_a_parameter_given_twice_is_reported(query: str, code: str) -> None:
     """The link decoder took the last 'data=', lint the first: '&data=<valid>&data=oops'
-    passed lint and broke the decoder (issue 14). Given twice, neither reading is certain."""
+    passed lint and broke the decoder. Given twice, neither reading is certain."""
     found = check_link(_link(GOOD + query))
     assert code in {p.code for p in found}, found
 
