@@ -74,6 +74,10 @@ from email_generator import (
 from handlebars_harness import Renderer, RenderError, collect_hrefs, parse_html
 from html_readings import button_contents, parsed, spelled
 
+# slow (`pytest -m "not slow"` leaves it out; .ci/run runs it):
+# generated emails, each rendered by Handlebars.js and read by html5lib
+pytestmark = pytest.mark.slow
+
 # Variations that fail today (each a bug reported with a reproducer): generated only by
 # test_known_failing_variations (strict xfail), so the other checks keep running. Empty a
 # name here once its bug is fixed; the strict xfail says when.

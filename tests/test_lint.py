@@ -129,6 +129,7 @@ value = st.one_of(
 )
 
 
+@pytest.mark.slow
 @given(
     event_id=text_.filter(str.strip),
     session=st.none() | text_.filter(bool),

@@ -23,6 +23,10 @@ from mailpatch._verify import verify
 
 from pathological_inputs import Hostile, Shape, cases, qr, shapes
 
+# slow (`pytest -m "not slow"` leaves it out; .ci/run runs it):
+# hostile shapes of megabytes (100k-deep nesting, 20k blocks)
+pytestmark = pytest.mark.slow
+
 STATUS = {
     "patched": Status.PATCHED,
     "refused": Status.REFUSED,

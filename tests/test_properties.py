@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import lxml.html
+import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 
@@ -45,6 +46,10 @@ from mailpatch._verify import Unverifiable, verify
 
 from conftest import GENERATED
 from fixturecases import Case, cases
+
+# slow (`pytest -m "not slow"` leaves it out; .ci/run runs it):
+# hypothesis profiles: hundreds of generated emails a property
+pytestmark = pytest.mark.slow
 
 _RAW_TEXT = frozenset({"style", "script", "title", "textarea", "xmp", "iframe", "noembed"})
 _CALENDAR = "/calendar/personal/ics"

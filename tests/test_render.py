@@ -116,6 +116,7 @@ def test_corpus_is_there() -> None:
     assert any(len(f.contexts) >= 4 for f in FIXTURES)  # a multi-event email
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fixture", FIXTURES, ids=lambda f: f.name)
 def test_same_as_handlebars_js(fixture: Fixture, by_node: dict[str, list[list[str]]]) -> None:
     for (kind, template), row in zip(fixture.templates.items(), by_node[fixture.name], strict=True):
@@ -156,6 +157,7 @@ def _generated() -> list[str]:
 GENERATED = _generated()
 
 
+@pytest.mark.slow
 def test_generated_emails_as_handlebars_js(handlebars_lines: LineRenderer) -> None:
     contexts = [generated_context(name) for name in GENERATED_CONTEXTS]
     expected = handlebars_lines(GENERATED, contexts)
@@ -238,6 +240,7 @@ CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_feature_as_handlebars_js(name: str, node: Renderer) -> None:
     ((expected,),) = node([CASES[name]], [REGISTERED])
@@ -267,6 +270,7 @@ def test_escape_as_handlebars_js(char: str, escaped: str) -> None:
     assert render("{{{v}}}", {"v": f"a{char}b"}) == f"a{char}b"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "template",
     [
@@ -321,6 +325,7 @@ _TAG_WORDS = st.sampled_from(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=500)
 @given(
     st.sampled_from(["{{", "{{~"]),
@@ -374,6 +379,7 @@ LONG_TEXT_CASES = [
 ]
 
 
+@pytest.mark.slow
 def test_whitespace_control_next_to_long_text(node: Renderer) -> None:
     expected = node(LONG_TEXT_CASES, [REGISTERED])
     assert [render(t, REGISTERED) for t in LONG_TEXT_CASES] == [e[0] for e in expected]
@@ -424,6 +430,7 @@ def test_what_the_preview_does_not_render_is_refused_by_name(template: str, mess
         render(template, {"a": True, "x": ["😀"]})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("comments", [13, 100_000])
 def test_a_line_of_comments_then_a_word(comments: int) -> None:
     """pybars' whitespace regex backtracked exponentially on this line (13 comments: 41 s):
@@ -440,6 +447,7 @@ def test_nesting_within_the_bound_renders() -> None:
 # --------------------------------------------------------------------------- bounds
 
 
+@pytest.mark.slow
 def test_output_is_bounded() -> None:
     """An {{#each}} within an {{#each}} over a long list multiplies the email: stopped."""
     template = "{{#each l}}{{#each ../l}}<p>{{.}} and {{../.}}</p>{{/each}}{{/each}}"
@@ -450,6 +458,7 @@ def test_output_is_bounded() -> None:
         render("{{#each l}}<p>{{.}}</p>{{/each}}", data, max_output=1_000)
 
 
+@pytest.mark.slow
 def test_steps_are_bounded() -> None:
     """Loops that print nothing still cost time: stopped too."""
     template = "{{#each l}}{{#each ../l}}{{#each ../../l}}{{/each}}{{/each}}{{/each}}"
@@ -469,6 +478,7 @@ PROBES = (
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=200)
 @given(st.lists(st.text(_ANY, max_size=12), min_size=1, max_size=8))
 def test_contact_values_print_as_handlebars_js(

@@ -32,6 +32,10 @@ from mailpatch.page._render import RenderError, render
 
 from handlebars_harness import LineRenderer
 
+# slow (`pytest -m "not slow"` leaves it out; .ci/run runs it):
+# generated hostile templates, each rendered by Handlebars.js too
+pytestmark = pytest.mark.slow
+
 LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
 MARKER = Path("/tmp/mailpatch-render-hostile-PWNED")  # created by any payload that ever runs
 REGISTRATIONS = "msevtmgt_eventregistration_contact_msevtmgt_contactid"

@@ -615,6 +615,7 @@ def fetch(url: str, data: bytes | None = None, **headers: str) -> tuple[int, dic
         return exc.code, dict(exc.headers), exc.read()
 
 
+@pytest.mark.slow
 def test_real_server(running: Site, tmp_path: Path) -> None:
     site = running
     assert site.url.startswith("http://127.0.0.1:")
@@ -679,6 +680,7 @@ def test_serve_command_stops_cleanly_on_ctrl_c(monkeypatch: pytest.MonkeyPatch) 
         assert result.exit_code == 1 and "cannot listen on 127.0.0.1:" in result.output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("browser", "said"), [(None, True), ("true", False)],
                          ids=["none-to-open", "browser-opened"])  # fmt: skip
 def test_open_says_when_no_browser_can_be_opened(

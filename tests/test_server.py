@@ -30,6 +30,10 @@ from fixturecases import cases
 from page_forms import BOUNDARY, cli_output, form_fields, multipart, upload
 from pathological_inputs import BUTTON, ENDPOINT, GUID, qr
 
+# slow (`pytest -m "not slow"` leaves it out; .ci/run runs it):
+# a real server: sockets, worker processes, deadlines and signals
+pytestmark = pytest.mark.slow
+
 linux_only = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="reads /proc, sets another process's limits"
 )
