@@ -8,7 +8,8 @@ it), never the reverse. click belongs to the command line alone and jinja2 to th
 
 Every ``import`` and ``from … import`` counts, wherever it is: at the top, inside a function
 (the lazy imports) or under ``if TYPE_CHECKING:``; a relative import is resolved against its
-package. The checker runs over the real package and, to show that it can fail, over small
+package; a string that names one of the package's modules counts as an import of it (the lazy
+tables of ``__init__`` and ``_cli`` hand such names to importlib). The checker runs over the real package and, to show that it can fail, over small
 packages written here with one bad import each.
 """
 
@@ -82,11 +83,17 @@ def modules(root: Path, package: str) -> dict[str, Path]:
 
 def imports(module: str, path: Path, known: set[str]) -> Iterator[Import]:
     """Every import in a module's source, wherever it stands, as absolute dotted names: for
-    ``from P import name`` the submodule ``P.name`` when there is one, else ``P``."""
+    ``from P import name`` the submodule ``P.name`` when there is one, else ``P``. A string
+    that is the name of one of the package's modules (``"pkg._lint"``, ``"pkg._cli_x:cmd"``)
+    counts too: the lazy tables hand such strings to importlib."""
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            named = node.value.partition(":")[0]
+            if named in known:
+                yield Import(module, named, node.lineno)
+        elif isinstance(node, ast.Import):
             for alias in node.names:
                 yield Import(module, alias.name, node.lineno)
         elif isinstance(node, ast.ImportFrom):
@@ -216,6 +223,12 @@ _CLEAN = {
             "import jinja2\n",
             "pkg._cli:1 imports jinja2 (jinja2 belongs to the page alone)",
             id="command-line-imports-jinja2",
+        ),
+        pytest.param(
+            "page/_serve.py",
+            'COMMANDS = {"x": "pkg._cli_serve:serve"}  # for importlib\n',
+            "pkg.page._serve:1 imports pkg._cli_serve (the page may not import the command line)",
+            id="page-names-a-command-for-importlib",
         ),
         pytest.param(
             "_errors.py",
