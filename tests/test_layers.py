@@ -9,8 +9,9 @@ it), never the reverse. click belongs to the command line alone and jinja2 to th
 Every ``import`` and ``from … import`` counts, wherever it is: at the top, inside a function
 (the lazy imports) or under ``if TYPE_CHECKING:``; a relative import is resolved against its
 package; a string that names one of the package's modules counts as an import of it (the lazy
-tables of ``__init__`` and ``_cli`` hand such names to importlib). The checker runs over the real package and, to show that it can fail, over small
-packages written here with one bad import each.
+tables of ``__init__`` and ``_cli`` hand such names to importlib). The checker runs over the
+real package and, to show that it can fail, over small packages written here with one bad
+import each.
 """
 
 from __future__ import annotations
