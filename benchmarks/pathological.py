@@ -48,9 +48,9 @@ from corpus import make_email  # noqa: E402
 from mailpatch._errors import MissingOption, Refusal  # noqa: E402
 from mailpatch._lint import lint  # noqa: E402
 from mailpatch._patch import PatchOptions, patch  # noqa: E402
-from mailpatch._preview import preview_page  # noqa: E402
 from mailpatch._run import Mode, process  # noqa: E402
 from mailpatch._verify import verify  # noqa: E402
+from mailpatch.page._preview import preview_page  # noqa: E402
 
 from pathological_inputs import ONE_EVENT, Shape, cases, shapes  # noqa: E402
 
@@ -152,7 +152,7 @@ def _timed(text: str, options: PatchOptions, path: Path) -> tuple[str, float, fl
     return outcome.status.value, processed, time.perf_counter() - start
 
 
-MEMORY_BOUND = 10.0  # issue 11: peak memory at most 10x the input, for every command
+MEMORY_BOUND = 10.0  # peak memory at most 10x the input, for every command
 
 
 def _memory(name: str, n: int, plain: bool) -> float:
@@ -205,7 +205,7 @@ def _bounds(args: argparse.Namespace) -> int:
     return failures
 
 
-PREVIEW_SECONDS = 5.0  # CPU seconds a megabyte, for the whole page (issue 20: "a few seconds")
+PREVIEW_SECONDS = 5.0  # CPU seconds a megabyte, for the whole page: a preview in a few seconds
 PREVIEW_MEMORY = 11.0  # the page holds six renders and the diff: about 10x the email
 
 

@@ -12,6 +12,13 @@ The public API, for scripts (everything else lives in private modules and may ch
     from mailpatch import lint
     for problem in lint(text):           # Problem(code, offset, message, fixable)
         ...
+
+Inside, the modules keep a layer order (CONTRIBUTING.md, "Layers"; ``tests/test_layers.py``
+fails on an import against it): the core (``_html`` … ``_patch``, ``_files``) -> the checks
+(``_verify``, ``_lint``, ``_ics``, this API) -> the runner and settings (``_run``,
+``_config``, ``_options``, ``_output``) -> the command line (``_cli*``, the only importer of
+click) | the web page (``mailpatch.page``, the only importer of jinja2, which never imports
+the command line).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 import click
 
 from mailpatch import __version__
+from mailpatch._cli_options import options_over
 from mailpatch._cli_select import (
     Configs,
     common_base,
@@ -40,7 +41,6 @@ from mailpatch._files import (
     write_if_changed,
 )
 from mailpatch._html import LineIndex
-from mailpatch._options import options_over
 from mailpatch._output import (
     EXIT_CHANGES,
     EXIT_OK,
@@ -70,6 +70,8 @@ from mailpatch._run import (
     read_events,
     summarize,
 )
+from mailpatch._status import CHANGED as _CHANGED  # moved: the page shows it
+from mailpatch._status import status_line as _line
 
 # 2: "updated"/"would_update" statuses, links_updated, unchecked_events, per-file config
 JSON_SCHEMA_VERSION = 2
@@ -79,61 +81,6 @@ JSON_SCHEMA_VERSION = 2
 PARALLEL_THRESHOLD = 64
 PARALLEL_BYTES = 8_000_000
 PROGRESS_THRESHOLD = 20  # a progress bar for runs of at least this many files, on a terminal
-
-
-def _line(outcome: Outcome, verbose: bool) -> str | None:
-    """The status line for one file, or None when it is not worth a line at this verbosity."""
-    made = f" ({outcome.changes})"
-    if outcome.status in (Status.REFUSED, Status.ERROR):
-        return f"error: cannot patch {outcome.where}: {outcome.message}"
-    if outcome.status in _CHANGED and outcome.up_to_date:  # a second run into one folder
-        if not verbose:
-            return None
-        line = (
-            f"unchanged {outcome.written_to} (already up to date from {outcome.path}: "
-            f"{outcome.changes})"
-        )
-    elif outcome.status in _CHANGED and outcome.written_to:  # say what happened to the file
-        line = f"wrote {outcome.written_to}{made} from {outcome.path}"
-    elif outcome.status in _CHANGED:
-        line = f"{outcome.status.value} {outcome.path}{made}"
-    elif verbose and outcome.journeys:
-        line = f"{outcome.status.value} {outcome.path} ({journeys_said(outcome.journeys)})"
-    elif verbose:
-        line = f"{outcome.status.value} {outcome.path}" + (
-            f" ({outcome.message})" if outcome.message else ""
-        )
-    else:
-        return None
-    if verbose and outcome.link_changes:
-        line += f"; {outcome.changed_links}"
-    if verbose and outcome.unchecked:
-        line += f"; {outcome.not_checked}"
-    if verbose and outcome.left:
-        line += "; removed with the QR block: " + ", ".join(repr(t) for t in outcome.left)
-    return line + "".join("\n" + text for text in qr_warnings(outcome))
-
-
-def journeys_said(signs: str) -> str:
-    """What -v says of it; the summary gives the native button's page."""
-    return (
-        f"no ERQRCode block; looks like a real-time journeys email: {signs}; use real-time "
-        "journeys' own Add to Calendar button"
-    )
-
-
-def qr_warnings(outcome: Outcome) -> list[str]:
-    """A warning for each text the patched email still has about the QR code it removed, in
-    the file the person opens: the result written, or the input when nothing is written."""
-    where = outcome.written_to or outcome.path
-    return [
-        f"warning: {where}:{at}: refers to the removed QR code: {text!r} (edit it in the "
-        "designer)"
-        for at, text in outcome.qr_mentions
-    ]
-
-
-_CHANGED = (Status.PATCHED, Status.WOULD_PATCH, Status.UPDATED, Status.WOULD_UPDATE)
 
 
 def outcome_json(outcome: Outcome, with_diff: bool) -> dict[str, object]:

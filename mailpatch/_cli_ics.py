@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from mailpatch._cli_options import pair_value
 from mailpatch._files import FileProblem, write_if_changed
 from mailpatch._link import (
     PLACEHOLDER,
@@ -17,7 +18,6 @@ from mailpatch._link import (
     is_calendar_url,
     is_reserved_field,
 )
-from mailpatch._options import pair_value
 from mailpatch._output import write_stdout
 
 

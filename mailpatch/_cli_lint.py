@@ -130,7 +130,7 @@ def _settings(config: Config) -> PatchOptions | None:
     and fields (None without an endpoint or events: nothing to compare with)."""
     if config.endpoint is None or not config.events:
         return None
-    from mailpatch._options import build_options
+    from mailpatch._cli_options import build_options
 
     return build_options(
         endpoint=config.endpoint,

@@ -5,22 +5,20 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from mailpatch._cli import _line, _plan, patch_command
+from mailpatch._cli import _plan, patch_command
 from mailpatch._cli_lint import _content
+from mailpatch._cli_options import options_over
 from mailpatch._cli_select import Configs, check_named_paths_exist
 from mailpatch._errors import MissingOption
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, decode, read_bytes, write_if_changed
-from mailpatch._options import options_over
 from mailpatch._output import EXIT_OK, EXIT_REFUSED, write_stdout
 from mailpatch._run import Mode, Outcome, Status, process
-
-F = TypeVar("F", bound=Callable[..., Any])
+from mailpatch._status import status_line
 
 # the settings as `patch` declares them: the same names, help and checks in both commands
 _SETTINGS = (
@@ -38,18 +36,17 @@ _SETTINGS = (
 )
 
 
-def patch_settings(command: F) -> F:
-    """Give ``command`` patch's settings options (the click objects themselves)."""
+def patch_settings(command: click.Command) -> click.Command:
+    """Give ``command`` patch's settings options (the click objects themselves), after its own:
+    applied above ``@click.command``, to the command's public ``params``."""
     taken = {p.name: p for p in patch_command.params if p.name in _SETTINGS}
     missing = set(_SETTINGS) - set(taken)
     assert not missing, f"patch has no {missing}"  # a renamed option must not vanish quietly
-    params: list[click.Parameter] = getattr(command, "__click_params__", [])
-    # click applies decorators bottom-up and reverses the list: these come after the others
-    params[:0] = [taken[name] for name in reversed(_SETTINGS)]
-    command.__click_params__ = params  # type: ignore[attr-defined]
+    command.params.extend(taken[name] for name in _SETTINGS)
     return command
 
 
+@patch_settings
 @click.command(
     "preview",
     epilog="""\b
@@ -100,7 +97,6 @@ Exit codes: 0 page written; 2 usage error; 123 the email was refused or unreadab
     help="The event's Calendar content HTML: warn about data keys it does not use and "
     "wildcards no link supplies (default: the event file's content).",
 )
-@patch_settings
 def preview_command(
     email: str,
     output: str,
@@ -115,7 +111,7 @@ def preview_command(
     the patch (EMAIL may be '-' for stdin)."""
     # imported here: 'patch' starts faster without the renderer and jinja2
     from mailpatch._ics import EventError, load_event
-    from mailpatch._preview import ContactsError, load_contacts, preview_page
+    from mailpatch.page._preview import ContactsError, load_contacts, preview_page
 
     check_named_paths_exist([email], "'EMAIL'")  # a typo is a usage error, as for patch
     if output != "-" and email != "-" and _same_file(output, email):
@@ -218,5 +214,5 @@ def _same_file(a: str, b: str) -> bool:
 
 
 def _refused(outcome: Outcome) -> None:
-    click.echo(_line(outcome, verbose=False), err=True)
+    click.echo(status_line(outcome, verbose=False), err=True)
     click.get_current_context().exit(EXIT_REFUSED)

@@ -63,7 +63,7 @@ memory than 100 times --max-size (2,000 MB by default). Ctrl-C stops it.""",
 )
 def serve_command(port: int | None, open_browser: bool, max_size: int | None) -> None:
     """Convert one email on a local web page: choose it, fill in the ids, download."""
-    from mailpatch._server import make_server
+    from mailpatch.page._server import make_server
 
     limit = max_size or DEFAULT_MAX_SIZE
     try:

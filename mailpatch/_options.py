@@ -1,10 +1,12 @@
-"""Options as users type them, turned into PatchOptions (usage errors are click errors)."""
+"""Options as users type them, turned into PatchOptions.
+
+A value that cannot be used raises OptionsProblem, this layer's own type: the command line turns
+it into click's usage errors (``_cli_options``), the local page into a message beside the form.
+Nothing here imports click (``tests/test_layers.py``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-import click
 
 from mailpatch._config import Config, ConfigEvent, guid_as_id_problem
 from mailpatch._handlebars import GUID, normal_guid
@@ -12,15 +14,25 @@ from mailpatch._link import CalendarLink, LinkError, build_fields, normalize_end
 from mailpatch._patch import EventRef, PatchOptions
 
 
+class OptionsProblem(Exception):
+    """A setting as typed that cannot be used: ``option`` names the one at fault (as the
+    command line spells it), or is None when the fault is a combination of settings."""
+
+    def __init__(self, message: str, option: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.option = option
+
+
 def _event_ref(value: str, option: str) -> EventRef:
     """ID or ID@SESSION as typed on the command line (an id holding '@' goes in the events
     table of the configuration, where values are taken literally)."""
     readable, at, session = value.partition("@")
     if not readable.strip() or (at and not session.strip()):
-        raise click.BadParameter(f"{value!r}: expected ID or ID@SESSION", param_hint=option)
+        raise OptionsProblem(f"{value!r}: expected ID or ID@SESSION", option)
     problem = guid_as_id_problem(readable)
     if problem:
-        raise click.BadParameter(problem, param_hint=option)
+        raise OptionsProblem(problem, option)
     return EventRef(readable.strip(), session.strip() if at else None)
 
 
@@ -28,7 +40,7 @@ def pair_value(value: str, option: str, what: str = "KEY=VALUE") -> tuple[str, s
     """KEY=VALUE as typed on the command line: (KEY stripped, VALUE as it is)."""
     key, eq, rest = value.partition("=")
     if not eq or not key.strip():
-        raise click.BadParameter(f"{value!r}: expected {what}", param_hint=option)
+        raise OptionsProblem(f"{value!r}: expected {what}", option)
     return key.strip(), rest
 
 
@@ -38,7 +50,7 @@ def _button_choice(value: str) -> tuple[int, int | None]:
         return int(line), (int(col) if col else None)
     except ValueError:
         msg = f"{value!r}: expected LINE or LINE:COL"
-        raise click.BadParameter(msg, param_hint="--button") from None
+        raise OptionsProblem(msg, "--button") from None
 
 
 def build_options(
@@ -57,23 +69,23 @@ def build_options(
     config_fields: Sequence[tuple[str, str]] = (),
 ) -> PatchOptions:
     """PatchOptions from option strings as a user types them, over the configuration's
-    (already checked) events and fields; click.BadParameter if invalid."""
+    (already checked) events and fields; OptionsProblem if invalid."""
     try:
         host = normalize_endpoint(endpoint) if endpoint is not None else None
     except LinkError as exc:
-        raise click.BadParameter(str(exc), param_hint="--endpoint") from None
+        raise OptionsProblem(str(exc), "--endpoint") from None
     mapping: dict[str, EventRef] = {
         e.guid: EventRef(e.readable_id, e.session_id) for e in config_events
     }
     if event_id is not None and events:
-        raise click.UsageError(
+        raise OptionsProblem(
             "--event-id and --event cannot be combined: with several events, map each one "
             "with --event GUID=ID"
         )
     for value in events:
         guid, typed = pair_value(value, "--event", "GUID=ID or GUID=ID@SESSION")
         if not GUID.match(guid):
-            raise click.BadParameter(f"{guid!r} is not a GUID", param_hint="--event")
+            raise OptionsProblem(f"{guid!r} is not a GUID", "--event")
         mapping[normal_guid(guid)] = _event_ref(typed, "--event")
     single = None
     if event_id is not None:
@@ -81,7 +93,7 @@ def build_options(
         if session_id is not None:
             single = EventRef(single.readable_id, session_id)
     elif session_id is not None:
-        raise click.BadParameter("needs --event-id", param_hint="--session-id")
+        raise OptionsProblem("needs --event-id", "--session-id")
     try:
         field_list = build_fields(
             [*config_fields, *(pair_value(v, "--field", "KEY=VALUE") for v in fields)],
@@ -101,7 +113,7 @@ def build_options(
             for ref in [*mapping.values(), *([single] if single else [])]:
                 CalendarLink(host, ref.readable_id, field_list, ref.session_id, options.api_version)
     except LinkError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise OptionsProblem(str(exc)) from None
     return options
 
 

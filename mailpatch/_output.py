@@ -15,8 +15,8 @@ import os
 import sys
 from typing import Any
 
-# Every command's exit codes, in one table (SPEC §4): 1 is "would change" for patch and
-# "problems found" for lint; 123 is a file refused or unreadable, or stdout lost
+# Every command's exit codes, in one table (the README's "Exit codes"): 1 is "would change"
+# for patch and "problems found" for lint; 123 is a file refused or unreadable, or stdout lost
 EXIT_OK, EXIT_CHANGES, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 123
 EXIT_FOUND, EXIT_UNREADABLE, EXIT_LOST = EXIT_CHANGES, EXIT_REFUSED, EXIT_REFUSED
 

@@ -1,14 +1,22 @@
+from __future__ import annotations
+
 import os
 import shutil
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-# fixturecases.py is shared test data, imported by name from the test modules
+if TYPE_CHECKING:
+    from handlebars_harness import LineRenderer, Renderer
+
+# the shared helpers (fixturecases.py, handlebars_harness.py, …) are imported by name from the
+# test modules; the shared fixtures are here
 sys.path.insert(0, str(Path(__file__).parent))
 
 # Property tests: `ci` (the default) is derandomized -- the same examples on every run, so CI
@@ -73,3 +81,58 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "hook repo")
     return repo, git(repo, "rev-parse", "HEAD")
+
+
+@pytest.fixture(scope="session")
+def handlebars() -> Renderer:
+    """The real Handlebars.js (tests/handlebars_harness.py): skipped without node or its npm
+    install, except under CI, where a silently skipped harness would hide regressions."""
+    from handlebars_harness import Renderer, harness_problems
+
+    problems = harness_problems()
+    if problems:
+        reason = "Handlebars harness unavailable: " + "; ".join(problems)
+        if os.environ.get("CI"):
+            pytest.fail(reason + " -- CI is set, and a skipped harness would hide regressions")
+        pytest.skip(reason)
+    node = shutil.which("node")
+    assert node is not None
+    return Renderer(node)
+
+
+@pytest.fixture(scope="session")
+def handlebars_lines(handlebars: Renderer) -> Iterator[LineRenderer]:
+    """render.js in one process for the session, a batch per line (LineRenderer)."""
+    from handlebars_harness import LineRenderer
+
+    renderer = LineRenderer(handlebars.node)
+    yield renderer
+    renderer.close()
+
+
+# Slow tests marked by name here rather than in their own files (the marker is the same; a
+# whole module when None): `pytest -m "not slow"` leaves them out, .ci/run runs them.
+SLOW_BY_NAME: dict[str, frozenset[str] | None] = {
+    "test_bench.py": None,  # runs the benchmarks' quick mode and a batch in worker processes
+    "test_platform.py": frozenset({"test_the_issue_case_under_debians_python"}),  # a venv run
+    "test_reliability.py": frozenset(  # a process per case
+        {"test_stdout_full_or_closed", "test_a_file_name_that_is_not_utf8"}
+    ),
+    "test_safety.py": frozenset({"test_sigint_mid_batch"}),  # Ctrl-C into a batch of processes
+    "test_shortcuts.py": frozenset(
+        {
+            "test_survey_hits_are_the_hits_of_each_former_pass",  # the fixtures, pass by pass
+            "test_open_paragraphs_look_back_as_the_whole_text_pattern",
+        }
+    ),
+    "test_verify_fast.py": frozenset({"test_whatever_full_rejects_fast_rejects"}),
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name not in SLOW_BY_NAME:
+            continue
+        names = SLOW_BY_NAME[item.path.name]
+        if names is None or getattr(item, "originalname", item.name) in names:
+            item.add_marker(pytest.mark.slow)

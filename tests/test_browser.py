@@ -70,7 +70,8 @@ def _missing() -> str | None:
 _WHY = _missing()
 if _WHY and os.environ.get("CI"):  # CI installs both: there, missing is a failure
     pytest.fail(f"the browser test cannot run in CI: {_WHY}", pytrace=False)
-pytestmark = pytest.mark.skipif(_WHY is not None, reason=_WHY or "")
+# slow, left out by `pytest -m "not slow"` (.ci/run runs it): chromium driving `serve`
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(_WHY is not None, reason=_WHY or "")]
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The CLI contract (SPEC §4-§5) through ``main([...])``: exit codes, bytes on disk, stdout/stderr.
+"""The CLI contract (the README's "Exit codes", docs/cli.md) through ``main([...])``: exit
+codes, bytes on disk, stdout/stderr.
 
 Every test works on copies in ``tmp_path``; fixtures/ is only read.
 """
@@ -310,7 +311,7 @@ def test_nonexistent_path_is_a_usage_error_before_anything_is_written(
 def test_existing_path_that_cannot_be_read_is_refused_and_others_processed(
     tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:
-    """SPEC §4/§5: a file that exists but cannot be read is a refusal (123), not a usage
+    """A file that exists but cannot be read is a refusal (123), not a usage
     error (a dangling symlink here: root reads a chmod 000 file anyway)."""
     c = case("patch", "crlf")
     path = copy(c, tmp_path)
@@ -1229,9 +1230,9 @@ def test_other_commands_are_imported_only_when_named() -> None:
     code = (
         "import sys, mailpatch._cli as c\n"
         "lazy = ('mailpatch._cli_lint', 'mailpatch._cli_ics', 'mailpatch._lint', "
-        "'mailpatch._cli_preview', 'mailpatch._preview', 'mailpatch._render', "
-        "'mailpatch._render_syntax', 'mailpatch._render_values', "
-        "'mailpatch._cli_serve', 'mailpatch._serve', 'jinja2')\n"
+        "'mailpatch._cli_preview', 'mailpatch.page._preview', 'mailpatch.page._render', "
+        "'mailpatch.page._render_syntax', 'mailpatch.page._render_values', "
+        "'mailpatch._cli_serve', 'mailpatch.page', 'mailpatch.page._serve', 'jinja2')\n"
         "print(sorted(m for m in sys.modules if m in lazy))\n"
         "import click\n"
         "print(c.cli.list_commands(click.Context(c.cli)))\n"

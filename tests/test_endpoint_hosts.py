@@ -1,4 +1,4 @@
-"""Endpoint hosts as browsers read them (issue 11).
+"""Endpoint hosts as browsers read them (``normalize_endpoint`` in mailpatch/_link.py).
 
 The host goes into emails as ``https://HOST/EvtMgmt/api/v2.0/…``, so normalize_endpoint reads
 it as the WHATWG URL parser does and refuses a host a browser would not open as that host name:

@@ -71,14 +71,12 @@ from email_generator import (
     matching,
     seeded,
 )
-from test_fidelity import button_contents, parsed, spelled
-from test_handlebars import (  # noqa: F401 (handlebars: a fixture)
-    Renderer,
-    RenderError,
-    collect_hrefs,
-    handlebars,
-    parse_html,
-)
+from handlebars_harness import Renderer, RenderError, collect_hrefs, parse_html
+from html_readings import button_contents, parsed, spelled
+
+# slow (`pytest -m "not slow"` leaves it out; .ci/run runs it):
+# generated emails, each rendered by Handlebars.js and read by html5lib
+pytestmark = pytest.mark.slow
 
 # Variations that fail today (each a bug reported with a reproducer): generated only by
 # test_known_failing_variations (strict xfail), so the other checks keep running. Empty a
@@ -276,7 +274,7 @@ CONTEXT_NAMES = list(CONTEXTS)
 
 
 @pytest.fixture(scope="module")
-def renderer(handlebars: Renderer) -> Renderer:  # noqa: F811 (the fixture, by name)
+def renderer(handlebars: Renderer) -> Renderer:
     """The Handlebars.js harness of test_handlebars (skipped without it, failed on CI)."""
     return handlebars
 

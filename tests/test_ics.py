@@ -469,6 +469,7 @@ TEXT = st.lists(
 ZONES = ["Europe/Lisbon", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "UTC"]
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     name=TEXT,
@@ -542,6 +543,7 @@ def test_the_old_event_option_still_reads_the_file_with_a_warning(
     assert run_ics(both, capsysbinary)[0] == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["ics", "preview"])
 @pytest.mark.parametrize(
     "which, special",

@@ -259,6 +259,7 @@ def test_round_trip_hostile_values(value: str, quote: str, read_href) -> None:
     ]
 
 
+@pytest.mark.slow
 @given(
     event=st.text(min_size=1),
     session=st.none() | st.text(min_size=1),

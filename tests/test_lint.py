@@ -21,7 +21,7 @@ from mailpatch._lint import RULES, CalendarContent, Link, check_link, lint
 from mailpatch._patch import PatchOptions, patch
 
 from fixturecases import FIXTURES, Case, cases
-from test_handlebars import MUTANTS
+from handlebars_harness import MUTANTS
 
 LINT = sorted(p for p in (FIXTURES / "lint").iterdir() if (p / "input.html").exists())
 PATCH = cases("patch")
@@ -129,6 +129,7 @@ value = st.one_of(
 )
 
 
+@pytest.mark.slow
 @given(
     event_id=text_.filter(str.strip),
     session=st.none() | text_.filter(bool),
@@ -669,7 +670,7 @@ def test_an_inline_comment_suppresses_its_codes_on_its_line_and_the_next(
 )
 def test_a_parameter_given_twice_is_reported(query: str, code: str) -> None:
     """The link decoder took the last 'data=', lint the first: '&data=<valid>&data=oops'
-    passed lint and broke the decoder (issue 14). Given twice, neither reading is certain."""
+    passed lint and broke the decoder. Given twice, neither reading is certain."""
     found = check_link(_link(GOOD + query))
     assert code in {p.code for p in found}, found
 

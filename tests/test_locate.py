@@ -92,6 +92,7 @@ def _raw_text_tokens(source: str) -> set[int]:
     }
 
 
+@pytest.mark.slow
 @settings(max_examples=400)
 @given(junk, st.data())
 def test_skip_never_stops_inside_a_token_it_could_misread(source: str, data: st.DataObject) -> None:

@@ -79,7 +79,7 @@ def test_nearest_candidate(blocks: list[str], options: PatchOptions, labels: lis
     assert paired == labels
 
 
-IN_ORDER = [  # one pairing in document order exists: it is taken (issue 12)
+IN_ORDER = [  # one pairing in document order exists: it is taken (docs/reference.md, "Pairing")
     pytest.param(
         [button("A", "#"), "QR", button("B", "#"), TEXT, "QR"], ["A", "B"], id="was-a-tie"
     ),

@@ -23,6 +23,10 @@ from mailpatch._verify import verify
 
 from pathological_inputs import Hostile, Shape, cases, qr, shapes
 
+# slow (`pytest -m "not slow"` leaves it out; .ci/run runs it):
+# hostile shapes of megabytes (100k-deep nesting, 20k blocks)
+pytestmark = pytest.mark.slow
+
 STATUS = {
     "patched": Status.PATCHED,
     "updated": Status.UPDATED,
@@ -215,7 +219,7 @@ def test_preview_holds_about_ten_times_the_email(shape: Shape) -> None:
     megabyte of expressions, and minutes on a line of 13 comments. The page itself holds
     six renders and the diff; the reading of a template is three integers a statement and is
     let go before the page is made. (Times: benchmarks/pathological.py.)"""
-    from mailpatch._preview import preview_page
+    from mailpatch.page._preview import preview_page
 
     small = shape.build(2)
     preview_page(small, shape.options, patched=patch(small, shape.options).text)  # (jinja's)

@@ -1,4 +1,4 @@
-"""Field placeholders: only what Handlebars reads as a plain path to a value (issue 10, point 6).
+"""Field placeholders: only what Handlebars reads as a plain path to a value.
 
 The platform renders the email with Handlebars, so a ``{{…}}`` in a ``--field`` value is whatever
 Handlebars makes of it: ``{{else.x}}`` stops the whole email compiling, ``{{if}}`` throws at send
@@ -36,7 +36,7 @@ from mailpatch._link import (
 )
 from mailpatch._lint import lint
 
-from test_handlebars import HARNESS, Renderer, handlebars  # noqa: F401 (a fixture)
+from handlebars_harness import HARNESS, Renderer
 
 ROOT = Path(__file__).resolve().parent.parent
 EMAIL = ROOT / "fixtures" / "examples" / "registration-email.html"
@@ -46,7 +46,8 @@ ENDPOINT = ["--endpoint", HOST, "--event-id", "X"]
 HINT = "use a plain path such as {{contact.lastname}}"
 FIRSTNAME_IN_LINK = "%22{{contact.firstname}}%22"
 
-# The rule before issue 10, kept to show the Handlebars test would catch going back to it.
+# The looser rule mailpatch had before, kept to show the Handlebars test would catch going
+# back to it.
 OLD_PLACEHOLDER = re.compile(
     r"\{\{\s*(?!else\s*\}\})([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}"
 )
@@ -405,7 +406,7 @@ def run_classify(node: str, cases: list[tuple[str, Mapping[str, Any]]]) -> list[
 
 
 @pytest.fixture(scope="module")
-def rendered(handlebars: Renderer) -> dict[str, dict[str, str]]:  # noqa: F811 (the fixture)
+def rendered(handlebars: Renderer) -> dict[str, dict[str, str]]:
     """Each candidate expression in a URL-ish template, as Handlebars.js renders it."""
     expressions = [p.values[0] for p in CANDIDATES]
     assert len(set(expressions)) == len(expressions)
@@ -441,7 +442,7 @@ def test_the_rule_is_what_handlebars_reads_as_a_value(
 
 
 def test_the_old_rule_fails_the_handlebars_table(rendered: dict[str, dict[str, str]]) -> None:
-    """Loosening the rule back to the one before issue 10 is caught by the table above."""
+    """Loosening the rule back to OLD_PLACEHOLDER is caught by the table above."""
     wrongly_accepted = [
         expression
         for expression, result in rendered.items()
@@ -460,7 +461,7 @@ def test_the_old_rule_fails_the_handlebars_table(rendered: dict[str, dict[str, s
 
 
 def test_accepted_placeholders_in_the_link_are_filled(
-    handlebars: Renderer,  # noqa: F811 (the fixture)
+    handlebars: Renderer,
 ) -> None:
     """The href mailpatch writes, rendered by Handlebars, sends the API the value."""
     accepted = [p for p in CANDIDATES if placeholder_problem(p.values[0]) is None]

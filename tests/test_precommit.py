@@ -14,6 +14,10 @@ import pytest
 from conftest import GIT_ENV, git
 from fixturecases import FIXTURES, ROOT
 
+# slow (`pytest -m "not slow"` leaves it out; .ci/run runs it):
+# pre-commit run for real in git repositories (seconds a test)
+pytestmark = pytest.mark.slow
+
 EXAMPLE = FIXTURES / "examples" / "registration-email.html"
 NO_QR = FIXTURES / "unchanged" / "no-qr-block" / "input.html"
 GUID = "3d5f7b9c-1e2a-ef11-a82e-000d3a4b5c6d"

@@ -22,7 +22,7 @@ from mailpatch._ics import load_event
 from mailpatch._lint import CalendarContent, links
 from mailpatch._options import build_options
 from mailpatch._patch import patch as mailpatch_patch
-from mailpatch._preview import (
+from mailpatch.page._preview import (
     Contact,
     ContactsError,
     Registration,
@@ -503,6 +503,7 @@ def test_to_a_terminal_the_page_goes_to_a_file_that_is_named(tmp_path: Path) -> 
         written.unlink()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("browser", "said"), [(None, True), ("true", False)],
                          ids=["none-to-open", "browser-opened"])  # fmt: skip
 def test_open_says_when_no_browser_can_be_opened(

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
 import lxml.html
+import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 
@@ -39,13 +39,17 @@ from mailpatch._errors import MissingOption, Refusal
 from mailpatch._files import decode
 from mailpatch._html import Kind, StartTag
 from mailpatch._link import PLACEHOLDER, decode_calendar_url, normalize_endpoint
-from mailpatch._options import build_options
+from mailpatch._options import OptionsProblem, build_options
 from mailpatch._patch import EventRef, PatchOptions, PatchResult, apply, patch
 from mailpatch._run import Mode, Status, process
 from mailpatch._verify import Unverifiable, verify
 
 from conftest import GENERATED
 from fixturecases import Case, cases
+
+# slow (`pytest -m "not slow"` leaves it out; .ci/run runs it):
+# hypothesis profiles: hundreds of generated emails a property
+pytestmark = pytest.mark.slow
 
 _RAW_TEXT = frozenset({"style", "script", "title", "textarea", "xmp", "iframe", "noembed"})
 _CALENDAR = "/calendar/personal/ics"
@@ -416,7 +420,7 @@ def damaged_bytes(draw: st.DrawFn) -> Damaged:
             how.append(f"splice {other_name}[{lo}:{lo + size}] at {at}")
     try:
         options, args = case.options, case.args
-    except (click.ClickException, ValueError):
+    except (OptionsProblem, ValueError):
         options, args = ANY_OPTIONS, ANY_ARGS
     return Damaged(bytes(buf), options, args, "; ".join(how))
 
@@ -696,7 +700,7 @@ def test_endpoint_is_https_and_the_given_host_or_refused(endpoint: str) -> None:
     GENERATED["endpoints through option parsing and the patch"] += 1
     try:
         options = build_options(endpoint=endpoint, event_id="ev-1")
-    except click.ClickException:
+    except OptionsProblem:
         GENERATED["endpoints ...: refused as usage errors"] += 1
         return
     assert options.endpoint is not None
@@ -737,7 +741,7 @@ def test_user_values_never_leave_their_layer(
             drop_fields=["firstname"] if drop_firstname else [],
             api_version=api_version,
         )
-    except click.ClickException:
+    except OptionsProblem:
         GENERATED["user values ...: refused as usage errors"] += 1
         return
     entry = assert_link_keeps_to_its_layers(options)

@@ -1,4 +1,4 @@
-"""The preview's Handlebars interpreter (mailpatch._render) against the real Handlebars.js.
+"""The preview's Handlebars interpreter (mailpatch.page._render) against the real Handlebars.js.
 
 Every fixture's input and expected email, and generated emails (tests/email_generator.py),
 are filled for the contexts the preview shows (no registration; registered for each of the
@@ -25,21 +25,19 @@ from hypothesis import strategies as st
 
 from mailpatch._errors import Refusal
 from mailpatch._patch import patch
-from mailpatch._render import MAX_NESTING, RenderError, context_of, escape, parse, render
+from mailpatch.page._render import MAX_NESTING, RenderError, context_of, escape, parse, render
 
 from email_generator import CONTEXTS as GENERATED_CONTEXTS
 from email_generator import PENDING, seeded
 from email_generator import context as generated_context
-from test_handlebars import (
+from handlebars_harness import (
     PATCH_FIXTURES,
     REGISTRATIONS,
     LineRenderer,
     Renderer,
     event_guids,
-    handlebars,  # noqa: F401 (a fixture)
-    handlebars_lines,  # noqa: F401 (a fixture)
 )
-from test_handlebars import RenderError as JsRenderError
+from handlebars_harness import RenderError as JsRenderError
 
 # Every character Handlebars.js escapes, and a name the platform must not take apart.
 FIRSTNAME = 'Zoë "O\'Neil" <&> `=` \\ {{x}}'
@@ -96,7 +94,7 @@ FIXTURES = _fixtures()
 
 
 @pytest.fixture(scope="module")
-def node(handlebars: Renderer) -> Renderer:  # noqa: F811 (the fixture)
+def node(handlebars: Renderer) -> Renderer:
     return handlebars
 
 
@@ -118,6 +116,7 @@ def test_corpus_is_there() -> None:
     assert any(len(f.contexts) >= 4 for f in FIXTURES)  # a multi-event email
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fixture", FIXTURES, ids=lambda f: f.name)
 def test_same_as_handlebars_js(fixture: Fixture, by_node: dict[str, list[list[str]]]) -> None:
     for (kind, template), row in zip(fixture.templates.items(), by_node[fixture.name], strict=True):
@@ -158,7 +157,8 @@ def _generated() -> list[str]:
 GENERATED = _generated()
 
 
-def test_generated_emails_as_handlebars_js(handlebars_lines: LineRenderer) -> None:  # noqa: F811
+@pytest.mark.slow
+def test_generated_emails_as_handlebars_js(handlebars_lines: LineRenderer) -> None:
     contexts = [generated_context(name) for name in GENERATED_CONTEXTS]
     expected = handlebars_lines(GENERATED, contexts)
     assert len(GENERATED) >= 100
@@ -240,6 +240,7 @@ CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_feature_as_handlebars_js(name: str, node: Renderer) -> None:
     ((expected,),) = node([CASES[name]], [REGISTERED])
@@ -269,6 +270,7 @@ def test_escape_as_handlebars_js(char: str, escaped: str) -> None:
     assert render("{{{v}}}", {"v": f"a{char}b"}) == f"a{char}b"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "template",
     [
@@ -292,8 +294,8 @@ def test_bad_template_is_a_render_error(template: str, node: Renderer) -> None:
 
 def test_the_fast_path_knows_every_helper() -> None:
     """Call.plain (a name filled without calling call()) must name no helper a fill calls."""
-    from mailpatch._render import HELPERS
-    from mailpatch._render_syntax import HELPER_NAMES
+    from mailpatch.page._render import HELPERS
+    from mailpatch.page._render_syntax import HELPER_NAMES
 
     assert set(HELPERS) <= HELPER_NAMES
 
@@ -323,6 +325,7 @@ _TAG_WORDS = st.sampled_from(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=500)
 @given(
     st.sampled_from(["{{", "{{~"]),
@@ -335,7 +338,7 @@ def test_plain_tags_are_read_as_the_lexer_reads_them(
 ) -> None:
     """The fast path for {{name.name}} (plain_call, and the reader's run of plain tags)
     gives what Handlebars' lexer and grammar give, or leaves the tag to them."""
-    from mailpatch._render_syntax import parse_tag, plain_call
+    from mailpatch.page._render_syntax import parse_tag, plain_call
 
     name = words[0] + "".join(s + w for s, w in zip(separators, words[1:], strict=False))
     text = opening + name + closing
@@ -376,6 +379,7 @@ LONG_TEXT_CASES = [
 ]
 
 
+@pytest.mark.slow
 def test_whitespace_control_next_to_long_text(node: Renderer) -> None:
     expected = node(LONG_TEXT_CASES, [REGISTERED])
     assert [render(t, REGISTERED) for t in LONG_TEXT_CASES] == [e[0] for e in expected]
@@ -426,6 +430,7 @@ def test_what_the_preview_does_not_render_is_refused_by_name(template: str, mess
         render(template, {"a": True, "x": ["😀"]})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("comments", [13, 100_000])
 def test_a_line_of_comments_then_a_word(comments: int) -> None:
     """pybars' whitespace regex backtracked exponentially on this line (13 comments: 41 s):
@@ -442,6 +447,7 @@ def test_nesting_within_the_bound_renders() -> None:
 # --------------------------------------------------------------------------- bounds
 
 
+@pytest.mark.slow
 def test_output_is_bounded() -> None:
     """An {{#each}} within an {{#each}} over a long list multiplies the email: stopped."""
     template = "{{#each l}}{{#each ../l}}<p>{{.}} and {{../.}}</p>{{/each}}{{/each}}"
@@ -452,6 +458,7 @@ def test_output_is_bounded() -> None:
         render("{{#each l}}<p>{{.}}</p>{{/each}}", data, max_output=1_000)
 
 
+@pytest.mark.slow
 def test_steps_are_bounded() -> None:
     """Loops that print nothing still cost time: stopped too."""
     template = "{{#each l}}{{#each ../l}}{{#each ../../l}}{{/each}}{{/each}}{{/each}}"
@@ -471,10 +478,11 @@ PROBES = (
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=200)
 @given(st.lists(st.text(_ANY, max_size=12), min_size=1, max_size=8))
 def test_contact_values_print_as_handlebars_js(
-    handlebars_lines: LineRenderer,  # noqa: F811 (the fixture)
+    handlebars_lines: LineRenderer,
     names: list[str],
 ) -> None:
     """Any character in a contact's field, private-use ones included (pybars' stand-ins

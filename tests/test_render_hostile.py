@@ -8,7 +8,7 @@ blocks, partials, decorators, block parameters), with literal segments and strin
 quotes, backslashes, newlines and ``__import__`` payloads that would create a marker file if
 anything ever ran them; then the same templates cut and spliced with loose ``{{``, ``}}``,
 ``~``, ``#``, ``/``, ``^``, ``!``, ``--``, brackets and quotes. Each is filled by
-``mailpatch._render`` and by Handlebars.js (tests/handlebars/render.js --lines, one node
+``mailpatch.page._render`` and by Handlebars.js (tests/handlebars/render.js --lines, one node
 process for the session) for several contexts: the outputs must be identical, or ours a
 plain RenderError (never another exception), and the marker file must never appear.
 
@@ -28,13 +28,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailpatch._render import RenderError, render
+from mailpatch.page._render import RenderError, render
 
-from test_handlebars import (  # noqa: F401 (fixtures)
-    LineRenderer,
-    handlebars,
-    handlebars_lines,
-)
+from handlebars_harness import LineRenderer
+
+# slow (`pytest -m "not slow"` leaves it out; .ci/run runs it):
+# generated hostile templates, each rendered by Handlebars.js too
+pytestmark = pytest.mark.slow
 
 LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
 MARKER = Path("/tmp/mailpatch-render-hostile-PWNED")  # created by any payload that ever runs
@@ -431,13 +431,13 @@ SEEN: Counter[str] = Counter()
 @settings(max_examples=3_000 if LONG else 300, derandomize=not LONG)
 @given(hostile_templates())
 def test_hostile_templates_render_as_handlebars_js_or_are_refused(
-    handlebars_lines: LineRenderer,  # noqa: F811 (the fixture)
+    handlebars_lines: LineRenderer,
     template: str,
 ) -> None:
     SEEN.update(check_same_as_handlebars_js(handlebars_lines, [template]))
 
 
-def test_the_generator_reaches_rendering(handlebars_lines: LineRenderer) -> None:  # noqa: F811
+def test_the_generator_reaches_rendering(handlebars_lines: LineRenderer) -> None:
     """Guards the test above: a good share of what it generated rendered (a generator
     whose templates all failed to parse would have compared errors only), and so did the
     refused forms' neighbours."""

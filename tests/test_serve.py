@@ -21,7 +21,7 @@ from mailpatch._config import guid_as_id_problem, load_config
 from mailpatch._files import decode
 from mailpatch._options import build_options
 from mailpatch._patch import events_in
-from mailpatch._serve import (
+from mailpatch.page._serve import (
     CONTENT_SECURITY_POLICY,
     MAX_FIELDS,
     Form,
@@ -37,13 +37,13 @@ from mailpatch._serve import (
     parse_form,
     toml_snippet,
 )
-from mailpatch._server import make_server
+from mailpatch.page._server import make_server
 
 from fixturecases import FIXTURES, Case, cases
+from page_forms import BOUNDARY, cli_output, form_fields, multipart, upload
 
 PORT = 8765
 EXAMPLE_GUID = "3d5f7b9c-1e2a-ef11-a82e-000d3a4b5c6d"  # fixtures/examples/registration-email.html
-BOUNDARY = "----mailpatchTestBoundary7MA4YWxkTrZu0gW"
 CLEAN = ["bom", "crlf", "mixed-line-endings", "multi-event", "custom-fields", "keep-qr",
          "drop-firstname", "entities-emoji", "classic-vml-button", "uppercase-guid",
          "explicit-button"]  # fmt: skip
@@ -52,21 +52,6 @@ CLEAN = ["bom", "crlf", "mixed-line-endings", "multi-event", "custom-fields", "k
 @pytest.fixture
 def site() -> Site:
     return Site(PORT, token="test-token")
-
-
-def multipart(fields: Mapping[str, str], files: Mapping[str, tuple[str, bytes]]) -> bytes:
-    """A body as a browser sends it (fields as UTF-8, files as their bytes)."""
-    out = b""
-    for name, value in fields.items():
-        out += f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
-        out += value.encode() + b"\r\n"
-    for name, (filename, data) in files.items():
-        out += (
-            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"; '
-            f'filename="{filename}"\r\nContent-Type: text/html\r\n\r\n'
-        ).encode()
-        out += data + b"\r\n"
-    return out + f"--{BOUNDARY}--\r\n".encode()
 
 
 def post(
@@ -89,43 +74,6 @@ def post(
 
 def text_of(response: Response) -> str:
     return response.body.decode("utf-8")
-
-
-def form_fields(case: Case) -> dict[str, str]:
-    """The case's options.json as the page's fields: each GUID its own readable id."""
-    o = case.options_json
-
-    def many(key: str) -> list[str]:
-        value = o.get(key, [])
-        return [value] if isinstance(value, str) else list(value)  # type: ignore[call-overload]
-
-    fields = {"endpoint": str(o.get("endpoint", ""))}
-    if "event-id" in o:
-        for guid in events_in(decode(case.input.read_bytes()).text).guids:
-            fields[f"id-{guid}"] = str(o["event-id"])
-    for mapping in many("event"):
-        guid, _, ref = mapping.partition("=")
-        readable, _, session = ref.partition("@")
-        fields[f"id-{guid.lower()}"] = readable
-        fields[f"session-{guid.lower()}"] = session
-    fields["fields"] = "\n".join(many("field"))
-    fields["drop_fields"] = " ".join(many("drop-field"))
-    if o.get("keep-qr"):
-        fields["keep_qr"] = "on"
-    if o.get("force"):
-        fields["force"] = "on"
-    fields["buttons"] = " ".join(many("button"))
-    return fields
-
-
-def cli_output(case: Case, tmp_path: Path) -> bytes:
-    out = tmp_path / "cli.html"
-    assert main(["patch", *case.args, "-o", str(out), str(case.input)]) == 0
-    return out.read_bytes()
-
-
-def upload(case: Case) -> dict[str, tuple[str, bytes]]:
-    return {"email_file": (case.input.name, case.input.read_bytes())}
 
 
 # ---------------------------------------------------------------- pages and guards
@@ -229,7 +177,7 @@ def test_size_limit(tmp_path: Path) -> None:
     assert f"input.html is {case.input.stat().st_size:,} bytes" in page
     assert "at most 1,000 bytes" in page and "--max-size" in page
     # the socket layer refuses by Content-Length before reading the body
-    from mailpatch._serve import refuse_length
+    from mailpatch.page._serve import refuse_length
 
     assert refuse_length(small, str(body_limit(1000)), False) is None
     refused = refuse_length(small, str(body_limit(1000) + 1), False)
@@ -298,7 +246,7 @@ def test_download_is_what_patch_o_writes(site: Site, tmp_path: Path, name: str) 
 def test_diff_and_preview_on_the_page(site: Site) -> None:
     """What each sample registrant gets is the preview command's own renders, one level of
     sandboxed frames (no frame holding frames); the diff is there, folded."""
-    from mailpatch._preview import preview
+    from mailpatch.page._preview import preview
 
     (case,) = [c for c in cases("patch") if c.name == "bom"]
     page = text_of(post(site, form_fields(case), upload(case)))
@@ -617,7 +565,7 @@ def test_the_event_table_is_built_in_one_pass(
 ) -> None:
     """Each event's id is checked a bounded number of times, not once per other event (an
     email with 4,000 QR blocks took 49 s on the page, now about one)."""
-    from mailpatch import _serve
+    from mailpatch.page import _serve
 
     from pathological_inputs import BUTTON, ENDPOINT, guid, qr
 
@@ -690,6 +638,7 @@ def fetch(url: str, data: bytes | None = None, **headers: str) -> tuple[int, dic
         return exc.code, dict(exc.headers), exc.read()
 
 
+@pytest.mark.slow
 def test_real_server(running: Site, tmp_path: Path) -> None:
     site = running
     assert site.url.startswith("http://127.0.0.1:")
@@ -729,7 +678,8 @@ def test_real_server(running: Site, tmp_path: Path) -> None:
 def test_serve_command_stops_cleanly_on_ctrl_c(monkeypatch: pytest.MonkeyPatch) -> None:
     import socket
 
-    from mailpatch import _cli_serve, _server
+    from mailpatch import _cli_serve
+    from mailpatch.page import _server
 
     def interrupted(self: object) -> None:
         raise KeyboardInterrupt
@@ -753,6 +703,7 @@ def test_serve_command_stops_cleanly_on_ctrl_c(monkeypatch: pytest.MonkeyPatch) 
         assert result.exit_code == 1 and "cannot listen on 127.0.0.1:" in result.output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("browser", "said"), [(None, True), ("true", False)],
                          ids=["none-to-open", "browser-opened"])  # fmt: skip
 def test_open_says_when_no_browser_can_be_opened(
@@ -1148,7 +1099,7 @@ def test_the_command_line_on_the_page_converts_alike(site: Site, tmp_path: Path)
 def test_a_choice_too_large_for_a_page_is_not_offered(site: Site) -> None:
     """300 events that 20 Buttons could take: 6,000 radio buttons would be no choice at all;
     the page says mailpatch's reason instead."""
-    from mailpatch._serve_view import MAX_CHOICES
+    from mailpatch.page._serve_view import MAX_CHOICES
 
     from pathological_inputs import ENDPOINT, guid, qr
 

@@ -23,12 +23,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from test_serve import BOUNDARY, cli_output, form_fields, multipart, upload
 
-from mailpatch._server import Limits, SiteServer, make_server
+from mailpatch.page._server import Limits, SiteServer, make_server
 
 from fixturecases import cases
+from page_forms import BOUNDARY, cli_output, form_fields, multipart, upload
 from pathological_inputs import BUTTON, ENDPOINT, GUID, qr
+
+# slow (`pytest -m "not slow"` leaves it out; .ci/run runs it):
+# a real server: sockets, worker processes, deadlines and signals
+pytestmark = pytest.mark.slow
 
 linux_only = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="reads /proc, sets another process's limits"

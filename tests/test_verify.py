@@ -184,6 +184,7 @@ UNVERIFIABLE = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text", UNVERIFIABLE)
 def test_past_libxml2_limits_is_unverifiable_not_an_internal_error(text: str) -> None:
     with pytest.raises(Unverifiable, match="Excessive depth"):

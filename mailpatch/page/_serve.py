@@ -1,7 +1,7 @@
 """``mailpatch serve``: a local page that converts one email, with the CLI's own code path.
 
 The routes are pure functions of a ``Request`` (``handle``), so they are tested without a
-socket; ``mailpatch._server`` puts them on 127.0.0.1, each conversion in a worker process
+socket; ``mailpatch.page._server`` puts them on 127.0.0.1, each conversion in a worker process
 with a time and memory bound. Nothing is written to disk: the email travels in the form (a
 file upload, a pasted text, or the exact bytes of the previous submit as base64), and every
 answer is built from it and the settings alone.
@@ -23,8 +23,6 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote
 
-import click
-
 from mailpatch import __version__
 from mailpatch._config import guid_as_id_problem
 from mailpatch._errors import MissingOption, Refusal
@@ -39,10 +37,11 @@ from mailpatch._link import (
     validate_field_key,
     validate_field_value,
 )
-from mailpatch._options import build_options
+from mailpatch._options import OptionsProblem, build_options
 from mailpatch._patch import PatchOptions
 from mailpatch._run import Mode, Outcome, Status, process, unified_diff
-from mailpatch._serve_view import (
+from mailpatch._status import status_line
+from mailpatch.page._serve_view import (
     NEXT_STEPS,
     EventRow,
     Inspection,
@@ -54,11 +53,10 @@ from mailpatch._serve_view import (
     plain_refusal,
     plain_unreadable,
 )
+from mailpatch.page._templates import environment
 
 if TYPE_CHECKING:
-    import jinja2
-
-    from mailpatch._preview import Preview
+    from mailpatch.page._preview import Preview
 
 HOST = "127.0.0.1"
 DEFAULT_NAME = "email.html"
@@ -140,21 +138,8 @@ class Site:
 # ---------------------------------------------------------------- templates
 
 
-@cache
-def _templates() -> jinja2.Environment:
-    import jinja2  # only when a page is built: the other commands never need it
-
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("mailpatch", "templates"),
-        autoescape=True,  # every value is text; the preview goes into srcdoc escaped
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 def _html(template: str, status: int = 200, **values: Any) -> Response:
-    page = _templates().get_template(template).render(version=__version__, **values)
+    page = environment().get_template(template).render(version=__version__, **values)
     return Response(status, page.encode("utf-8"), headers=_COMMON_HEADERS)
 
 
@@ -503,11 +488,10 @@ class Settings:
                 ],
                 config_fields=list(self.fields.items()),
             )
-        except click.BadParameter as exc:
-            label = _LABELS.get(str(exc.param_hint), "Settings")
-            raise FormError(f"{label}: {exc.message}") from None
-        except click.UsageError as exc:
-            raise FormError(exc.message) from None
+        except OptionsProblem as exc:
+            if exc.option is None:  # a combination of settings: no one field to name
+                raise FormError(exc.message) from None
+            raise FormError(f"{_LABELS.get(exc.option, 'Settings')}: {exc.message}") from None
         except LinkError as exc:
             raise FormError(str(exc)) from None
 
@@ -616,9 +600,7 @@ def toml_snippet(settings: Settings, options: PatchOptions, guids: Sequence[str]
 
 
 def _status_line(outcome: Outcome) -> str:
-    from mailpatch._cli import _line  # the status line `mailpatch patch -v` prints
-
-    return _line(outcome, verbose=True) or outcome.status.value
+    return status_line(outcome, verbose=True) or outcome.status.value  # as `patch -v` prints
 
 
 Part = tuple[str, bool]  # a piece of a diff line, and whether it is a changed part
@@ -770,7 +752,7 @@ def _refusal(text: str, options: PatchOptions) -> Refusal | None:
 
 def _preview(text: str, options: PatchOptions, patched: str) -> Preview:
     """The preview of ``text``, which the run patched (and verified) as ``patched``."""
-    from mailpatch._preview import preview
+    from mailpatch.page._preview import preview
 
     return preview(text, options, patched=patched)
 
@@ -826,7 +808,7 @@ def page_script() -> bytes:
     the email is chosen, and remembers the settings for the tab's next email."""
     from importlib.resources import files
 
-    return files("mailpatch").joinpath("static", "page.js").read_bytes()
+    return files("mailpatch.page").joinpath("static", "page.js").read_bytes()
 
 
 _ROUTES = ("/", "/download", "/inspect", "/page.js")

@@ -28,8 +28,8 @@ import re
 from array import array
 from typing import NamedTuple
 
-from mailpatch._render_values import JS_SPACE, js_number
-from mailpatch._render_values import UNDEFINED as JS_UNDEFINED
+from mailpatch.page._render_values import JS_SPACE, js_number
+from mailpatch.page._render_values import UNDEFINED as JS_UNDEFINED
 
 MAX_NESTING = 64  # blocks within blocks, subexpressions within subexpressions
 

@@ -216,7 +216,7 @@ MARKUP_IN_A_TAG = [
 
 # A stray quote making a <p> the ERQRCode block, to the locator and to browsers alike. Once
 # the whole QR content moved and libxml2 read that content otherwise (unverifiable); since
-# only the loop moves (issue 12) every reader agrees on both spans, and it is patched.
+# only the loop moves (_moving.py) every reader agrees on both spans, and it is patched.
 _P_AS_QR_BLOCK = (
     _B
     + "<p class='x\n"
@@ -284,7 +284,7 @@ FOUND = Path(__file__).resolve().parent / "found"
 def test_a_link_after_the_loop_in_the_qr_block_is_refused_by_name() -> None:
     """<a … href="#" da--{{/each}}--> after the {{/each}}, in the ERQRCode block: once moved
     into the Button (then unverifiable: libxml2 ends the attribute name at '{'); only the loop
-    moves now, and a link left outside it is refused by name (issue 12)."""
+    moves now, and a link left outside it is refused by name."""
     text = (FOUND / "attribute-name-holding-handlebars.html").read_bytes().decode("utf-8")
     with pytest.raises(Refusal, match=r"link outside its \{\{#each\}\} loop .*<a class"):
         patch(text, ONE_EVENT)

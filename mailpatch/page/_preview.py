@@ -14,7 +14,6 @@ frames from loading remote images (tracking pixels included).
 from __future__ import annotations
 
 import base64
-import functools
 import json
 import re
 import tomllib
@@ -30,8 +29,9 @@ from mailpatch._ics import EventDetails
 from mailpatch._link import DecodeError, decode_calendar_url
 from mailpatch._lint import RULES, CalendarContent, check_link, links
 from mailpatch._patch import PatchOptions, patch
-from mailpatch._render import RenderError, Template, parse, render
 from mailpatch._run import unified_diff
+from mailpatch.page._render import RenderError, Template, parse, render
+from mailpatch.page._templates import environment
 
 # what Dynamics loops over: a contact's event registrations
 REGISTRATIONS = "msevtmgt_eventregistration_contact_msevtmgt_contactid"
@@ -408,21 +408,6 @@ def _render(
 # --- the page ---------------------------------------------------------------------------------
 
 
-@functools.cache
-def _environment() -> Any:
-    """One environment for every page: its compiled template is kept (some 2 MB and a tenth
-    of a second a page otherwise). Rendering from it is thread-safe."""
-    import jinja2
-
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("mailpatch", "templates"),
-        autoescape=True,  # every value is text unless the template says otherwise
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 def _verified(source: str, options: PatchOptions) -> str:
     """The text ``patch`` would write, or Refusal as ``mailpatch patch`` would refuse."""
     result = patch(source, options)
@@ -504,7 +489,7 @@ def preview_page(
         patched=patched,
     )
     return str(
-        _environment()
+        environment()
         .get_template("preview.html.j2")
         .render(
             name=name,

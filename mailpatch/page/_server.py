@@ -17,7 +17,7 @@ many clients cannot take the page from its person:
   once.
 
 SIGINT and SIGTERM stop the loop, which kills the workers mid-conversion. The routes stay in
-``mailpatch._serve``; only plain data (the request, the response) crosses to a worker.
+``mailpatch.page._serve``; only plain data (the request, the response) crosses to a worker.
 """
 
 from __future__ import annotations
@@ -46,14 +46,13 @@ from typing import Any, BinaryIO
 import mailpatch
 from mailpatch import __version__
 from mailpatch._files import DEFAULT_MAX_SIZE
-from mailpatch._serve import (
+from mailpatch.page._serve import (
     _DIGITS,
     HOST,
     Form,
     Request,
     Response,
     Site,
-    _templates,
     body_limit,
     convert,
     handle,
@@ -62,6 +61,7 @@ from mailpatch._serve import (
     refuse_host,
     refuse_length,
 )
+from mailpatch.page._templates import environment
 
 MIB = 1024 * 1024
 CONVERSION_PATHS = ("/", "/download", "/inspect")  # each in a worker, bounded alike
@@ -201,7 +201,7 @@ _READY = b"mailpatch-worker-ready\n"
 _START_SECONDS = 60.0  # an interpreter start and the warm-up conversion, on a loaded machine
 _WORKER_CODE = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
-    "from mailpatch._server import worker_main; worker_main(sys.argv[2:])"
+    "from mailpatch.page._server import worker_main; worker_main(sys.argv[2:])"
 )
 
 
@@ -640,7 +640,7 @@ class SiteServer:
                     loop.add_signal_handler(signum, stop.set)
         self._conversions = conversions = Conversions(self.limits, self.site.max_size)
         conversions.prestart()
-        templates = _templates()
+        templates = environment()
         for name in templates.list_templates():  # read now, not when descriptors run out
             templates.get_template(name)
         page_script()

@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mailpatch._render_syntax import (
+from mailpatch.page._render_syntax import (
     AMBIGUOUS,
     B_INV,
     B_OPEN,
@@ -56,7 +56,7 @@ from mailpatch._render_syntax import (
     plain_call,
     read,
 )
-from mailpatch._render_values import (
+from mailpatch.page._render_values import (
     NULL_CONTEXT,
     UNDEFINED,
     JsError,
