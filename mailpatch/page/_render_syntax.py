@@ -230,77 +230,101 @@ class Lexer:
         return Token(CONTENT, pos, end, src[pos:end])
 
     def _mu(self) -> Token | None:
+        """The next token inside an expression (None: white space skipped), as the
+        tokenizer's rules try them, in order."""
         src, pos = self.src, self.pos
         if pos >= len(src):
             return Token(EOF, pos, pos, "")
         c = src[pos]
-        if c == "{" and self.plain:
+        token: Token | None = None
+        if c == "{":
+            token = self._open(pos)
+        elif c == "(":
+            return self._take(OPEN_SEXPR, pos + 1)
+        elif c == ")":
+            return self._take(CLOSE_SEXPR, pos + 1)
+        elif c == "=":
+            return self._take(EQUALS, pos + 1)
+        elif c == ".":
+            return self._dot(pos)
+        elif c == "/":
+            return self._take(SEP, pos + 1)
+        elif c in JS_SPACE:
+            self.pos = _space_end(src, pos, len(src))
+            return None
+        elif c == "}":
+            token = self._close(pos)
+        elif c == "~" and src.startswith("~}}", pos):
+            return self._take(CLOSE, pos + 3, pop=True)
+        elif c == '"' or c == "'":
+            token = self._string(pos, c)
+        elif c == "@":
+            return self._take(DATA, pos + 1)
+        return token if token is not None else self._word(pos, c)
+
+    def _open(self, pos: int) -> Token | None:
+        """A token starting with '{': a plain tag's whole, or an expression's opening."""
+        src = self.src
+        if self.plain:
             m = _PLAIN_TAG.match(src, pos)
             if m:
                 name = m.group(1)
                 if not _NOT_A_NAME.match(name, max(name.rfind(".") + 1, name.rfind("/") + 1)):
                     return self._take(PLAIN_TAG, m.end(), pop=True)
-        if c == "(":
-            return self._take(OPEN_SEXPR, pos + 1)
-        if c == ")":
-            return self._take(CLOSE_SEXPR, pos + 1)
-        if c == "{" and src.startswith("{{", pos):
-            if src.startswith("{{{{", pos):
-                return self._take(OPEN_RAW_BLOCK, pos + 4)
-            q = pos + 3 if src.startswith("~", pos + 2) else pos + 2
-            d = src[q : q + 1]
-            if d == ">":
-                return self._take(OPEN_PARTIAL, q + 1)
-            if d == "#":
-                if src.startswith(">", q + 1):
-                    return self._take(OPEN_PARTIAL_BLOCK, q + 2)
-                return self._take(OPEN_BLOCK, q + 2 if src.startswith("*", q + 1) else q + 1)
-            if d == "/":
-                return self._take(OPEN_ENDBLOCK, q + 1)
-            m = _INVERSE_CARET.match(src, pos) or _INVERSE_ELSE.match(src, pos)
-            if m:
-                return self._take(INVERSE, m.end(), pop=True)
-            if d == "^":
-                return self._take(OPEN_INVERSE, q + 1)
-            m = _OPEN_CHAIN.match(src, pos)
-            if m:
-                return self._take(OPEN_INVERSE_CHAIN, m.end())
-            if d == "{":
-                return self._take(OPEN_UNESCAPED, q + 1)
-            if d == "&":
-                return self._take(OPEN, q + 1)
-            if d == "!":
-                return self._comment(pos, q)
-            return self._take(OPEN, q + 1 if d == "*" else q)
-        if c == "=":
-            return self._take(EQUALS, pos + 1)
-        if c == ".":
-            if src.startswith("..", pos):
-                return self._take(ID, pos + 2)
-            if pos + 1 < len(src) and src[pos + 1] in _DOT_FOLLOW:
-                return self._take(ID, pos + 1)
-            return self._take(SEP, pos + 1)
-        if c == "/":
-            return self._take(SEP, pos + 1)
-        if c in JS_SPACE:
-            self.pos = _space_end(src, pos, len(src))
+        if not src.startswith("{{", pos):
             return None
-        if c == "}":
-            if src.startswith("}}}}", pos):
-                return self._take(CLOSE_RAW_BLOCK, pos + 4, pop=True)
-            if src.startswith("}}}", pos) or src.startswith("}~}}", pos):
-                end = pos + (3 if src[pos + 1] == "}" else 4)
-                return self._take(CLOSE_UNESCAPED, end, pop=True)
-            if src.startswith("}}", pos):
-                return self._take(CLOSE, pos + 2, pop=True)
-        if c == "~" and src.startswith("~}}", pos):
-            return self._take(CLOSE, pos + 3, pop=True)
-        if c == '"' or c == "'":
-            token = self._string(pos, c)
-            if token is not None:
-                return token
-        if c == "@":
-            return self._take(DATA, pos + 1)
+        if src.startswith("{{{{", pos):
+            return self._take(OPEN_RAW_BLOCK, pos + 4)
+        q = pos + 3 if src.startswith("~", pos + 2) else pos + 2
+        d = src[q : q + 1]
+        if d == ">":
+            return self._take(OPEN_PARTIAL, q + 1)
+        if d == "#":
+            if src.startswith(">", q + 1):
+                return self._take(OPEN_PARTIAL_BLOCK, q + 2)
+            return self._take(OPEN_BLOCK, q + 2 if src.startswith("*", q + 1) else q + 1)
+        if d == "/":
+            return self._take(OPEN_ENDBLOCK, q + 1)
+        m = _INVERSE_CARET.match(src, pos) or _INVERSE_ELSE.match(src, pos)
+        if m:
+            return self._take(INVERSE, m.end(), pop=True)
+        if d == "^":
+            return self._take(OPEN_INVERSE, q + 1)
+        m = _OPEN_CHAIN.match(src, pos)
+        if m:
+            return self._take(OPEN_INVERSE_CHAIN, m.end())
+        if d == "{":
+            return self._take(OPEN_UNESCAPED, q + 1)
+        if d == "&":
+            return self._take(OPEN, q + 1)
+        if d == "!":
+            return self._comment(pos, q)
+        return self._take(OPEN, q + 1 if d == "*" else q)
+
+    def _dot(self, pos: int) -> Token:
+        """'..' and '.' as a path (an ID), or '.' between segments (SEP)."""
+        src = self.src
+        if src.startswith("..", pos):
+            return self._take(ID, pos + 2)
+        if pos + 1 < len(src) and src[pos + 1] in _DOT_FOLLOW:
+            return self._take(ID, pos + 1)
+        return self._take(SEP, pos + 1)
+
+    def _close(self, pos: int) -> Token | None:
+        """An expression's closing, or None when the '}' closes nothing."""
+        src = self.src
+        if src.startswith("}}}}", pos):
+            return self._take(CLOSE_RAW_BLOCK, pos + 4, pop=True)
+        if src.startswith("}}}", pos) or src.startswith("}~}}", pos):
+            end = pos + (3 if src[pos + 1] == "}" else 4)
+            return self._take(CLOSE_UNESCAPED, end, pop=True)
+        if src.startswith("}}", pos):
+            return self._take(CLOSE, pos + 2, pop=True)
+        return None
+
+    def _word(self, pos: int, c: str) -> Token:
+        """A keyword, number, block parameters, an ID or a [segment]; else INVALID."""
+        src = self.src
         m = _KEYWORD.match(src, pos)
         if m:
             kind = {"t": BOOLEAN, "f": BOOLEAN, "u": UNDEFINED, "n": NULL}[c]
