@@ -86,6 +86,9 @@ def count(argv: list[str], ok: tuple[int, ...] = (0,)) -> int:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             check=False,
+            # not in a clone: `python -c` and `-m` put the current folder first on sys.path,
+            # and every venv would import the clone's mailpatch instead of its own
+            cwd=tmp,
         )
         if done.returncode not in ok:
             raise SystemExit(f"{argv[:4]} failed: {done.stderr.decode()[-1500:]}")
