@@ -890,19 +890,8 @@ class _Reader(TagReader):
         if "*" in opening.text:
             raise _decorator(self.src, opening)
         inverted = opening.kind == OPEN_INVERSE
-        self.depth += 1
-        if self.depth > MAX_NESTING:
-            raise refuse(
-                self.src,
-                opening.start,
-                "the preview cannot render this email: its "
-                "Handlebars blocks are nested too deep for it",
-            )
-        call, closing, opened = self.call(opening, CLOSE, True, in_block=True)
-        _refuse_log(self.src, opening.start, call)
-        self._remember(opening.start, closing.end, call)
+        call, closing, opened, row, index = self._enter(opening)
         open_strip = strip_flags(opening.text, closing.text)
-        row, index = self._row(opening.start, closing.end, call)
         program = self.program()
         chain: _Chain | None = None
         token = self.peek()
@@ -938,9 +927,9 @@ class _Reader(TagReader):
         self.depth -= 1
         return index
 
-    def chain(self) -> _Chain:
-        """{{else if …}} and what follows it: case 19 of parser.js' actions."""
-        opening = self.take()
+    def _enter(self, opening: Token) -> tuple[Call, Token, Path | Literal, int, int]:
+        """A block's or an {{else if}}'s opening read: one level deeper (refused past
+        MAX_NESTING), its call, closing token, helper name as opened, row and index."""
         self.depth += 1
         if self.depth > MAX_NESTING:
             raise refuse(
@@ -949,11 +938,17 @@ class _Reader(TagReader):
                 "the preview cannot render this email: its "
                 "Handlebars blocks are nested too deep for it",
             )
-        call, closing, _ = self.call(opening, CLOSE, True, in_block=True)
+        call, closing, opened = self.call(opening, CLOSE, True, in_block=True)
         _refuse_log(self.src, opening.start, call)
         self._remember(opening.start, closing.end, call)
-        strip = strip_flags(opening.text, closing.text)
         row, index = self._row(opening.start, closing.end, call)
+        return call, closing, opened, row, index
+
+    def chain(self) -> _Chain:
+        """{{else if …}} and what follows it: case 19 of parser.js' actions."""
+        opening = self.take()
+        call, closing, _, row, index = self._enter(opening)
+        strip = strip_flags(opening.text, closing.text)
         program = self.program()
         inner: _Chain | None = None
         token = self.peek()
