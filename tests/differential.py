@@ -41,6 +41,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import revisions  # noqa: E402
 
+from fixturecases import options_args  # noqa: E402
+
 FIXTURES = ROOT / "fixtures"
 ENDPOINT = "contoso.svc.dynamics.com"
 
@@ -61,25 +63,12 @@ class Observed:
     tree: tuple[tuple[str, bytes], ...]
 
 
-def _options_args(options: dict[str, object]) -> list[str]:
-    out: list[str] = []
-    for key, value in options.items():
-        if value is True:
-            out.append(f"--{key}")
-        elif isinstance(value, list):
-            for item in value:
-                out += [f"--{key}", str(item)]
-        elif value not in (False, None):
-            out += [f"--{key}", str(value)]
-    return out
-
-
 # -- scenarios ----------------------------------------------------------------------------------
 def fixture_scenarios() -> Iterator[Scenario]:
     for kind in ("patch", "unchanged", "refuse"):
         for case in sorted((FIXTURES / kind).iterdir()):
             options = case / "options.json"
-            args = _options_args(json.loads(options.read_text("utf-8"))) if options.exists() else []
+            args = options_args(json.loads(options.read_text("utf-8"))) if options.exists() else []
             data = (case / "input.html").read_bytes()
             files = {"input.html": data}
             name = f"{kind}/{case.name}"

@@ -37,16 +37,7 @@ class Case:
     @property
     def args(self) -> list[str]:
         """The options as CLI arguments, in the order the JSON gives them."""
-        out: list[str] = []
-        for key, value in self.options_json.items():
-            if value is True:
-                out.append(f"--{key}")
-            elif isinstance(value, list):
-                for item in value:
-                    out += [f"--{key}", str(item)]
-            elif value not in (False, None):
-                out += [f"--{key}", str(value)]
-        return out
+        return options_args(self.options_json)
 
     @property
     def options(self) -> PatchOptions:
@@ -88,3 +79,17 @@ def event_args(paths: list[Path], readable: str) -> list[str]:
 
     guids = sorted({g for p in paths for g in events_in(p.read_text("utf-8-sig")).guids})
     return [arg for g in guids for arg in ("--event", f"{g}={readable}")]
+
+
+def options_args(options: dict[str, object]) -> list[str]:
+    """A fixture's options.json as CLI arguments, in the order the JSON gives them."""
+    out: list[str] = []
+    for key, value in options.items():
+        if value is True:
+            out.append(f"--{key}")
+        elif isinstance(value, list):
+            for item in value:
+                out += [f"--{key}", str(item)]
+        elif value not in (False, None):
+            out += [f"--{key}", str(value)]
+    return out

@@ -612,26 +612,19 @@ def _each(run: _Fill, this: Any, params: list[Any], options: _Options) -> Any:
     fn = options.fn
     frame = dict(options.data)  # utils.js createFrame
     frame["_parent"] = options.data
-    count = 0
+    pairs: list[tuple[Any, Any]] = []  # (key, item): an array's index, an object's own key
     if isinstance(context, list):
-        count = len(context)
-        for i, item in enumerate(context):
-            run.step()
-            frame["key"] = i
-            frame["index"] = i
-            frame["first"] = i == 0
-            frame["last"] = i == count - 1
-            run.plus(_TEXT, run.invoke(fn, item, frame))  # ret = ret + fn(…): a string
+        pairs = list(enumerate(context))
     elif isinstance(context, dict):
-        keys = own_keys(context)
-        count = len(keys)
-        for i, key in enumerate(keys):
-            run.step()
-            frame["key"] = key
-            frame["index"] = i
-            frame["first"] = i == 0
-            frame["last"] = i == count - 1
-            run.plus(_TEXT, run.invoke(fn, context[key], frame))
+        pairs = [(key, context[key]) for key in own_keys(context)]
+    count = len(pairs)
+    for i, (key, item) in enumerate(pairs):
+        run.step()
+        frame["key"] = key
+        frame["index"] = i
+        frame["first"] = i == 0
+        frame["last"] = i == count - 1
+        run.plus(_TEXT, run.invoke(fn, item, frame))  # ret = ret + fn(…): a string
     if count == 0:
         return run.invoke(options.inverse, this)
     return _TEXT
