@@ -38,7 +38,7 @@ from mailpatch._blocks import (
     scan,
 )
 from mailpatch._errors import ButtonChoice, Cause, MissingOption, Refusal, UnmappedEvent
-from mailpatch._handlebars import WHOLE_LOOPS, Marker, normal_guid
+from mailpatch._handlebars import GUID, WHOLE_LOOPS, Marker, normal_guid
 from mailpatch._html import (
     TAG_NAME_ENDS,
     Kind,
@@ -54,8 +54,10 @@ from mailpatch._link import (
     DEFAULT_FIELDS,
     CalendarLink,
     DecodeError,
+    LinkError,
     decode_calendar_url,
     is_calendar_url,
+    normalize_endpoint,
     slashless_host,
 )
 from mailpatch._moving import (
@@ -102,14 +104,43 @@ class EventRef:
 
 @dataclass(frozen=True)
 class PatchOptions:
-    endpoint: str | None = None  # a host, already normalised (see _link.normalize_endpoint)
+    """What a patch writes. The endpoint and the GUID keys are normalised as the command line
+    reads them (``endpoint`` by ``normalize_endpoint``: ``https://HOST/`` is ``HOST``; keys in
+    braces or upper case as the email's GUIDs are compared), or refused with ValueError
+    (``LinkError``) naming the field: a script cannot write a link the command line would not."""
+
+    endpoint: str | None = None  # the Events API host (normalize_endpoint)
     event: EventRef | None = None  # serves every QR block when they share one GUID
-    events: Mapping[str, EventRef] = field(default_factory=dict)  # lower-case GUID -> event
+    events: Mapping[str, EventRef] = field(default_factory=dict)  # GUID -> event (normal_guid)
     fields: tuple[tuple[str, str], ...] = DEFAULT_FIELDS
     keep_qr: bool = False
     buttons: tuple[tuple[int, int | None], ...] = ()  # explicit choice: (line, col or None)
     force: bool = False  # patch protected / locked blocks
     api_version: str = DEFAULT_API_VERSION
+
+    def __post_init__(self) -> None:
+        if self.endpoint is not None:
+            object.__setattr__(self, "endpoint", normalize_endpoint(self.endpoint))
+        object.__setattr__(self, "events", _normal_events(self.events))
+
+
+def _normal_events(events: Mapping[str, EventRef]) -> dict[str, EventRef]:
+    """``events`` keyed by normal_guid, or LinkError for a key that is no GUID, a value that
+    is no EventRef, or one GUID written twice."""
+    normal: dict[str, EventRef] = {}
+    for key, ref in events.items():
+        if not isinstance(key, str) or not GUID.match(key.strip()):
+            raise LinkError(
+                f"events key {key!r} is not a GUID: type the event's GUID (msevtmgt_eventid), "
+                "such as 3d5f7b9c-1e2a-ef11-a82e-000d3a4b5c6d"
+            )
+        if not isinstance(ref, EventRef):
+            raise LinkError(f"events[{key!r}] is not an EventRef: type EventRef(readable id)")
+        guid = normal_guid(key)
+        if guid in normal:
+            raise LinkError(f"events holds the same GUID twice: {guid}")
+        normal[guid] = ref
+    return normal
 
 
 class EditKind(StrEnum):

@@ -40,8 +40,10 @@ from mailpatch._link import (
     PLACEHOLDER,
     CalendarLink,
     DecodeError,
+    LinkError,
     decode_calendar_url,
     is_calendar_url,
+    normalize_endpoint,
 )
 from mailpatch._patch import Edit, EditKind, PatchOptions, PatchResult, patch
 from mailpatch._regex import lazy
@@ -417,10 +419,23 @@ _decoded = functools.lru_cache(maxsize=256)(decode_calendar_url)
 _intended = functools.lru_cache(maxsize=256)(CalendarLink.intended)
 
 
+@functools.lru_cache(maxsize=64)
+def _host_problem(host: str) -> str | None:
+    """Why ``host`` is not an Events API host as normalize_endpoint writes one, or None."""
+    try:
+        normal = normalize_endpoint(host)
+    except LinkError as exc:
+        return str(exc)
+    return None if normal == host else f"it is written {normal!r}"
+
+
 def _check_link(url: str, link: CalendarLink, where: str) -> None:
     """The link decodes to the object meant, and is written exactly as built (a second
     patch judges links as written: anything else would be stale to it)."""
     intended = _intended(link)
+    problem = _host_problem(link.host)
+    if problem is not None:
+        raise VerifyError(f"{where}: {link.host!r} is not an Events API host: {problem}")
     if not is_calendar_url(url):
         raise VerifyError(f"{where}: a link in the loop is not the calendar link: {url[:80]!r}")
     try:

@@ -3,6 +3,7 @@ modules, and that it works end to end on a fixture as the CLI does."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -54,3 +55,86 @@ def test_importing_mailpatch_does_not_import_lxml_or_lint() -> None:
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.split() == ["[]", "True"]
+
+
+GUID = "3d5f7b9c-1e2a-ef11-a82e-000d3a4b5c6d"
+HOST = "contoso.svc.dynamics.com"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        HOST,
+        "https://contoso.svc.dynamics.com",
+        "https://contoso.svc.dynamics.com/",
+        "HTTPS://Contoso.SVC.dynamics.com/",
+        "contoso.svc.dynamics.com.",
+        "https://contoso.svc.dynamics.com/EvtMgmt/api/v2.0/",
+        " contoso.svc.dynamics.com ",
+    ],
+)
+def test_patch_options_take_the_endpoint_as_the_command_line_does(typed: str) -> None:
+    """What --endpoint accepts, PatchOptions accepts and normalises by the same function: the
+    link is written to the host, never 'https://https://…' (which verify used to accept)."""
+    options = mailpatch.PatchOptions(endpoint=typed, event=mailpatch.EventRef("Summit"))
+    assert options.endpoint == HOST == mailpatch.normalize_endpoint(typed)
+    text = EXAMPLE.read_bytes().decode("utf-8-sig")
+    result = mailpatch.patch(text, options)
+    assert f'href="https://{HOST}/EvtMgmt/' in result.text
+    assert "https://https" not in result.text
+    mailpatch.verify(text, result, options)
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        ("ftp://contoso.svc.dynamics.com", "only https:// is allowed"),
+        ("contoso.svc.dynamics.com:8443", "a port is not allowed"),
+        ("contoso", "one label only"),
+        ("https://contoso.svc.dynamics.com/other", "unexpected path"),
+        ("", "it is empty"),
+    ],
+)
+def test_patch_options_refuse_an_endpoint_the_command_line_refuses(typed: str, said: str) -> None:
+    with pytest.raises(ValueError, match=f"^endpoint {typed!r}: .*{said}"):
+        mailpatch.PatchOptions(endpoint=typed)
+
+
+def test_event_keys_are_normalised_like_the_emails_guids() -> None:
+    """A GUID key in braces or upper case reaches the QR block with that GUID (it used to be
+    left unmapped: patch refused the email)."""
+    text = EXAMPLE.read_bytes().decode("utf-8-sig")
+    for key in (GUID, GUID.upper(), "{" + GUID.upper() + "}", f" {GUID} "):
+        options = mailpatch.PatchOptions(
+            endpoint=HOST, events={key: mailpatch.EventRef("Summit")}
+        )
+        assert dict(options.events) == {GUID: mailpatch.EventRef("Summit")}
+        assert mailpatch.patch(text, options).changed
+
+
+@pytest.mark.parametrize(
+    ("events", "said"),
+    [
+        ({"Summit2026": mailpatch.EventRef("Summit")}, "events key 'Summit2026' is not a GUID"),
+        ({GUID: "Summit"}, f"events[{GUID!r}] is not an EventRef"),
+        (
+            {GUID: mailpatch.EventRef("A"), GUID.upper(): mailpatch.EventRef("B")},
+            "the same GUID twice",
+        ),
+    ],
+)
+def test_event_keys_that_are_no_guid_are_refused(events: dict[str, object], said: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(said)):
+        mailpatch.PatchOptions(endpoint=HOST, events=events)  # type: ignore[arg-type]
+
+
+def test_verify_refuses_a_link_to_no_endpoint() -> None:
+    """Options forced past their check (or a hand-made result) that write a link whose host is
+    no endpoint: verify refuses it, as the runner would refuse to write it."""
+    text = EXAMPLE.read_bytes().decode("utf-8-sig")
+    options = mailpatch.PatchOptions(endpoint=HOST, event=mailpatch.EventRef("Summit"))
+    object.__setattr__(options, "endpoint", "https://" + HOST)  # what the check refuses
+    result = mailpatch.patch(text, options)
+    assert f'href="https://https://{HOST}/' in result.text
+    with pytest.raises(mailpatch.VerifyError, match="is not an Events API host"):
+        mailpatch.verify(text, result, options)
