@@ -2,12 +2,13 @@
 
 The public API, for scripts (everything else lives in private modules and may change)::
 
-    from mailpatch import PatchOptions, EventRef, patch, verify
+    from mailpatch import PatchOptions, EventRef, decode, patch, verify
     options = PatchOptions(endpoint="contoso.svc.dynamics.com", event=EventRef("Summit2026"))
-    result = patch(text, options)        # raises Refusal / MissingOption rather than guess
+    email = decode(data)                 # bytes read as the CLI reads them; raises FileProblem
+    result = patch(email.text, options)  # raises Refusal / MissingOption rather than guess
     if result.changed:
-        verify(text, result, options)    # raises VerifyError: what the CLI checks before writing
-        new_text = result.text
+        verify(email.text, result, options)  # raises VerifyError, or its Unverifiable (the
+        new_data = email.encode(result.text)  # file is past what libxml2 reads): the CLI's check
 
     from mailpatch import lint
     for problem in lint(text):           # Problem(code, offset, message, fixable)
@@ -41,14 +42,20 @@ from mailpatch._patch import (
 )
 
 if TYPE_CHECKING:
+    from mailpatch._files import EmailText, FileProblem, decode
     from mailpatch._lint import RULES, CalendarContent, Problem, Rule, Severity, lint
-    from mailpatch._verify import VerifyError, verify
+    from mailpatch._verify import Unverifiable, VerifyError, verify
 
-# verify() needs lxml and lint() its rule table: imported when first asked for, so that a
-# script (or `mailpatch patch --check`) that does not use them does not pay their start-up
+# verify() needs lxml, lint() its rule table and decode() the file layer (signals, threads):
+# imported when first asked for, so that a script (or `mailpatch patch --check`) that does
+# not use them does not pay their start-up
 _LAZY = {
     "verify": "mailpatch._verify",
     "VerifyError": "mailpatch._verify",
+    "Unverifiable": "mailpatch._verify",
+    "decode": "mailpatch._files",
+    "EmailText": "mailpatch._files",
+    "FileProblem": "mailpatch._files",
     "lint": "mailpatch._lint",
     "Problem": "mailpatch._lint",
     "CalendarContent": "mailpatch._lint",
@@ -77,7 +84,9 @@ __all__ = [
     "DecodedLink",
     "Edit",
     "EditKind",
+    "EmailText",
     "EventRef",
+    "FileProblem",
     "LinkError",
     "MissingOption",
     "Pairing",
@@ -88,9 +97,11 @@ __all__ = [
     "Rule",
     "Severity",
     "UnmappedEvent",
+    "Unverifiable",
     "Update",
     "VerifyError",
     "__version__",
+    "decode",
     "decode_calendar_url",
     "lint",
     "normalize_endpoint",

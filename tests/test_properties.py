@@ -33,16 +33,15 @@ import lxml.html
 from hypothesis import given, note
 from hypothesis import strategies as st
 
+from mailpatch import Unverifiable, decode, verify
 from mailpatch._blocks import BUTTON_TYPE, QR_TYPE, scan
 from mailpatch._cli import EXIT_CHANGES, EXIT_OK, EXIT_REFUSED, main
 from mailpatch._errors import MissingOption, Refusal
-from mailpatch._files import decode
 from mailpatch._html import Kind, StartTag
 from mailpatch._link import PLACEHOLDER, decode_calendar_url, normalize_endpoint
 from mailpatch._options import build_options
 from mailpatch._patch import EventRef, PatchOptions, PatchResult, apply, patch
 from mailpatch._run import Mode, Status, process
-from mailpatch._verify import Unverifiable, verify
 
 from conftest import GENERATED
 from fixturecases import Case, cases

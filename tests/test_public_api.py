@@ -43,12 +43,35 @@ def test_a_script_patches_verifies_and_lints_through_the_public_api() -> None:
         mailpatch.decode_calendar_url("https://h/EvtMgmt/api/v2.0/calendar/personal/ics?data=[")
 
 
+def test_a_script_reads_bytes_as_the_command_line_does() -> None:
+    """decode and its errors are public: what a script needs to refuse a file as the CLI does
+    (the fuzz harness uses these names)."""
+    email = mailpatch.decode(b"\xef\xbb\xbf<p>caf\xc3\xa9</p>")
+    assert isinstance(email, mailpatch.EmailText)
+    assert (email.text, email.bom) == ("<p>café</p>", True)
+    assert email.encode("<p>x</p>") == b"\xef\xbb\xbf<p>x</p>"
+    for data, said in [
+        (b"\xff\xfe<\x00p\x00>\x00", "is UTF-16"),
+        (b"<p>\x00</p>", "is binary"),
+        (b"<p>\xe9</p>", "is not UTF-8"),
+    ]:
+        with pytest.raises(mailpatch.FileProblem, match=said):
+            mailpatch.decode(data)
+    assert issubclass(mailpatch.Unverifiable, mailpatch.VerifyError)
+    deep = "<div>" * 100_000  # nesting deeper than libxml2 reads
+    options = mailpatch.PatchOptions(endpoint=HOST, event=mailpatch.EventRef("Summit"))
+    text = EXAMPLE.read_bytes().decode("utf-8-sig").replace("<body>", "<body>" + deep, 1)
+    with pytest.raises(mailpatch.Unverifiable):
+        mailpatch.verify(text, mailpatch.patch(text, options), options)
+
+
 def test_importing_mailpatch_does_not_import_lxml_or_lint() -> None:
     """verify and lint are there when asked for; a script that patches only does not pay for
     lxml's start-up (nor does `mailpatch patch --check`, which verifies only what changes)."""
     code = (
         "import sys, mailpatch\n"
-        "print(sorted(m for m in ('lxml', 'mailpatch._lint', 'mailpatch._verify') "
+        "print(sorted(m for m in ('lxml', 'mailpatch._lint', 'mailpatch._verify', "
+        "'mailpatch._files') "
         "if m in sys.modules))\n"
         "mailpatch.verify\n"
         "print('mailpatch._verify' in sys.modules)\n"

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from mailpatch import Unverifiable, VerifyError, decode, verify
 from mailpatch._errors import Refusal
-from mailpatch._files import decode
 from mailpatch._patch import Edit, EditKind, EventRef, PatchOptions, PatchResult, apply, patch
 from mailpatch._run import Mode, Status, process
-from mailpatch._verify import Unverifiable, VerifyError, _verify_fast, verify, verify_full
+from mailpatch._verify import _verify_fast, verify_full
 
 import pathological_inputs
 from fixturecases import Case, cases
