@@ -200,22 +200,24 @@ class PatchResult:
     # (GUID, reason) of patched Buttons whose links were not judged: no readable id or no
     # endpoint for them in the settings, or a loop not whole; they are left as they are
     unchecked: tuple[tuple[str, str], ...] = ()
-    # the input's whole-text passes, for verify() to reuse (only for that very input text)
-    survey: Survey | None = field(default=None, compare=False, repr=False)
-    # (input, edits, text) as patch() made them: ``text`` is ``apply(input, edits)``
-    origin: tuple[str, tuple[Edit, ...], str] | None = field(
-        default=None, compare=False, repr=False
+    # What patch() keeps for verify(), none of it the caller's: the input's whole-text passes
+    # (only for that very input text), and (input, edits, text) as patch() made them (``text``
+    # is ``apply(input, edits)``). Set by _result(); a result made otherwise, or copied by
+    # dataclasses.replace, has neither and is checked without them.
+    _survey: Survey | None = field(default=None, init=False, compare=False, repr=False)
+    _origin: tuple[str, tuple[Edit, ...], str] | None = field(
+        default=None, init=False, compare=False, repr=False
     )
 
     @property
     def changed(self) -> bool:
         return bool(self.edits)
 
-    def spliced_from(self, before: str) -> bool:
+    def _spliced_from(self, before: str) -> bool:
         """True when ``text`` is, by construction, ``before`` with ``edits`` applied: the very
         objects patch() built it from (strings and tuples cannot change; a result rebuilt with
         another text or other edits is a different object and says False)."""
-        origin = self.origin
+        origin = self._origin
         return (
             origin is not None
             and origin[0] is before
@@ -238,7 +240,7 @@ def _result(
     done = tuple(edits)
     out = apply(text, edits)
     updates, unchecked = (review.updates, review.unchecked) if review else ((), ())
-    return PatchResult(
+    result = PatchResult(
         out,
         done,
         pairings,
@@ -247,9 +249,10 @@ def _result(
         updates=updates,
         left_behind=tuple(left_behind),
         unchecked=unchecked,
-        survey=survey,
-        origin=(text, done, out),
     )
+    object.__setattr__(result, "_survey", survey)
+    object.__setattr__(result, "_origin", (text, done, out))
+    return result
 
 
 def patch(text: str, options: PatchOptions) -> PatchResult:

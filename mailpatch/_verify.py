@@ -7,7 +7,7 @@ email. Like black's safe mode, any failure means nothing is written.
 ``verify`` proves with one libxml2 parse what ``verify_full`` (two parses, two serialisations,
 a second patch) shows by comparison. The output is the input with recorded edits: by
 construction when patch() says it built that very text from that very input (see
-``PatchResult.spliced_from``), else by a text comparison. Each edit is then tied to what
+``PatchResult._spliced_from``), else by a text comparison. Each edit is then tied to what
 libxml2 reads, using comment sentinels written into the input at the edit's two ends:
 
 * an ERQRCode edit must span exactly one element, sentinel / element / sentinel as siblings;
@@ -473,7 +473,7 @@ def verify_full(before: str, result: PatchResult, options: PatchOptions) -> None
     # 3. each Button with an event loop: balanced, in order around its links, decoding as meant
     _check_loops(_blocks_of(after_root, "button"), result, event_loops_only=True)
     # 5. handlebars: nothing lost but the QR image's own, nothing added but link placeholders
-    had = survey_of(before, result.survey).expressions()
+    had = survey_of(before, result._survey).expressions()
     _check_expressions(had, after, options, before, result.edits)
     # 6. read by libxml2, nothing outside the QR and Button blocks differs
     if _skeleton(before_root) != _skeleton(after_root):
@@ -936,7 +936,7 @@ def _verify_fast(before: str, result: PatchResult, options: PatchOptions) -> Non
     if not result.changed:
         return
     _check_edits_made_the_text(before, result)
-    survey = survey_of(before, result.survey)
+    survey = survey_of(before, result._survey)
     rest_may_hold_qr, kept_may_hold_qr, output_may_hold_qr = _qr_hits(survey, result.edits)
     root, removed, buttons = _check_edited_spans(before, result, options, rest_may_hold_qr)
     if not options.keep_qr and kept_may_hold_qr:
@@ -954,7 +954,7 @@ def _check_edits_made_the_text(before: str, result: PatchResult) -> None:
     """The output is the input with the edits applied; each edit is of a kind mailpatch
     makes, and cuts no token in two."""
     edits = result.edits
-    if result.spliced_from(before):  # patch() built the text from them: only their order
+    if result._spliced_from(before):  # patch() built the text from them: only their order
         _check_edits_apart(edits)
     else:
         _check_splice(before, result.text, edits)

@@ -3,6 +3,7 @@ modules, and that it works end to end on a fixture as the CLI does."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 import sys
@@ -161,3 +162,27 @@ def test_verify_refuses_a_link_to_no_endpoint() -> None:
     assert f'href="https://https://{HOST}/' in result.text
     with pytest.raises(mailpatch.VerifyError, match="is not an Events API host"):
         mailpatch.verify(text, result, options)
+
+
+def test_a_result_holds_only_what_a_caller_reads() -> None:
+    """What patch() keeps for verify (the input's survey, the objects it spliced) is private:
+    not an argument, not in repr or equality, reset by dataclasses.replace."""
+    text = EXAMPLE.read_bytes().decode("utf-8-sig")
+    options = mailpatch.PatchOptions(endpoint=HOST, event=mailpatch.EventRef("Summit"))
+    result = mailpatch.patch(text, options)
+    public = [f.name for f in dataclasses.fields(result) if f.init]
+    assert public == [
+        "text",
+        "edits",
+        "pairings",
+        "qr_blocks",
+        "patched_buttons",
+        "updates",
+        "left_behind",
+        "unchecked",
+    ]
+    assert not [name for name in dir(result) if not name.startswith("_") and name not in
+                [*public, "changed"]]  # fmt: skip
+    assert "survey" not in repr(result) and "origin" not in repr(result)
+    assert result == dataclasses.replace(result)
+    mailpatch.verify(text, dataclasses.replace(result), options)
