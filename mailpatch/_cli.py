@@ -1011,7 +1011,7 @@ def _deliver(
             )
     elif output is not None and output != "-":
         if failed:
-            return outcome  # -o FILE gets a result or nothing; '-' echoes the input (SPEC §4)
+            return outcome  # -o FILE: a result or nothing; '-' echoes the input (docs/reference.md)
         target = Path(output)
     if target is None:
         if not as_json:  # with --format json a diff travels inside the document

@@ -1,6 +1,6 @@
 """One file in, one outcome out: read, patch, verify, write -- outcomes as data (like LibCST).
 
-Nothing here prints: a diff or stdin's result travels in ``Outcome.stdout`` so the caller can
+Nothing here prints: a diff or stdin's result travels in ``Outcome.output`` so the caller can
 emit outcomes in input order, whichever worker produced them.
 """
 

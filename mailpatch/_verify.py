@@ -457,6 +457,8 @@ def verify_full(before: str, result: PatchResult, options: PatchOptions) -> None
     if not result.changed:
         return
     after = result.text
+    # 1. the edits, as text: spliced into the input, each inside its own block, before
+    #    </html>, each Button's new content read by libxml2 as it is written
     _check_splice(before, after, result.edits)
     if not all(_allowed(before, e) for e in result.edits):  # (a text-level check: no parser)
         raise VerifyError("content outside the ERQRCode and Button blocks changed")
@@ -472,13 +474,13 @@ def verify_full(before: str, result: PatchResult, options: PatchOptions) -> None
             raise VerifyError(f"{len(left)} ERQRCode block(s) left in the output")
     # 3. each Button with an event loop: balanced, in order around its links, decoding as meant
     _check_loops(_blocks_of(after_root, "button"), result, event_loops_only=True)
-    # 5. handlebars: nothing lost but the QR image's own, nothing added but link placeholders
+    # 4. handlebars: nothing lost but the QR image's own, nothing added but link placeholders
     had = survey_of(before, result._survey).expressions()
     _check_expressions(had, after, options, before, result.edits)
-    # 6. read by libxml2, nothing outside the QR and Button blocks differs
+    # 5. read by libxml2, nothing outside the QR and Button blocks differs
     if _skeleton(before_root) != _skeleton(after_root):
         raise VerifyError("content outside the ERQRCode and Button blocks changed")
-    # 7. a second patch is a no-op
+    # 6. a second patch is a no-op
     if patch(after, options).changed:
         raise VerifyError("patching the output again would change it (not idempotent)")
 

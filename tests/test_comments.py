@@ -80,7 +80,7 @@ REFUSED = [
     pytest.param(
         BUTTON + QR.replace("<!--{{/if}}-->", "<!--{{/if}}--!>"),
         "ends with '--!>'",
-        id="bang-gt-closes",  # issue 12: a marker in such a comment is refused by name
+        id="bang-gt-closes",  # a marker in such a comment is refused by name
     ),
     pytest.param(
         BUTTON + QR.replace("<!--{{/if}}-->", "<!--{{/if}}--!>-->"),
