@@ -86,7 +86,7 @@ def test_endpoint_refused(given_: str, fragment: str) -> None:
                 "credentials are not allowed",
                 "a port is not allowed",
                 "'contoso' is not a host name: it has one label only; the endpoint is like "
-                "<id>.svc.dynamics.com",
+                "<org>.svc.dynamics.com",
             ],
             id="every-part-wrong",
         ),
