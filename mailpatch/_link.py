@@ -481,6 +481,43 @@ def decode_calendar_url(url: str) -> DecodedLink:
     return DecodedLink(host=parts.hostname or "", path=parts.path, params=params, data=data)
 
 
+@dataclass(frozen=True)
+class LinkEntry:
+    """What a calendar link asks the Events API for: its host and the one event entry of its
+    ``data`` JSON, typed. read_calendar_link() is the one reader of that JSON for patch, ics,
+    and the pages (lint reads it on its own, to report every problem rather than the first)."""
+
+    host: str
+    readable_event_id: str
+    session_id: str | None  # None: the entry has no sessionId
+    data: Mapping[str, Any] | None  # the entry's "data" object as written; None: it has none
+
+
+def read_calendar_link(url: str) -> LinkEntry:
+    """The entry of a calendar URL (already HTML-unescaped), or DecodeError saying why the API
+    cannot read it: ``data`` is no JSON, not an array of exactly one object, or that object's
+    ``readableEventId`` is not text, its ``sessionId`` not text, or its ``data`` no object."""
+    try:
+        decoded = decode_calendar_url(url)
+    except ValueError as exc:  # DecodeError, a % escape that is no UTF-8, a bad [IPv6] host
+        raise DecodeError(str(exc)) from None
+    if "data" not in decoded.params:
+        raise DecodeError("no data= parameter")
+    entries = decoded.data
+    if not isinstance(entries, list) or len(entries) != 1 or not isinstance(entries[0], dict):
+        raise DecodeError("data is not an array of one event object")
+    entry = entries[0]
+    readable, session = entry.get("readableEventId"), entry.get("sessionId")
+    if not isinstance(readable, str):
+        raise DecodeError("the event's readableEventId is missing or not text")
+    if not (session is None or isinstance(session, str)):
+        raise DecodeError("the event's sessionId is not text")
+    data = entry.get("data")
+    if not (data is None or isinstance(data, dict)):
+        raise DecodeError("the event's data is not an object")
+    return LinkEntry(decoded.host, readable, session, data)
+
+
 def build_fields(
     overrides: Iterable[tuple[str, str]] = (), drop: Iterable[str] = ()
 ) -> tuple[tuple[str, str], ...]:
@@ -527,7 +564,9 @@ def _shown(value: str | None) -> str:
 
 def _terms(url: str) -> dict[str, str]:
     """A calendar URL (HTML-unescaped) as flat named values: its endpoint and path, each query
-    parameter, and each value of its one event entry (data fields as ``data.KEY``)."""
+    parameter, and each value of its one event entry (data fields as ``data.KEY``). Not
+    read_calendar_link: a stale link is described whatever it holds (unknown keys, values
+    that are not text, several entries), so this reads the decoded JSON as it is."""
     host = slashless_host(url)
     if host is not None:  # 'https:HOST/…': read as the browser would once the // is there
         url = "https://" + url[len("https:") :]

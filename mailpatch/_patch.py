@@ -55,9 +55,9 @@ from mailpatch._link import (
     CalendarLink,
     DecodeError,
     LinkError,
-    decode_calendar_url,
     is_calendar_url,
     normalize_endpoint,
+    read_calendar_link,
     slashless_host,
 )
 from mailpatch._moving import (
@@ -1079,14 +1079,10 @@ def _linked_event(link: ButtonLink, host: str | None) -> str | None:
     """The readable id a Button's calendar link carries, if it goes to the settings' Events
     API host (a look-alike path on another host is a link elsewhere: never taken)."""
     try:
-        decoded = decode_calendar_url(link.url)
-        if decoded.host != host:
-            return None
-        data = decoded.data
-        readable_id = data[0].get("readableEventId") if data else None
-    except (DecodeError, AttributeError, IndexError, KeyError, TypeError, ValueError):
+        entry = read_calendar_link(link.url)
+    except DecodeError:
         return None
-    return readable_id if isinstance(readable_id, str) else None
+    return entry.readable_event_id if entry.host == host else None
 
 
 def _pair(
