@@ -13,10 +13,21 @@ The public API, for scripts (everything else lives in private modules and may ch
     from mailpatch import lint
     for problem in lint(text):           # Problem(code, offset, message, fixable)
         ...
+
+Imports, for contributors: a module imports what it uses at its top. Only what costs start-up
+on a path most runs never take is imported inside the function that needs it, with a comment
+saying which path: lxml and the verifier (``_verify``), the lint table (``_lint``), the other
+commands' modules (``_cli`` loads a command's module when it is named) and what only they use
+(jinja2, icalendar, ``_preview``, ``_ics``), pathspec, and standard modules the core does not
+load otherwise (tempfile, ctypes, concurrent.futures, queue, difflib, html, tomllib, zoneinfo,
+unicodedata, zlib); in this module, the names in ``_LAZY`` below, loaded when first asked for.
+``import mailpatch`` loads neither lxml nor lint (tests/test_public_api.py), and
+``benchmarks/bench.py`` times the start-up of ``mailpatch patch``.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -69,8 +80,6 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'mailpatch' has no attribute {name!r}")
-    import importlib
-
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

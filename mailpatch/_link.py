@@ -212,7 +212,7 @@ def _plain(c: str) -> str:
         return c.lower()
     if c in _DOTS:
         return "."
-    import unicodedata
+    import unicodedata  # a refused host only
 
     m = unicodedata.normalize("NFKC", c).casefold()
     return m if len(m) == 1 and m.isascii() and (m.isalnum() or m == "-") else "\0"
@@ -222,7 +222,7 @@ def _non_ascii_problem(host: str) -> str:
     """Why a host with characters outside ASCII is refused, naming them; with the host to
     type when each is only another form of an ASCII letter, digit, hyphen or dot (a fullwidth
     ``c``, the Kelvin sign), which browsers read as that character."""
-    import unicodedata
+    import unicodedata  # a refused host only
 
     shown = ", ".join(
         f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}"
@@ -613,7 +613,7 @@ def compare_links(before: str, after: str) -> tuple[LinkChange, ...]:
     ]
     if changes:
         return tuple(changes)
-    from mailpatch._highlight import changed_middles
+    from mailpatch._highlight import changed_middles  # links that differ in writing only
 
     was, now = changed_middles(before, after)
     return (LinkChange("text", was, now),)

@@ -35,7 +35,16 @@ import lxml.etree
 from mailpatch._blocks import CONDITIONAL, QR_HIT
 from mailpatch._errors import MissingOption, Refusal
 from mailpatch._handlebars import HB_COMMENT, MUSTACHE, closed_expressions, normal_guid
-from mailpatch._html import HTML_SPACE, unescape
+from mailpatch._html import (
+    HTML_SPACE,
+    Kind,
+    LineIndex,
+    comment_body,
+    iter_tokens,
+    malformed,
+    tokenize,
+    unescape,
+)
 from mailpatch._link import (
     PLACEHOLDER,
     CalendarLink,
@@ -576,8 +585,6 @@ def _check_before_html_end(before: str, result: PatchResult) -> None:
     first = _HTML_END.search(before, 0, result.edits[-1].end + len("</html>"))
     if first is None:  # the common case: no tokenizing
         return
-    from mailpatch._html import Kind, LineIndex, tokenize
-
     end = next((t for t in tokenize(before) if t.kind is Kind.END and t.name == "html"), None)
     if end is not None and result.edits[-1].end > end.start:
         raise Unverifiable(
@@ -907,8 +914,6 @@ def _check_tags_whole(before: str, result: PatchResult) -> None:
     and libxml2 recover from differently (a quote left open, a '>' or a space left out): the
     two readings a patch is checked against then disagree for a reason in the file, not in
     mailpatch."""
-    from mailpatch._html import Kind, LineIndex, malformed
-
     for tok in _tags_and_conditionals(before, 0, result.edits[-1].end):
         problem = malformed(before, tok) if tok.kind is Kind.START else ""
         if problem:
@@ -921,8 +926,6 @@ def _check_tags_whole(before: str, result: PatchResult) -> None:
 def _tags_and_conditionals(source: str, start: int, end: int) -> Iterator[Any]:
     """The tokens that start in ``source[start:end]`` (whole, even the last), and those of
     the markup inside each Outlook conditional comment (which Outlook reads as HTML)."""
-    from mailpatch._html import Kind, comment_body, iter_tokens
-
     for tok in iter_tokens(source, start):
         if tok.start >= end:
             return
