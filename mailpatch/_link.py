@@ -169,35 +169,35 @@ def _host_problem(host: str) -> str | None:
     * the last label starts with a letter (browsers read a host ending in a number, ``1.2.3.4``
       or ``0x7f.1``, as an IPv4 address; no top-level domain starts with a digit).
     """
-    not_host = f"{host!r} is not a host name"
+    why = _why_not_host(host)
+    return None if why is None else f"{host!r} is not a host name: {why}; type it {_LIKE}"
+
+
+def _why_not_host(host: str) -> str | None:
     bad = next((c for c in host if not (c in ".-" or "a" <= c <= "z" or "0" <= c <= "9")), None)
     if bad is not None:
-        return f"{not_host}: {bad!r} is not a letter, digit, hyphen or dot; type it {_LIKE}"
+        return f"{bad!r} is not a letter, digit, hyphen or dot"
     if not host:
-        return f"{not_host}: it is empty; type it {_LIKE}"
+        return "it is empty"
     labels = host.removesuffix(".").split(".")
     if "" in labels:
-        return f"{not_host}: it has an empty label (a dot at the start or two dots together)"
+        return "it has an empty label (a dot at the start or two dots together)"
     if len(host.removesuffix(".")) > 253:
-        return f"{not_host}: it is longer than 253 characters"
+        return "it is longer than 253 characters"
     for label in labels:
         if len(label) > 63:
-            return f"{not_host}: label {label!r} is longer than 63 characters"
+            return f"label {label!r} is longer than 63 characters"
         if not _LABEL.match(label):
-            return f"{not_host}: label {label!r} starts or ends with a hyphen"
+            return f"label {label!r} starts or ends with a hyphen"
         if label.startswith("xn--"):
-            return (
-                f"{not_host}: label {label!r} is an international (xn--) label; an Events API "
-                f"host is plain ASCII, {_LIKE}"
-            )
+            return f"label {label!r} is an international (xn--) label; Events API hosts are ASCII"
     if not "a" <= labels[-1][0] <= "z":
         return (
-            f"{not_host}: its last label {labels[-1]!r} does not start with a letter, and "
-            f"browsers read a host that ends in a number as an IPv4 address; type the host "
-            f"name, {_LIKE}"
+            f"its last label {labels[-1]!r} does not start with a letter, and browsers read a "
+            "host that ends in a number as an IPv4 address"
         )
     if len(labels) < 2:
-        return f"{not_host}: it has one label only; the endpoint is {_LIKE}"
+        return "it has one label only"
     return None
 
 

@@ -54,15 +54,15 @@ ACCEPTED = [
 # (what the user typed, a fragment of the message, what browsers make of it: FAILS, OPENS,
 # the other host name they read, or None where browsers differ among themselves: Node 20 opens
 # these, the current UTS #46 tables or rules refuse them)
-ACE = "is an international (xn--) label; an Events API host is plain ASCII"
+ACE = "is an international (xn--) label; Events API hosts are ASCII; type it like <org>.svc"
 NUMBER = "does not start with a letter, and browsers read a host that ends in a number as an IPv4"
 REFUSED = [
     # a last label that does not start with a letter: the URL standard's IPv4 parser may take it
     pytest.param(
         "0x7f.1",
         "'0x7f.1' is not a host name: its last label '1' does not start with a letter, and "
-        "browsers read a host that ends in a number as an IPv4 address; type the host name, "
-        "like <org>.svc.dynamics.com",
+        "browsers read a host that ends in a number as an IPv4 address; type it like "
+        "<org>.svc.dynamics.com",
         "127.0.0.1",
         id="hex-ipv4",
     ),

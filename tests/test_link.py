@@ -88,7 +88,7 @@ def test_endpoint_refused(given_: str, fragment: str) -> None:
                 "unexpected path /x; give the host, optionally with /EvtMgmt/api/v2.0/",
                 "credentials are not allowed",
                 "a port is not allowed",
-                "'contoso' is not a host name: it has one label only; the endpoint is like "
+                "'contoso' is not a host name: it has one label only; type it like "
                 "<org>.svc.dynamics.com",
             ],
             id="every-part-wrong",
