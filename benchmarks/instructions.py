@@ -44,7 +44,7 @@ if phase == "cli":
     from mailpatch._cli import main
     sys.exit(main(["patch", "-q", "--check", "-j", "1", "--endpoint",
                    "contoso.svc.dynamics.com", "--event-id", event, *paths]) not in (0, 1))
-from mailpatch._files import decode
+from mailpatch import decode
 from mailpatch._options import build_options
 from mailpatch._patch import patch  # imported by every phase: no phase counts an import
 from mailpatch._verify import verify

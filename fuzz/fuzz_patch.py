@@ -19,11 +19,17 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports():
-    from mailpatch._errors import MissingOption, Refusal
-    from mailpatch._files import FileProblem, decode
-    from mailpatch._link import build_fields
-    from mailpatch._patch import EventRef, PatchOptions, patch
-    from mailpatch._verify import Unverifiable, verify
+    from mailpatch import (
+        EventRef,
+        FileProblem,
+        MissingOption,
+        PatchOptions,
+        Refusal,
+        Unverifiable,
+        decode,
+        patch,
+        verify,
+    )
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "contoso.svc.dynamics.com"
@@ -34,7 +40,12 @@ OPTIONS = [
     PatchOptions(
         endpoint=HOST,
         event=EventRef("ev-1"),
-        fields=build_fields([("lastname", "{{contact.lastname}}"), ("note", 'a "b" & {c}')]),
+        fields=(
+            ("registrationId", "{{this.msevtmgt_name}}"),
+            ("firstname", "{{contact.firstname}}"),
+            ("lastname", "{{contact.lastname}}"),
+            ("note", 'a "b" & {c}'),
+        ),
     ),
     PatchOptions(endpoint=HOST, event=EventRef("ev-1"), force=True),
     PatchOptions(endpoint=None, event=EventRef("ev-1")),  # MissingOption when there is work

@@ -14,9 +14,9 @@ from mailpatch._link import (
     PLACEHOLDER,
     RESERVED_FIELD,
     DecodeError,
-    decode_calendar_url,
     is_calendar_url,
     is_reserved_field,
+    read_calendar_link,
 )
 from mailpatch._output import write_stdout
 
@@ -29,16 +29,12 @@ def _link_data(url: str) -> dict[str, str]:
             "not a calendar link (…/calendar/personal/ics?…)", param_hint="--link"
         )
     try:
-        entries = decode_calendar_url(url).data
-    except (DecodeError, ValueError) as exc:
-        raise click.BadParameter(str(exc), param_hint="--link") from None
-    if not isinstance(entries, list) or len(entries) != 1 or not isinstance(entries[0], dict):
+        data = read_calendar_link(url).data
+    except DecodeError as exc:
         raise click.BadParameter(
-            "data must be an array with one event (run 'mailpatch lint' on the email)",
-            param_hint="--link",
-        )
-    data = entries[0].get("data")
-    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            f"{exc} (run 'mailpatch lint' on the email)", param_hint="--link"
+        ) from None
+    if data is None or not all(isinstance(v, str) for v in data.values()):
         raise click.BadParameter("the link has no data object of strings", param_hint="--link")
     if any(is_reserved_field(key) for key in data):
         raise click.BadParameter(

@@ -8,9 +8,12 @@ import signal
 import stat
 import sys
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
+
+from mailpatch._html import LineIndex
 
 BOM = b"\xef\xbb\xbf"
 DEFAULT_MAX_SIZE = 20 * 1024 * 1024  # generous: Gmail clips at ~102 KB, exports are far smaller
@@ -51,8 +54,6 @@ def decode(data: bytes) -> EmailText:
 def _where(body: bytes, at: int, bom: bool) -> str:
     """'line 3, column 14 (byte offset 52)': where an editor shows the byte, and where a hex
     viewer does (the offset counts the BOM)."""
-    from mailpatch._html import LineIndex  # only for a file refused: start-up
-
     before = body[:at].decode("utf-8", errors="replace")
     line, column = LineIndex(before).position(len(before))
     return f"line {line}, column {column} (byte offset {at + (3 if bom else 0)})"
@@ -253,7 +254,6 @@ def write_pending(
     """Write ``data`` to a temp file beside ``path`` (named with ``run``), fsynced, for
     ``commit`` to rename over it later; ``original`` and ``read`` are what was read and its
     stat."""
-    import time
     import zlib  # (0.4 ms/MB: only results that wait for their run are checked this way)
 
     target = Path(os.path.realpath(path))
@@ -280,7 +280,7 @@ def commit(pending: Pending) -> None:
         try:
             unchanged = _identity(os.stat(pending.target)) == pending.read and not pending.racy
             if not unchanged:
-                import zlib
+                import zlib  # as in write_pending
 
                 now = _current(Path(pending.target))
                 same_size = now is not None and len(now) == pending.read[2]

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mailpatch import __version__
+from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, read_bytes
 from mailpatch._link import PLACEHOLDER, RESERVED_FIELD
 
 PRODID = f"-//mailpatch//mailpatch {__version__}//EN"
@@ -52,7 +53,7 @@ def load_event(toml_path: Path | None, given: Mapping[str, str | None]) -> Event
     ``content`` in the toml is a path relative to the toml; ``given["content"]`` is a path as
     the user typed it.
     """
-    import tomllib
+    import tomllib  # 2 ms: an event file only (preview without one never reads it)
 
     raw: dict[str, Any] = {}
     base = Path.cwd()
@@ -113,7 +114,7 @@ def _text(value: object, key: str) -> str:
 
 
 def _zone(name: str) -> Any:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # 2.8 ms: a named time zone only
 
     try:
         return ZoneInfo(name)
@@ -153,16 +154,12 @@ EVENT_MAX_SIZE = 1024 * 1024  # an event.toml: a few fields
 
 
 def _read_content(path: Path) -> str:
-    from mailpatch._files import DEFAULT_MAX_SIZE
-
     return _read_text(path, DEFAULT_MAX_SIZE, f"content {path}:")
 
 
 def _read_text(path: Path, max_size: int, where: str) -> str:
     """A regular file of at most ``max_size`` bytes, as UTF-8 (a FIFO or /dev/zero would be
     read for ever, or until memory runs out)."""
-    from mailpatch._files import FileProblem, read_bytes
-
     try:
         data = read_bytes(path, max_size)
     except FileProblem as exc:
@@ -293,7 +290,7 @@ def build_ics(
     dtstamp: datetime | None = None,
 ) -> tuple[bytes, list[str]]:
     """The .ics bytes, and the wildcards the content uses that nobody gave a value."""
-    import icalendar
+    import icalendar  # an .ics built only (preview imports this module without building one)
 
     data = dict(values)
     if checkin_url is not None:

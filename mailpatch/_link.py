@@ -102,19 +102,12 @@ class LinkError(ValueError):
 def normalize_endpoint(value: str) -> str:
     """Return the Events API host from what a user typed, or raise LinkError.
 
-    Accepted: ``host``, ``https://host``, a trailing slash, and ``/EvtMgmt/api/v2.0/`` on it.
-    Refused: another scheme, a port, credentials, a query, any other path, non-host characters.
-
-    The host is checked as the WHATWG URL parser reads ``https://HOST/`` (what browsers open),
-    and refused when a browser would not open it as that host name: percent-escapes, a tab or
-    line break, characters outside ASCII (the Kelvin sign U+212A is read as ``k``, fullwidth
-    dots as ``.``; the message names the ASCII form when it is certain), a last label that is
-    a number (read as an IPv4 address, or refused), an ``xn--`` label that does not decode to
-    a valid international label. An IP address, a single label, an empty label, a label over
-    63 characters, a host over 253, and characters other than letters, digits and hyphens
-    (``_`` included) are refused as no Events API host; so are ``xn--`` labels that older
-    (IDNA 2003) software reads differently. One trailing dot is dropped. Every problem is
-    said at once (``http://host:8080`` has two).
+    Accepted: ``host``, ``https://host``, a trailing slash, and ``/EvtMgmt/api/v2.0/`` on it,
+    blanks around, any case (the host is returned in lower case, one trailing dot dropped).
+    Refused: another scheme, a port, credentials, a query, any other path, a tab or line
+    break, percent-escapes, and a host outside the allowlist (see _host_problem). Every
+    problem is said at once (``http://host:8080`` has two). The command line (``--endpoint``,
+    the configuration's ``endpoint``) and PatchOptions read an endpoint with this function.
     """
     problems = endpoint_problems(value)
     if problems:
@@ -163,213 +156,83 @@ def endpoint_problems(value: str) -> list[str]:
 
 # What the WHATWG URL parser strips from both ends of a URL: C0 controls and space.
 _URL_BLANKS = "".join(map(chr, range(0x21)))
-# Characters UTS #46 (non-transitional, as browsers) and IDNA 2003 read differently:
-# browsers keep sharp s, final sigma and the joiners ZWNJ and ZWJ, IDNA 2003 maps them away.
-_DEVIATIONS = frozenset("\u00df\u03c2\u200c\u200d")
-# Label separators: UTS #46 maps the ideographic and fullwidth full stops to ".".
-_DOTS = frozenset(".\u3002\uff0e\uff61")
+_LIKE = "like <org>.svc.dynamics.com"
 
 
 def _host_problem(host: str) -> str | None:
-    """Why ``host`` (ASCII, lower case, at most one trailing dot allowed) is not an Events API
-    host as browsers read ``https://HOST/``, in the user's terms; None if it is one."""
-    not_host = f"{host!r} is not a host name"
-    bad = next((c for c in host if not (c.isalnum() or c in ".-")), None)
+    """Why ``host`` (ASCII, lower case) is not an Events API host, or None. The allowlist:
+
+    * labels of ``a-z``, ``0-9`` and ``-``, joined by dots (one trailing dot is dropped);
+    * each label 1 to 63 characters, neither starting nor ending with ``-``, and no
+      international (``xn--``) label: every Events API host is plain ASCII;
+    * at least two labels, at most 253 characters in all;
+    * the last label starts with a letter (browsers read a host ending in a number, ``1.2.3.4``
+      or ``0x7f.1``, as an IPv4 address; no top-level domain starts with a digit).
+    """
+    why = _why_not_host(host)
+    return None if why is None else f"{host!r} is not a host name: {why}; type it {_LIKE}"
+
+
+def _why_not_host(host: str) -> str | None:
+    bad = next((c for c in host if not (c in ".-" or "a" <= c <= "z" or "0" <= c <= "9")), None)
     if bad is not None:
-        return f"{not_host}: {bad!r} is not a letter, digit, hyphen or dot"
-    if _ends_in_number(host):
-        address = _ipv4(host)
-        if address is None:
-            return (
-                f"{host!r} ends in a number: browsers read it as an IPv4 address, and refuse "
-                "it as not a valid one"
-            )
-        if address == host.removesuffix("."):
-            return f"{host!r} is an IPv4 address, not a host name"
-        return (
-            f"{host!r} ends in a number: browsers read it as the IPv4 address {address}, "
-            "not a host name"
-        )
+        return f"{bad!r} is not a letter, digit, hyphen or dot"
     if not host:
-        return f"{not_host}: it is empty"
-    if host.startswith(".") or ".." in host:
-        return f"{not_host}: it has an empty label (a dot at the start or two dots together)"
-    host = host.removesuffix(".")
-    if len(host) > 253:
-        return f"{not_host}: it is longer than 253 characters"
-    labels = host.split(".")
-    if len(labels) < 2:
-        return f"{not_host}: it has one label only; the endpoint is like <id>.svc.dynamics.com"
+        return "it is empty"
+    labels = host.removesuffix(".").split(".")
+    if "" in labels:
+        return "it has an empty label (a dot at the start or two dots together)"
+    if len(host.removesuffix(".")) > 253:
+        return "it is longer than 253 characters"
     for label in labels:
         if len(label) > 63:
-            return f"{not_host}: label {label!r} is longer than 63 characters"
+            return f"label {label!r} is longer than 63 characters"
         if not _LABEL.match(label):
-            return f"{not_host}: label {label!r} starts or ends with a hyphen"
-    if not any(label.startswith("xn--") for label in labels):
-        return None
-    return _ace_problem(host, labels)
-
-
-def _ace_problem(host: str, labels: list[str]) -> str | None:
-    """Why the ``xn--`` labels of ``host`` are not read back as themselves, or None.
-
-    UTS #46 as the URL standard applies it: the rest of the label must be Punycode that decodes
-    to a label valid as it stands (mapping would change no character), with no leading combining
-    mark, and a domain with right-to-left text must keep the RFC 5893 rules in every label.
-    """
-    import unicodedata
-
-    texts = []
-    for label in labels:
-        if not label.startswith("xn--"):
-            texts.append(label)
-            continue
-        bad = f"{host!r} is not a host name: label {label!r}"
-        try:
-            text = label[4:].encode("ascii").decode("punycode")
-        except UnicodeError:
-            return f"{bad} is not valid punycode (the xn-- form of an international label)"
-        # Empty or ASCII-only text (refused by UTS #46) needs a label ending in "-", refused above.
-        if _DEVIATIONS & set(text):
-            return (
-                f"{bad} decodes to {text!r}, with ß, ς or a zero-width joiner, which older "
-                "(IDNA 2003) software reads as another host"
-            )
-        if text.encode("punycode") != label[4:].encode("ascii"):
-            return f"{bad} is not the standard xn-- form of {text!r}"
-        if not _unmapped(text):
-            return (
-                f"{bad} decodes to {text!r}, which browsers refuse or map to other characters, "
-                "so it is not an international label"
-            )
-        if unicodedata.category(text[0]).startswith("M"):
-            return f"{bad} decodes to {text!r}, which starts with a combining mark"
-        texts.append(text)
-    directions = [[unicodedata.bidirectional(c) for c in text] for text in texts]
-    if any({"R", "AL", "AN"} & set(classes) for classes in directions):
-        for label, classes in zip(labels, directions, strict=True):
-            if not _bidi_label_ok(classes):
-                return (
-                    f"{host!r} is not a host name: label {label!r} breaks the right-to-left "
-                    "rules for international host names (RFC 5893) the URL standard applies"
-                )
+            return f"label {label!r} starts or ends with a hyphen"
+        if label.startswith("xn--"):
+            return f"label {label!r} is an international (xn--) label; Events API hosts are ASCII"
+    if not "a" <= labels[-1][0] <= "z":
+        return (
+            f"its last label {labels[-1]!r} does not start with a letter, and browsers read a "
+            "host that ends in a number as an IPv4 address"
+        )
+    if len(labels) < 2:
+        return "it has one label only"
     return None
 
 
-def _unmapped(text: str) -> bool:
-    """Whether UTS #46 mapping keeps ``text`` as it is and finds every character valid: case
-    folding and NFKC change nothing, and no character is unassigned, a control, format,
-    private-use or separator character, a full stop, or one that mapping drops or disallows
-    (checked against the UTS #46 table for every code point Python's Unicode knows)."""
-    import unicodedata
-
-    if unicodedata.normalize("NFKC", text.casefold()) != text:
-        return False
-    return not any(
-        unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs", "Cn", "Zs", "Zl", "Zp")
-        or c in _DOTS
-        or _DROPPED_OR_DISALLOWED.match(c)
-        for c in text
-    )
+# Full stops other than ".", which browsers read as one (UTS #46 maps them to ".").
+_DOTS = frozenset("\u3002\uff0e\uff61")
 
 
-# Letters and marks UTS #46 drops (default ignorable), symbols it disallows (ideographic
-# description characters, object replacement and replacement character), and the Mongolian
-# todo soft hyphen, disallowed up to UTS #46 15.1 and valid since, so browsers differ on it.
-_DROPPED_OR_DISALLOWED = lazy(
-    "[\u034f\u115f\u1160\u17b4\u17b5\u1806\u180b-\u180f\u2ff0-\u2ffb\ufe00-\ufe0f\ufffc\ufffd"
-    "\U000e0100-\U000e01ef]"
-)
+def _plain(c: str) -> str:
+    """``c`` as the ASCII letter, digit, hyphen or dot it is another form of (compatibility
+    forms and case folded, as UTS #46 maps them for browsers), else NUL (refused)."""
+    if c.isascii():
+        return c.lower()
+    if c in _DOTS:
+        return "."
+    import unicodedata  # a refused host only
 
-
-def _bidi_label_ok(classes: list[str]) -> bool:
-    """The six rules of RFC 5893 section 2, on the bidi classes of one label's characters."""
-    ending = [c for c in classes if c != "NSM"][-1:]
-    if classes[0] in ("R", "AL"):
-        allowed = {"R", "AL", "AN", "EN", "ES", "CS", "ET", "ON", "BN", "NSM"}
-        ends = {"R", "AL", "EN", "AN"}
-        if {"EN", "AN"} <= set(classes):
-            return False
-    elif classes[0] == "L":
-        allowed = {"L", "EN", "ES", "CS", "ET", "ON", "BN", "NSM"}
-        ends = {"L", "EN"}
-    else:
-        return False
-    return set(classes) <= allowed and bool(ending) and ending[0] in ends
-
-
-def _ends_in_number(host: str) -> bool:
-    """The URL standard's "ends in a number": the host is then parsed as an IPv4 address."""
-    parts = host.split(".")
-    if parts[-1] == "" and len(parts) > 1:
-        parts.pop()
-    last = parts[-1]
-    return re.fullmatch(r"[0-9]+|0x[0-9a-f]*", last) is not None
-
-
-def _ipv4(host: str) -> str | None:
-    """The address the URL standard's IPv4 parser reads in ``host`` (lower case), dotted, or
-    None where it fails: up to four numbers, each decimal, 0x hex or 0-led octal."""
-    parts = host.split(".")
-    if parts[-1] == "" and len(parts) > 1:
-        parts.pop()
-    numbers = []
-    for part in parts:
-        digits, base = part, 10
-        if part.startswith("0x"):
-            digits, base = part[2:], 16
-        elif len(part) > 1 and part.startswith("0"):
-            digits, base = part[1:], 8
-        if not part or not set(digits) <= set("0123456789abcdef"[:base]):
-            return None
-        numbers.append(int(digits or "0", base))
-    if len(numbers) > 4 or any(n > 255 for n in numbers[:-1]):
-        return None
-    if numbers[-1] >= 256 ** (5 - len(numbers)):
-        return None
-    address = numbers[-1] + sum(n << (8 * (3 - i)) for i, n in enumerate(numbers[:-1]))
-    return ".".join(str(address >> shift & 255) for shift in (24, 16, 8, 0))
+    m = unicodedata.normalize("NFKC", c).casefold()
+    return m if len(m) == 1 and m.isascii() and (m.isalnum() or m == "-") else "\0"
 
 
 def _non_ascii_problem(host: str) -> str:
-    """Why a host with characters outside ASCII is refused, and its ASCII form when certain."""
-    import unicodedata
+    """Why a host with characters outside ASCII is refused, naming them; with the host to
+    type when each is only another form of an ASCII letter, digit, hyphen or dot (a fullwidth
+    ``c``, the Kelvin sign), which browsers read as that character."""
+    import unicodedata  # a refused host only
 
     shown = ", ".join(
         f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}"
         for c in dict.fromkeys(c for c in host if not c.isascii())
     )
     problem = f"{host!r} has characters outside ASCII ({shown}): browsers change or encode them"
-    ascii_form = None if any(map(_idna_2003_differs, host)) else _idna_2003(host)
-    if ascii_form is not None and _host_problem(ascii_form) is None:
-        ascii_form = ascii_form.removesuffix(".")
-        if "xn--" in ascii_form:
-            return f"{problem}, so type its ASCII form, {ascii_form!r}"
-        return f"{problem}, and read it as {ascii_form!r}: type that"
-    return f"{problem}, so type the host in ASCII, with an international label in its xn-- form"
-
-
-def _idna_2003_differs(c: str) -> bool:
-    """Whether Python's IDNA 2003 codec and UTS #46 (browsers) read ``c`` differently: sharp s,
-    final sigma and the joiners, which browsers keep; a character with a lower case Unicode 3.2
-    lacked (Cyrillic palochka, Georgian capitals, turned F, reversed C) or one that stands for
-    a full stop with more (small full stop, "1." and the like), which browsers refuse."""
-    import unicodedata
-
-    old = unicodedata.ucd_3_2_0
-    return (
-        c in _DEVIATIONS
-        or (old.category(c) != "Cn" and any(old.category(x) == "Cn" for x in c.casefold()))
-        or (c not in _DOTS and "." in unicodedata.normalize("NFKC", c))
-    )
-
-
-def _idna_2003(host: str) -> str | None:
-    """``host`` in ASCII by Python's IDNA 2003 codec, lower case; None if it refuses."""
-    try:
-        return host.encode("idna").decode("ascii").lower()
-    except UnicodeError:
-        return None
+    plain = "".join(map(_plain, host))
+    if _host_problem(plain) is None:
+        return f"{problem}, and read it as {plain.removesuffix('.')!r}: type that"
+    return f"{problem}; type the host in ASCII, {_LIKE}"
 
 
 _SLASHLESS = lazy(r"https:(?!/)([^/?#\s]+)/", re.I)
@@ -618,6 +481,43 @@ def decode_calendar_url(url: str) -> DecodedLink:
     return DecodedLink(host=parts.hostname or "", path=parts.path, params=params, data=data)
 
 
+@dataclass(frozen=True)
+class LinkEntry:
+    """What a calendar link asks the Events API for: its host and the one event entry of its
+    ``data`` JSON, typed. read_calendar_link() is the one reader of that JSON for patch, ics,
+    and the pages (lint reads it on its own, to report every problem rather than the first)."""
+
+    host: str
+    readable_event_id: str
+    session_id: str | None  # None: the entry has no sessionId
+    data: Mapping[str, Any] | None  # the entry's "data" object as written; None: it has none
+
+
+def read_calendar_link(url: str) -> LinkEntry:
+    """The entry of a calendar URL (already HTML-unescaped), or DecodeError saying why the API
+    cannot read it: ``data`` is no JSON, not an array of exactly one object, or that object's
+    ``readableEventId`` is not text, its ``sessionId`` not text, or its ``data`` no object."""
+    try:
+        decoded = decode_calendar_url(url)
+    except ValueError as exc:  # DecodeError, a % escape that is no UTF-8, a bad [IPv6] host
+        raise DecodeError(str(exc)) from None
+    if "data" not in decoded.params:
+        raise DecodeError("no data= parameter")
+    entries = decoded.data
+    if not isinstance(entries, list) or len(entries) != 1 or not isinstance(entries[0], dict):
+        raise DecodeError("data is not an array of one event object")
+    entry = entries[0]
+    readable, session = entry.get("readableEventId"), entry.get("sessionId")
+    if not isinstance(readable, str):
+        raise DecodeError("the event's readableEventId is missing or not text")
+    if not (session is None or isinstance(session, str)):
+        raise DecodeError("the event's sessionId is not text")
+    data = entry.get("data")
+    if not (data is None or isinstance(data, dict)):
+        raise DecodeError("the event's data is not an object")
+    return LinkEntry(decoded.host, readable, session, data)
+
+
 def build_fields(
     overrides: Iterable[tuple[str, str]] = (), drop: Iterable[str] = ()
 ) -> tuple[tuple[str, str], ...]:
@@ -664,7 +564,9 @@ def _shown(value: str | None) -> str:
 
 def _terms(url: str) -> dict[str, str]:
     """A calendar URL (HTML-unescaped) as flat named values: its endpoint and path, each query
-    parameter, and each value of its one event entry (data fields as ``data.KEY``)."""
+    parameter, and each value of its one event entry (data fields as ``data.KEY``). Not
+    read_calendar_link: a stale link is described whatever it holds (unknown keys, values
+    that are not text, several entries), so this reads the decoded JSON as it is."""
     host = slashless_host(url)
     if host is not None:  # 'https:HOST/…': read as the browser would once the // is there
         url = "https://" + url[len("https:") :]
@@ -711,7 +613,7 @@ def compare_links(before: str, after: str) -> tuple[LinkChange, ...]:
     ]
     if changes:
         return tuple(changes)
-    from mailpatch._highlight import changed_middles
+    from mailpatch._highlight import changed_middles  # links that differ in writing only
 
     was, now = changed_middles(before, after)
     return (LinkChange("text", was, now),)

@@ -15,7 +15,7 @@ import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from mailpatch._blocks import (
     BUTTON_TYPE,
@@ -51,9 +51,7 @@ from mailpatch._link import (
     placeholder_problems,
     slashless_host,
 )
-
-if TYPE_CHECKING:  # the patcher is imported only to compare links with settings
-    from mailpatch._patch import PatchOptions
+from mailpatch._patch import PatchOptions, review_links, scheme_fixes
 
 
 class Severity(Enum):
@@ -333,8 +331,6 @@ FIXES_IT = " (mailpatch patch fixes it)"
 
 def _mark_fixable(doc: Document, problems: list[Problem]) -> list[Problem]:
     """Say "fixable" only where patch's own fix would apply: the same function decides."""
-    from mailpatch._patch import scheme_fixes
-
     # read one at a time: no list of every Button of a link-dense email
     buttons = (read_button_block(doc, el) for el in doc.blocks_of(BUTTON_TYPE))
     inserts = {edit.start for edit in scheme_fixes(doc, buttons)}
@@ -687,8 +683,6 @@ class _LinkJumps:
 
 def _check_stale(doc: Document, settings: PatchOptions) -> Iterator[Problem]:
     """Links that patch would write anew: the same review decides (``review_links``)."""
-    from mailpatch._patch import review_links
-
     buttons = [read_button_block(doc, el) for el in doc.blocks_of(BUTTON_TYPE)]
     patched = [b for b in buttons if b.loop_guids]
     guids = {g for b in patched for g in b.loop_guids}

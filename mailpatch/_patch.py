@@ -38,7 +38,7 @@ from mailpatch._blocks import (
     scan,
 )
 from mailpatch._errors import ButtonChoice, Cause, MissingOption, Refusal, UnmappedEvent
-from mailpatch._handlebars import WHOLE_LOOPS, Marker, normal_guid
+from mailpatch._handlebars import GUID, WHOLE_LOOPS, Marker, normal_guid
 from mailpatch._html import (
     TAG_NAME_ENDS,
     Kind,
@@ -54,8 +54,10 @@ from mailpatch._link import (
     DEFAULT_FIELDS,
     CalendarLink,
     DecodeError,
-    decode_calendar_url,
+    LinkError,
     is_calendar_url,
+    normalize_endpoint,
+    read_calendar_link,
     slashless_host,
 )
 from mailpatch._moving import (
@@ -102,14 +104,43 @@ class EventRef:
 
 @dataclass(frozen=True)
 class PatchOptions:
-    endpoint: str | None = None  # a host, already normalised (see _link.normalize_endpoint)
+    """What a patch writes. The endpoint and the GUID keys are normalised as the command line
+    reads them (``endpoint`` by ``normalize_endpoint``: ``https://HOST/`` is ``HOST``; keys in
+    braces or upper case as the email's GUIDs are compared), or refused with ValueError
+    (``LinkError``) naming the field: a script cannot write a link the command line would not."""
+
+    endpoint: str | None = None  # the Events API host (normalize_endpoint)
     event: EventRef | None = None  # serves every QR block when they share one GUID
-    events: Mapping[str, EventRef] = field(default_factory=dict)  # lower-case GUID -> event
+    events: Mapping[str, EventRef] = field(default_factory=dict)  # GUID -> event (normal_guid)
     fields: tuple[tuple[str, str], ...] = DEFAULT_FIELDS
     keep_qr: bool = False
     buttons: tuple[tuple[int, int | None], ...] = ()  # explicit choice: (line, col or None)
     force: bool = False  # patch protected / locked blocks
     api_version: str = DEFAULT_API_VERSION
+
+    def __post_init__(self) -> None:
+        if self.endpoint is not None:
+            object.__setattr__(self, "endpoint", normalize_endpoint(self.endpoint))
+        object.__setattr__(self, "events", _normal_events(self.events))
+
+
+def _normal_events(events: Mapping[str, EventRef]) -> dict[str, EventRef]:
+    """``events`` keyed by normal_guid, or LinkError for a key that is no GUID, a value that
+    is no EventRef, or one GUID written twice."""
+    normal: dict[str, EventRef] = {}
+    for key, ref in events.items():
+        if not isinstance(key, str) or not GUID.match(key.strip()):
+            raise LinkError(
+                f"events key {key!r} is not a GUID: type the event's GUID (msevtmgt_eventid), "
+                "such as 3d5f7b9c-1e2a-ef11-a82e-000d3a4b5c6d"
+            )
+        if not isinstance(ref, EventRef):
+            raise LinkError(f"events[{key!r}] is not an EventRef: type EventRef(readable id)")
+        guid = normal_guid(key)
+        if guid in normal:
+            raise LinkError(f"events holds the same GUID twice: {guid}")
+        normal[guid] = ref
+    return normal
 
 
 class EditKind(StrEnum):
@@ -169,22 +200,24 @@ class PatchResult:
     # (GUID, reason) of patched Buttons whose links were not judged: no readable id or no
     # endpoint for them in the settings, or a loop not whole; they are left as they are
     unchecked: tuple[tuple[str, str], ...] = ()
-    # the input's whole-text passes, for verify() to reuse (only for that very input text)
-    survey: Survey | None = field(default=None, compare=False, repr=False)
-    # (input, edits, text) as patch() made them: ``text`` is ``apply(input, edits)``
-    origin: tuple[str, tuple[Edit, ...], str] | None = field(
-        default=None, compare=False, repr=False
+    # What patch() keeps for verify(), none of it the caller's: the input's whole-text passes
+    # (only for that very input text), and (input, edits, text) as patch() made them (``text``
+    # is ``apply(input, edits)``). Set by _result(); a result made otherwise, or copied by
+    # dataclasses.replace, has neither and is checked without them.
+    _survey: Survey | None = field(default=None, init=False, compare=False, repr=False)
+    _origin: tuple[str, tuple[Edit, ...], str] | None = field(
+        default=None, init=False, compare=False, repr=False
     )
 
     @property
     def changed(self) -> bool:
         return bool(self.edits)
 
-    def spliced_from(self, before: str) -> bool:
+    def _spliced_from(self, before: str) -> bool:
         """True when ``text`` is, by construction, ``before`` with ``edits`` applied: the very
         objects patch() built it from (strings and tuples cannot change; a result rebuilt with
         another text or other edits is a different object and says False)."""
-        origin = self.origin
+        origin = self._origin
         return (
             origin is not None
             and origin[0] is before
@@ -207,7 +240,7 @@ def _result(
     done = tuple(edits)
     out = apply(text, edits)
     updates, unchecked = (review.updates, review.unchecked) if review else ((), ())
-    return PatchResult(
+    result = PatchResult(
         out,
         done,
         pairings,
@@ -216,9 +249,10 @@ def _result(
         updates=updates,
         left_behind=tuple(left_behind),
         unchecked=unchecked,
-        survey=survey,
-        origin=(text, done, out),
     )
+    object.__setattr__(result, "_survey", survey)
+    object.__setattr__(result, "_origin", (text, done, out))
+    return result
 
 
 def patch(text: str, options: PatchOptions) -> PatchResult:
@@ -1045,14 +1079,10 @@ def _linked_event(link: ButtonLink, host: str | None) -> str | None:
     """The readable id a Button's calendar link carries, if it goes to the settings' Events
     API host (a look-alike path on another host is a link elsewhere: never taken)."""
     try:
-        decoded = decode_calendar_url(link.url)
-        if decoded.host != host:
-            return None
-        data = decoded.data
-        readable_id = data[0].get("readableEventId") if data else None
-    except (DecodeError, AttributeError, IndexError, KeyError, TypeError, ValueError):
+        entry = read_calendar_link(link.url)
+    except DecodeError:
         return None
-    return readable_id if isinstance(readable_id, str) else None
+    return entry.readable_event_id if entry.host == host else None
 
 
 def _pair(

@@ -1,6 +1,6 @@
 """One file in, one outcome out: read, patch, verify, write -- outcomes as data (like LibCST).
 
-Nothing here prints: a diff or stdin's result travels in ``Outcome.stdout`` so the caller can
+Nothing here prints: a diff or stdin's result travels in ``Outcome.output`` so the caller can
 emit outcomes in input order, whichever worker produced them.
 """
 
@@ -11,6 +11,7 @@ import io
 import os
 import re
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -143,7 +144,7 @@ class Mode(NamedTuple):  # cheaper to define than a dataclass (start-up)
 def unified_diff(name: str, before: str, after: str) -> str:
     # split on \n, \r\n and \r only, as diff and git do (str.splitlines also splits on
     # U+2028, form feeds and more, which would shift the hunk line numbers)
-    import difflib
+    import difflib  # --diff only
 
     lines = difflib.unified_diff(
         list(io.StringIO(before, newline="")),
@@ -413,8 +414,7 @@ class Writes:
     WAITING = 8  # writes queued at most (each holds its result's bytes)
 
     def __init__(self) -> None:
-        import queue
-        import threading
+        import queue  # batches only
 
         self._queue: queue.SimpleQueue[tuple[Slot, Write] | None] = queue.SimpleQueue()
         self._room = threading.BoundedSemaphore(self.WAITING)
@@ -468,8 +468,6 @@ class Slot:
     __slots__ = ("done", "error", "outcome")
 
     def __init__(self) -> None:
-        import threading
-
         self.done = threading.Event()
         self.outcome: Outcome | None = None
         self.error: BaseException | None = None

@@ -7,7 +7,7 @@ email. Like black's safe mode, any failure means nothing is written.
 ``verify`` proves with one libxml2 parse what ``verify_full`` (two parses, two serialisations,
 a second patch) shows by comparison. The output is the input with recorded edits: by
 construction when patch() says it built that very text from that very input (see
-``PatchResult.spliced_from``), else by a text comparison. Each edit is then tied to what
+``PatchResult._spliced_from``), else by a text comparison. Each edit is then tied to what
 libxml2 reads, using comment sentinels written into the input at the edit's two ends:
 
 * an ERQRCode edit must span exactly one element, sentinel / element / sentinel as siblings;
@@ -35,13 +35,24 @@ import lxml.etree
 from mailpatch._blocks import CONDITIONAL, QR_HIT
 from mailpatch._errors import MissingOption, Refusal
 from mailpatch._handlebars import HB_COMMENT, MUSTACHE, closed_expressions, normal_guid
-from mailpatch._html import HTML_SPACE, unescape
+from mailpatch._html import (
+    HTML_SPACE,
+    Kind,
+    LineIndex,
+    comment_body,
+    iter_tokens,
+    malformed,
+    tokenize,
+    unescape,
+)
 from mailpatch._link import (
     PLACEHOLDER,
     CalendarLink,
     DecodeError,
+    LinkError,
     decode_calendar_url,
     is_calendar_url,
+    normalize_endpoint,
 )
 from mailpatch._patch import Edit, EditKind, PatchOptions, PatchResult, patch
 from mailpatch._regex import lazy
@@ -417,10 +428,23 @@ _decoded = functools.lru_cache(maxsize=256)(decode_calendar_url)
 _intended = functools.lru_cache(maxsize=256)(CalendarLink.intended)
 
 
+@functools.lru_cache(maxsize=64)
+def _host_problem(host: str) -> str | None:
+    """Why ``host`` is not an Events API host as normalize_endpoint writes one, or None."""
+    try:
+        normal = normalize_endpoint(host)
+    except LinkError as exc:
+        return str(exc)
+    return None if normal == host else f"it is written {normal!r}"
+
+
 def _check_link(url: str, link: CalendarLink, where: str) -> None:
     """The link decodes to the object meant, and is written exactly as built (a second
     patch judges links as written: anything else would be stale to it)."""
     intended = _intended(link)
+    problem = _host_problem(link.host)
+    if problem is not None:
+        raise VerifyError(f"{where}: {link.host!r} is not an Events API host: {problem}")
     if not is_calendar_url(url):
         raise VerifyError(f"{where}: a link in the loop is not the calendar link: {url[:80]!r}")
     try:
@@ -442,6 +466,8 @@ def verify_full(before: str, result: PatchResult, options: PatchOptions) -> None
     if not result.changed:
         return
     after = result.text
+    # 1. the edits, as text: spliced into the input, each inside its own block, before
+    #    </html>, each Button's new content read by libxml2 as it is written
     _check_splice(before, after, result.edits)
     if not all(_allowed(before, e) for e in result.edits):  # (a text-level check: no parser)
         raise VerifyError("content outside the ERQRCode and Button blocks changed")
@@ -457,13 +483,13 @@ def verify_full(before: str, result: PatchResult, options: PatchOptions) -> None
             raise VerifyError(f"{len(left)} ERQRCode block(s) left in the output")
     # 3. each Button with an event loop: balanced, in order around its links, decoding as meant
     _check_loops(_blocks_of(after_root, "button"), result, event_loops_only=True)
-    # 5. handlebars: nothing lost but the QR image's own, nothing added but link placeholders
-    had = survey_of(before, result.survey).expressions()
+    # 4. handlebars: nothing lost but the QR image's own, nothing added but link placeholders
+    had = survey_of(before, result._survey).expressions()
     _check_expressions(had, after, options, before, result.edits)
-    # 6. read by libxml2, nothing outside the QR and Button blocks differs
+    # 5. read by libxml2, nothing outside the QR and Button blocks differs
     if _skeleton(before_root) != _skeleton(after_root):
         raise VerifyError("content outside the ERQRCode and Button blocks changed")
-    # 7. a second patch is a no-op
+    # 6. a second patch is a no-op
     if patch(after, options).changed:
         raise VerifyError("patching the output again would change it (not idempotent)")
 
@@ -559,8 +585,6 @@ def _check_before_html_end(before: str, result: PatchResult) -> None:
     first = _HTML_END.search(before, 0, result.edits[-1].end + len("</html>"))
     if first is None:  # the common case: no tokenizing
         return
-    from mailpatch._html import Kind, LineIndex, tokenize
-
     end = next((t for t in tokenize(before) if t.kind is Kind.END and t.name == "html"), None)
     if end is not None and result.edits[-1].end > end.start:
         raise Unverifiable(
@@ -890,8 +914,6 @@ def _check_tags_whole(before: str, result: PatchResult) -> None:
     and libxml2 recover from differently (a quote left open, a '>' or a space left out): the
     two readings a patch is checked against then disagree for a reason in the file, not in
     mailpatch."""
-    from mailpatch._html import Kind, LineIndex, malformed
-
     for tok in _tags_and_conditionals(before, 0, result.edits[-1].end):
         problem = malformed(before, tok) if tok.kind is Kind.START else ""
         if problem:
@@ -904,8 +926,6 @@ def _check_tags_whole(before: str, result: PatchResult) -> None:
 def _tags_and_conditionals(source: str, start: int, end: int) -> Iterator[Any]:
     """The tokens that start in ``source[start:end]`` (whole, even the last), and those of
     the markup inside each Outlook conditional comment (which Outlook reads as HTML)."""
-    from mailpatch._html import Kind, comment_body, iter_tokens
-
     for tok in iter_tokens(source, start):
         if tok.start >= end:
             return
@@ -921,7 +941,7 @@ def _verify_fast(before: str, result: PatchResult, options: PatchOptions) -> Non
     if not result.changed:
         return
     _check_edits_made_the_text(before, result)
-    survey = survey_of(before, result.survey)
+    survey = survey_of(before, result._survey)
     rest_may_hold_qr, kept_may_hold_qr, output_may_hold_qr = _qr_hits(survey, result.edits)
     root, removed, buttons = _check_edited_spans(before, result, options, rest_may_hold_qr)
     if not options.keep_qr and kept_may_hold_qr:
@@ -939,7 +959,7 @@ def _check_edits_made_the_text(before: str, result: PatchResult) -> None:
     """The output is the input with the edits applied; each edit is of a kind mailpatch
     makes, and cuts no token in two."""
     edits = result.edits
-    if result.spliced_from(before):  # patch() built the text from them: only their order
+    if result._spliced_from(before):  # patch() built the text from them: only their order
         _check_edits_apart(edits)
     else:
         _check_splice(before, result.text, edits)

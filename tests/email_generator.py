@@ -62,8 +62,8 @@ HB_COMMENT = "{{!-- note {{x}} --}}"
 # --- the axes: every variation has a name, unique across axes -------------------------------
 
 # Variations mailpatch does not support (yet): implemented below, not generated while named
-# here (remove a name to generate it). Empty now: each-else, eq-reversed,
-# eq-no-this and hb-comment ({{!-- note {{x}} --}} in the QR block and the Button) are read.
+# here (remove a name to generate it). Empty: each-else, eq-reversed, eq-no-this and
+# hb-comment ({{!-- note {{x}} --}} in the QR block and the Button) are all read now.
 PENDING: frozenset[str] = frozenset()
 
 MARKER_STYLES = (

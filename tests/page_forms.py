@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from mailpatch import decode
 from mailpatch._cli import main
-from mailpatch._files import decode
 from mailpatch._patch import events_in
 
 from fixturecases import Case

@@ -1,4 +1,4 @@
-"""The CLI contract (the README's "Exit codes", docs/cli.md) through ``main([...])``: exit
+"""The CLI contract (the README's exit codes, docs/reference.md) through ``main([...])``: exit
 codes, bytes on disk, stdout/stderr.
 
 Every test works on copies in ``tmp_path``; fixtures/ is only read.
@@ -311,8 +311,8 @@ def test_nonexistent_path_is_a_usage_error_before_anything_is_written(
 def test_existing_path_that_cannot_be_read_is_refused_and_others_processed(
     tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:
-    """A file that exists but cannot be read is a refusal (123), not a usage
-    error (a dangling symlink here: root reads a chmod 000 file anyway)."""
+    """A file that exists but cannot be read is a refusal (123, the README's exit codes), not
+    a usage error (a dangling symlink here: root reads a chmod 000 file anyway)."""
     c = case("patch", "crlf")
     path = copy(c, tmp_path)
     dangling = tmp_path / "dangling.html"

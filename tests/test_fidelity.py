@@ -160,9 +160,7 @@ def test_the_verifier_refuses_a_block_put_into_a_paragraph() -> None:
     edits = tuple(damaged if e is edit else e for e in result.edits)
     from mailpatch._patch import apply
 
-    forged = dataclasses.replace(
-        result, text=apply(email, list(edits)), edits=edits, survey=None, origin=None
-    )
+    forged = dataclasses.replace(result, text=apply(email, list(edits)), edits=edits)
     for check in (_verify_fast, verify_full):
         with pytest.raises(VerifyError, match="does not sit where it is written"):
             check(email, forged, ONE_EVENT)

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
+from mailpatch import decode
 from mailpatch._blocks import BUTTON_TYPE, QR_TYPE, scan
 from mailpatch._errors import Refusal
-from mailpatch._files import decode
 from mailpatch._html import LineIndex
 from mailpatch._patch import PatchResult, patch
 

@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 
 import mailpatch._cli
+from mailpatch import FileProblem
 from mailpatch._cli import EXIT_OK, EXIT_USAGE, main
-from mailpatch._files import FileProblem, Pending, _identity, commit, read_file, write_pending
+from mailpatch._files import Pending, _identity, commit, read_file, write_pending
 
 from fixturecases import Case, cases
 

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mailpatch import decode
 from mailpatch._blocks import button_horizon, locate
 from mailpatch._errors import MissingOption, Refusal
-from mailpatch._files import decode
 from mailpatch._options import build_options
 from mailpatch._patch import PatchOptions, patch_read, read_email
 from mailpatch._survey import Survey

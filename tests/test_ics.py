@@ -284,6 +284,16 @@ def test_link_supplies_the_keys_and_data_fills_them(
             id="broken-json",
         ),
         pytest.param(
+            ["--link", _fixture_href().replace("}}]", "}},{}]")],
+            "data is not an array of one event object (run 'mailpatch lint' on the email)",
+            id="two-entries",
+        ),
+        pytest.param(
+            ["--link", _fixture_href().replace("%22data%22:{", "%22data%22:1,%22x%22:{", 1)],
+            "the event's data is not an object",
+            id="data-not-an-object",
+        ),
+        pytest.param(
             ["--link", _fixture_href().replace("firstname", "msevtmgt_checkin_url")],
             "MP108",
             id="reserved-in-link",

@@ -16,7 +16,9 @@ from mailpatch._link import (
     DEFAULT_FIELDS,
     PLACEHOLDER,
     CalendarLink,
+    DecodeError,
     LinkChange,
+    LinkEntry,
     LinkError,
     build_fields,
     compare_links,
@@ -25,6 +27,7 @@ from mailpatch._link import (
     endpoint_problems,
     normalize_endpoint,
     placeholder_problems,
+    read_calendar_link,
 )
 
 HOST = "contoso.svc.dynamics.com"
@@ -85,8 +88,8 @@ def test_endpoint_refused(given_: str, fragment: str) -> None:
                 "unexpected path /x; give the host, optionally with /EvtMgmt/api/v2.0/",
                 "credentials are not allowed",
                 "a port is not allowed",
-                "'contoso' is not a host name: it has one label only; the endpoint is like "
-                "<id>.svc.dynamics.com",
+                "'contoso' is not a host name: it has one label only; type it like "
+                "<org>.svc.dynamics.com",
             ],
             id="every-part-wrong",
         ),
@@ -151,6 +154,76 @@ def test_compare_links_in_decoded_terms(before: str, after: str, said: list[str]
 def test_a_change_keeps_its_parts_apart() -> None:
     (change,) = compare_links(LINK, CalendarLink(HOST, "Renamed").url())
     assert change == LinkChange("readableEventId", "ContosoSummit2025", "Renamed")
+
+
+ICS_URL = f"https://{HOST}/EvtMgmt/api/v2.0/calendar/personal/ics?api-version=2016-06-30"
+
+
+def _with(data: str) -> str:
+    return f"{ICS_URL}&data={urllib.parse.quote(data, safe='[]{}:,')}"
+
+
+@pytest.mark.parametrize(
+    ("url", "read"),
+    [
+        pytest.param(
+            LINK,
+            LinkEntry(HOST, "ContosoSummit2025", None, dict(DEFAULT_FIELDS)),
+            id="built",
+        ),
+        pytest.param(
+            CalendarLink(HOST, "Ev", (("k", "v"),), session_id="S1").url(),
+            LinkEntry(HOST, "Ev", "S1", {"k": "v"}),
+            id="session",
+        ),
+        pytest.param(
+            _with('[{"readableEventId":"Ev","data":{"n":1}}]'),
+            LinkEntry(HOST, "Ev", None, {"n": 1}),
+            id="values-as-written",
+        ),
+        pytest.param(
+            _with('[{"readableEventId":"Ev","x":1}]'),
+            LinkEntry(HOST, "Ev", None, None),
+            id="no-data-object",
+        ),
+        pytest.param(ICS_URL, "no data= parameter", id="no-data-parameter"),
+        pytest.param(_with("[{"), "data is not JSON", id="not-json"),
+        pytest.param(ICS_URL + "&data=%ff", "'utf-8' codec can't decode", id="not-utf-8"),
+        pytest.param(_with("{}"), "data is not an array of one event object", id="object"),
+        pytest.param(_with("[]"), "data is not an array of one event object", id="empty"),
+        pytest.param(_with("[1]"), "data is not an array of one event object", id="number"),
+        pytest.param(
+            _with('[{"readableEventId":"A"},{"readableEventId":"B"}]'),
+            "data is not an array of one event object",
+            id="two-events",
+        ),
+        pytest.param(
+            _with('[{"data":{}}]'), "readableEventId is missing or not text", id="no-event-id"
+        ),
+        pytest.param(
+            _with('[{"readableEventId":[1]}]'),
+            "readableEventId is missing or not text",
+            id="event-id-not-text",
+        ),
+        pytest.param(
+            _with('[{"readableEventId":"Ev","sessionId":2}]'),
+            "sessionId is not text",
+            id="session-not-text",
+        ),
+        pytest.param(
+            _with('[{"readableEventId":"Ev","data":["a"]}]'),
+            "data is not an object",
+            id="data-not-object",
+        ),
+    ],
+)
+def test_read_calendar_link(url: str, read: LinkEntry | str) -> None:
+    """The one typed reading of a calendar link's data JSON (patch, ics and the pages)."""
+    if isinstance(read, LinkEntry):
+        assert read_calendar_link(url) == read
+    else:
+        with pytest.raises(DecodeError, match=re.escape(read)):
+            read_calendar_link(url)
 
 
 def test_href_shape_matches_the_documented_call() -> None:

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mailpatch import decode
 from mailpatch._cli import main
-from mailpatch._files import decode
 from mailpatch._html import Attr, LineIndex, StartTag, Token, tokenize
 from mailpatch._link import RESERVED_FIELD, CalendarLink, build_fields, placeholder_problems
 from mailpatch._lint import RULES, CalendarContent, Link, check_link, lint

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mailpatch import decode
 from mailpatch._blocks import BUTTON_TYPE, QR_TYPE, locate, scan
-from mailpatch._files import decode
 from mailpatch._html import _RAW_TEXT, Kind, skip, tokenize
 
 from fixturecases import Case, cases

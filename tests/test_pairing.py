@@ -14,6 +14,10 @@ OPTIONS = PatchOptions(endpoint=ENDPOINT, event=EventRef("ev-1"))
 SAME = CalendarLink(ENDPOINT, "ev-1").href()
 OTHER = CalendarLink(ENDPOINT, "ev-2").href()
 BROKEN = "https://contoso.svc.dynamics.com/EvtMgmt/api/v2.0/calendar/personal/ics?data=[{"
+# one link for two events: the API's reading of it is not one event's (read_calendar_link),
+# so it is no link to this event, as preview, serve and ics read it too
+SAME_AND_OTHER = SAME.removesuffix("]") + ",{%22readableEventId%22:%22ev-2%22}]"
+SESSION_NOT_TEXT = SAME.replace("[{", "[{%22sessionId%22:1,", 1)
 
 
 def button(label: str, *hrefs: str) -> str:
@@ -28,6 +32,12 @@ PAIRED = [
     pytest.param([button("A", OTHER), button("B", "#")], "B", id="other-event-skipped"),
     pytest.param([button("A", BROKEN), button("B", "about:blank")], "B", id="broken-link-skipped"),
     pytest.param([button("A", SAME, OTHER), button("B", "")], "B", id="two-events-skipped"),
+    pytest.param(
+        [button("A", SAME_AND_OTHER), button("B", "#")], "B", id="one-link-two-events-skipped"
+    ),
+    pytest.param(
+        [button("A", SESSION_NOT_TEXT), button("B", "#")], "B", id="session-not-text-skipped"
+    ),
     pytest.param(
         [button("A", "https://example.com/"), button("B", "#")], "B", id="real-link-skipped"
     ),

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from mailpatch import decode
 from mailpatch._blocks import scan
-from mailpatch._files import decode
 from mailpatch._handlebars import closed_expressions, closing_bound
 from mailpatch._html import Kind
 from mailpatch._lint import lint

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from mailpatch import Unverifiable, verify
 from mailpatch._errors import Refusal
 from mailpatch._patch import patch
-from mailpatch._verify import Unverifiable, verify
 
 from pathological_inputs import BUTTON, ONE_EVENT, qr
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from mailpatch import _cli
+from mailpatch import FileProblem, _cli
 from mailpatch._cli import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
 from mailpatch._discover import gitignore_spec
-from mailpatch._files import FileProblem, temp_prefix, write_atomic
+from mailpatch._files import temp_prefix, write_atomic
 
 from fixturecases import FIXTURES
 

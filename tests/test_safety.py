@@ -27,8 +27,8 @@ import pytest
 import mailpatch._cli
 import mailpatch._run
 import mailpatch._verify
+from mailpatch import FileProblem, decode
 from mailpatch._cli import EXIT_OK, EXIT_REFUSED, main
-from mailpatch._files import FileProblem, decode
 
 from fixturecases import Case, cases
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from mailpatch import decode
 from mailpatch._cli import cli, main
 from mailpatch._config import guid_as_id_problem, load_config
-from mailpatch._files import decode
 from mailpatch._options import build_options
 from mailpatch._patch import events_in
 from mailpatch.page._serve import (

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from mailpatch import Unverifiable, VerifyError, decode, verify
 from mailpatch._errors import Refusal
-from mailpatch._files import decode
 from mailpatch._patch import Edit, EditKind, EventRef, PatchOptions, PatchResult, apply, patch
 from mailpatch._run import Mode, Status, process
-from mailpatch._verify import Unverifiable, VerifyError, _verify_fast, verify, verify_full
+from mailpatch._verify import _verify_fast, verify_full
 
 import pathological_inputs
 from fixturecases import Case, cases
@@ -207,13 +207,13 @@ def test_only_patch_own_results_skip_the_splice_comparison() -> None:
     from that very input and those very edits; a result rebuilt in any part is compared."""
     case = next(c for c in PATCH if c.name == "newer-editor-button")
     before, result = _result(case)
-    assert result.spliced_from(before)
-    assert not result.spliced_from("".join([before[:1], before[1:]]))  # equal, not the same
+    assert result._spliced_from(before)
+    assert not result._spliced_from("".join([before[:1], before[1:]]))  # equal, not the same
     retexted = dataclasses.replace(result, text="".join([result.text[:1], result.text[1:]]))
-    assert not retexted.spliced_from(before)
+    assert not retexted._spliced_from(before)
     reedited = dataclasses.replace(result, edits=tuple(list(result.edits)))
-    assert not reedited.spliced_from(before)
-    assert not PatchResult(result.text, result.edits).spliced_from(before)
+    assert not reedited._spliced_from(before)
+    assert not PatchResult(result.text, result.edits)._spliced_from(before)
     # and a rebuilt text that differs is caught, even with the same length
     swapped = result.text.replace("</body>", "</BODY>")
     with pytest.raises(VerifyError, match="recorded edits"):
@@ -410,9 +410,7 @@ def test_an_update_outside_any_button_is_caught() -> None:
     start = before.index("https://example.com/x")
     edit = next(e for e in result.edits if e.what == "link")
     moved = Edit(start, start + len("https://example.com/x"), edit.replacement, "link")
-    forged = dataclasses.replace(
-        result, text=apply(before, [moved]), edits=(moved,), survey=None, origin=None
-    )
+    forged = dataclasses.replace(result, text=apply(before, [moved]), edits=(moved,))
     with pytest.raises(VerifyError, match="outside a Button block"):
         _verify_fast(before, forged, options)
     with pytest.raises(VerifyError):

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from mailpatch import decode
 from mailpatch._errors import MissingOption, Refusal
-from mailpatch._files import decode
 from mailpatch._options import build_options
 from mailpatch._patch import Edit, EditKind, PatchResult, apply, patch
 from mailpatch._verify import VerifyError, verify, verify_full
