@@ -349,22 +349,9 @@ def _patched(
         return Outcome(
             path, status, unchecked=result.unchecked, output=echo, journeys=signs, events=events
         )
-    from mailpatch._verify import Unverifiable, VerifyError, verify  # lxml: once a file changes
-
-    try:
-        verify(email.text, result, options)
-    except Unverifiable as exc:  # a limit of the verifier, not a bug: refused like bad input
-        message = f"the patch cannot be verified ({exc}); nothing was written"
-        return Outcome(path, Status.REFUSED, message, output=echo, events=events)
-    except VerifyError as exc:
-        return Outcome(
-            path,
-            Status.ERROR,
-            f"INTERNAL ERROR: the patched email failed verification ({exc}); nothing was "
-            "written. Please report this with the file.",
-            output=echo,
-            events=events,
-        )
+    problem = verify_problem(email.text, result, options)
+    if problem is not None:
+        return Outcome(path, problem[0], problem[1], output=echo, events=events)
 
     def made(status: Status, output: bytes = b"") -> Outcome:
         return Outcome(
@@ -478,6 +465,27 @@ class Slot:
             raise self.error
         assert self.outcome is not None
         return self.outcome
+
+
+def verify_problem(
+    text: str, result: PatchResult, options: PatchOptions
+) -> tuple[Status, str] | None:
+    """None when the patch of ``text`` passes verify(); else what a run reports: REFUSED when
+    the verifier cannot check it (a limit, like bad input), ERROR when it disagrees (a bug).
+    The one judgement of a patch for the command line and the pages."""
+    from mailpatch._verify import Unverifiable, VerifyError, verify  # lxml: once a file changes
+
+    try:
+        verify(text, result, options)
+    except Unverifiable as exc:
+        return Status.REFUSED, f"the patch cannot be verified ({exc}); nothing was written"
+    except VerifyError as exc:
+        return (
+            Status.ERROR,
+            f"INTERNAL ERROR: the patched email failed verification ({exc}); nothing was "
+            "written. Please report this with the file.",
+        )
+    return None
 
 
 def journeys_signs(text: str) -> str:

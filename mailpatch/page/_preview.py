@@ -29,7 +29,7 @@ from mailpatch._ics import EventDetails
 from mailpatch._link import DecodeError, decode_calendar_url
 from mailpatch._lint import RULES, CalendarContent, check_link, links
 from mailpatch._patch import PatchOptions, patch
-from mailpatch._run import unified_diff
+from mailpatch._run import unified_diff, verify_problem
 from mailpatch.page._render import RenderError, Template, parse, render
 from mailpatch.page._templates import environment
 
@@ -413,18 +413,9 @@ def _verified(source: str, options: PatchOptions) -> str:
     result = patch(source, options)
     if not result.changed:
         return source
-    from mailpatch._verify import Unverifiable, VerifyError, verify
-
-    try:
-        verify(source, result, options)
-    except Unverifiable as exc:
-        raise Refusal(f"the patch cannot be verified ({exc}); nothing was written", 0) from None
-    except VerifyError as exc:
-        raise Refusal(
-            f"INTERNAL ERROR: the patched email failed verification ({exc}); please report "
-            "this with the file",
-            0,
-        ) from None
+    problem = verify_problem(source, result, options)  # judged as `mailpatch patch` judges it
+    if problem is not None:
+        raise Refusal(problem[1], 0)
     return result.text
 
 

@@ -16,7 +16,7 @@ from functools import cached_property
 
 from mailpatch._errors import Cause, Refusal
 from mailpatch._html import LineIndex
-from mailpatch._link import DecodeError, LinkChange, decode_calendar_url
+from mailpatch._link import DecodeError, LinkChange, read_calendar_link
 from mailpatch._patch import ButtonSummary, buttons_in, events_in
 from mailpatch._run import Outcome, Status
 
@@ -124,16 +124,10 @@ def _linked(urls: Sequence[str]) -> set[tuple[str, str, str]]:
     out = set()
     for url in urls:
         try:
-            decoded = decode_calendar_url(url)
-        except (DecodeError, ValueError):
+            entry = read_calendar_link(url)
+        except DecodeError:
             continue
-        data = decoded.data
-        entry = data[0] if isinstance(data, list) and len(data) == 1 else None
-        if not isinstance(entry, dict):
-            continue
-        readable, session = entry.get("readableEventId"), entry.get("sessionId", "")
-        if isinstance(readable, str) and isinstance(session, str):
-            out.add((decoded.host, readable, session))
+        out.add((entry.host, entry.readable_event_id, entry.session_id or ""))
     return out
 
 
