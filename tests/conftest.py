@@ -108,31 +108,3 @@ def handlebars_lines(handlebars: Renderer) -> Iterator[LineRenderer]:
     renderer = LineRenderer(handlebars.node)
     yield renderer
     renderer.close()
-
-
-# Slow tests marked by name here rather than in their own files (the marker is the same; a
-# whole module when None): `pytest -m "not slow"` leaves them out, .ci/run runs them.
-SLOW_BY_NAME: dict[str, frozenset[str] | None] = {
-    "test_bench.py": None,  # runs the benchmarks' quick mode and a batch in worker processes
-    "test_platform.py": frozenset({"test_the_issue_case_under_debians_python"}),  # a venv run
-    "test_reliability.py": frozenset(  # a process per case
-        {"test_stdout_full_or_closed", "test_a_file_name_that_is_not_utf8"}
-    ),
-    "test_safety.py": frozenset({"test_sigint_mid_batch"}),  # Ctrl-C into a batch of processes
-    "test_shortcuts.py": frozenset(
-        {
-            "test_survey_hits_are_the_hits_of_each_former_pass",  # the fixtures, pass by pass
-            "test_open_paragraphs_look_back_as_the_whole_text_pattern",
-        }
-    ),
-    "test_verify_fast.py": frozenset({"test_whatever_full_rejects_fast_rejects"}),
-}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.path.name not in SLOW_BY_NAME:
-            continue
-        names = SLOW_BY_NAME[item.path.name]
-        if names is None or getattr(item, "originalname", item.name) in names:
-            item.add_marker(pytest.mark.slow)

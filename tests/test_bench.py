@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # the benchmarks' quick mode and a batch in worker processes
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -196,6 +196,7 @@ def _affected_python() -> tuple[str, str] | None:
     return done.stdout.strip(), done.stderr.strip()
 
 
+@pytest.mark.slow
 def test_the_issue_case_under_debians_python(tmp_path: Path) -> None:
     """``patch --check`` on the example email says it would patch (exit 1), and the table
     above holds, under /usr/bin/python3 when that is CPython 3.11.0-3.11.4 (Debian 12 ships

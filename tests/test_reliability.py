@@ -259,6 +259,7 @@ def test_gitignore_patterns_git_tolerates(lines: str, ignored: list[str], kept: 
 # --- no traceback, ever -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_file_name_that_is_not_utf8(tmp_path: Path) -> None:
     name = os.fsdecode(b"\xff.html")
     shutil.copyfile(EXAMPLE, tmp_path / name)
@@ -296,6 +297,7 @@ def test_option_values_that_are_not_utf8_are_a_usage_error(option: str) -> None:
         pytest.param(["--version"], id="version"),
     ],
 )
+@pytest.mark.slow
 @pytest.mark.parametrize("sink", ["full", "closed", "no-descriptor"])
 def test_stdout_full_or_closed(args: list[str], sink: str) -> None:
     stdin = b""

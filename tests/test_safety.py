@@ -452,6 +452,7 @@ def test_interrupt_inside_a_write(
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_sigint_mid_batch(tmp_path: Path, jobs: str) -> None:

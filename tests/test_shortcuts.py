@@ -58,6 +58,7 @@ def _needs_scan(text: str, starts: list[int]) -> bool:
     )
 
 
+@pytest.mark.slow
 @given(st.lists(st.sampled_from(_PARAGRAPH_PIECES), max_size=14))
 def test_open_paragraphs_look_back_as_the_whole_text_pattern(pieces: list[str]) -> None:
     """Where a '<p' lies after the last '</p' the whole document is scanned; elsewhere the
@@ -121,6 +122,7 @@ _ATTRIBUTE = st.tuples(
 ).map("".join)
 
 
+@pytest.mark.slow
 @given(st.lists(_ATTRIBUTE, max_size=8))
 def test_survey_hits_are_the_hits_of_each_former_pass(pieces: list[str]) -> None:
     text = "".join(pieces)

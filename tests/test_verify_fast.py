@@ -74,6 +74,7 @@ def test_corpus_patches_pass(seed: int) -> None:
     st.sampled_from(PATCH),
     st.data(),
 )
+@pytest.mark.slow
 def test_whatever_full_rejects_fast_rejects(case: Case, data: st.DataObject) -> None:
     """Damage an honest patch at random (its edits moved, junk in the new content, junk around
     the blocks, junk in the input before patching): if the full comparison objects, the fast
