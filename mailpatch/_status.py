@@ -9,8 +9,10 @@ from mailpatch._run import Outcome, Status
 CHANGED = (Status.PATCHED, Status.WOULD_PATCH, Status.UPDATED, Status.WOULD_UPDATE)
 
 
-def status_line(outcome: Outcome, verbose: bool) -> str | None:
-    """The status line for one file, or None when it is not worth a line at this verbosity."""
+def status_line(outcome: Outcome, verbose: bool, warnings: bool = True) -> str | None:
+    """The status line for one file, or None when it is not worth a line at this verbosity;
+    then, with ``warnings``, a line for each text about the removed QR code (the page lists
+    those on its own)."""
     made = f" ({outcome.changes})"
     if outcome.status in (Status.REFUSED, Status.ERROR):
         return f"error: cannot patch {outcome.where}: {outcome.message}"
@@ -39,6 +41,8 @@ def status_line(outcome: Outcome, verbose: bool) -> str | None:
         line += f"; {outcome.not_checked}"
     if verbose and outcome.left:
         line += "; removed with the QR block: " + ", ".join(repr(t) for t in outcome.left)
+    if not warnings:
+        return line
     return line + "".join("\n" + text for text in qr_warnings(outcome))
 
 

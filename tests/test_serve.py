@@ -284,6 +284,9 @@ def test_text_about_the_removed_qr_code_is_a_plain_warning(site: Site) -> None:
         f"for a fast check-in.” (line {line} of the converted email), but the QR code is gone: "
         "change or remove that text in the designer before you send it.</li>\n</ul>"
     ) in page
+    # the status line is the one line `patch -v` prints first: the warning is listed above
+    status = re.search(r'<code id="status-line">([^<]*)</code>', page)
+    assert status is not None and status.group(1) == "patched summit.html (1 calendar button)"
     quiet = data.replace(said.encode(), b"See you there.")
     page = text_of(post(site, fields, {"email_file": ("summit.html", quiet)}))
     assert "Converted" in page and 'id="warnings"' not in page

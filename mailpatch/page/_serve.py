@@ -600,7 +600,8 @@ def toml_snippet(settings: Settings, options: PatchOptions, guids: Sequence[str]
 
 
 def _status_line(outcome: Outcome) -> str:
-    return status_line(outcome, verbose=True) or outcome.status.value  # as `patch -v` prints
+    # as `patch -v` prints it; the QR-text warnings are listed apart on the page
+    return status_line(outcome, verbose=True, warnings=False) or outcome.status.value
 
 
 Part = tuple[str, bool]  # a piece of a diff line, and whether it is a changed part
