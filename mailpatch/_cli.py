@@ -919,10 +919,21 @@ def _json_report(
             for o, c in zip(outcomes, configs, strict=True)
         ],
         "excluded": list(skipped),
-        "summary": {s.name.lower(): sum(o.status is s for o in outcomes) for s in Status},
+        "summary": _json_summary(outcomes),
         "exit_code": code,
     }
     return json_document(document)
+
+
+def _json_summary(outcomes: Sequence[Outcome]) -> dict[str, int]:
+    """Files by status; a result found already in place counts as ``up_to_date`` only, as the
+    text summary says it (nothing was written: not "patched")."""
+    same = [o.up_to_date and o.status in _CHANGED for o in outcomes]
+    counts = {
+        s.name.lower(): sum(o.status is s and not up for o, up in zip(outcomes, same, strict=True))
+        for s in Status
+    }
+    return {**counts, "up_to_date": sum(same)}
 
 
 def _summary(outcomes: list[Outcome]) -> str:

@@ -323,11 +323,14 @@ def test_a_second_output_dir_run_says_its_results_were_already_there(
     assert second.endswith("1 file without a QR block, 1 file already up to date.\n")
     assert all(p.stat().st_mtime_ns == aged for p in out.iterdir())
     assert main([*args, "--format", "json"]) == 0
-    files = json.loads(capsys.readouterr().out)["files"]
-    assert [(f["status"], f["up_to_date"]) for f in files] == [
+    report = json.loads(capsys.readouterr().out)
+    assert [(f["status"], f["up_to_date"]) for f in report["files"]] == [
         ("not_applicable", True),
         ("patched", True),
     ]
+    # counted as the text summary counts them: nothing was written, so none is "patched"
+    assert (report["summary"]["patched"], report["summary"]["up_to_date"]) == (0, 1)
+    assert report["summary"]["not_applicable"] == 1
 
 
 def test_json_outcomes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
