@@ -84,7 +84,10 @@ class JourneysLook(NamedTuple):
 
 def journeys_look(text: str, most: int = 3) -> JourneysLook | None:
     """The real-time journeys signs in an email without an ERQRCode block, or None when it
-    has none or holds outbound's own handlebars. One pass of each pattern, at C speed."""
+    has none or holds outbound's own handlebars. A label alone is no sign: a bare ``{{name}}``
+    is also what the event's Calendar content and many hand-written templates hold; labels are
+    listed beside a compliance token or the designer's markup. One pass of each pattern, at C
+    speed."""
     if "{{" in text and _OUTBOUND.search(text):
         return None
     found: list[Sign] = []
@@ -92,17 +95,18 @@ def journeys_look(text: str, most: int = 3) -> JourneysLook | None:
         found.append(Sign(m.start(), m.group(0), True))
         if len(found) >= most:
             break
-    if len(found) < most and "{{" in text:
+    markup = _MARKUP.search(text) if _has_markup_words(text) else None
+    if not found and markup is None:
+        return None
+    if len(found) < most and "{{" in text:  # documented signs first, then the inferred ones
         for m in _LABEL.finditer(text):
             if m.group(1) not in _NOT_LABELS and not _TOKENS.fullmatch(m.group(0)):
                 found.append(Sign(m.start(), m.group(0), True))
                 if len(found) >= most:
                     break
-    if len(found) < most and _has_markup_words(text):
-        for m in _MARKUP.finditer(text):
+    if len(found) < most and markup is not None:
+        for m in _MARKUP.finditer(text, markup.start()):
             found.append(Sign(m.start(), m.group(0)[:60], False))
             if len(found) >= most:
                 break
-    if not found:
-        return None
     return JourneysLook(tuple(sorted(found)[:most]))

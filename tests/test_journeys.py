@@ -16,18 +16,27 @@ OUTBOUND = FIXTURES / "unchanged" / "no-qr-block" / "input.html"
 @pytest.mark.parametrize(
     ("html_", "signs"),
     [
-        pytest.param("<p>Dear {{FirstName}},</p>", ["{{FirstName}}"], id="label"),
+        pytest.param(
+            "<p>Dear {{FirstName}},</p>{{CompanyAddress}}",
+            ["{{FirstName}}", "{{CompanyAddress}}"],
+            id="label-beside-a-token",
+        ),
         pytest.param(
             '<a href="{{PreferenceCenter}}">x</a> {{ CompanyAddress }}',
             ["{{PreferenceCenter}}", "{{ CompanyAddress }}"],
             id="compliance-tokens",
         ),
         pytest.param(
-            "<!-- {{#if placeholderName}} --><p>x</p><!-- {{/if}} -->",
-            ["{{#if placeholderName}}"],
+            '<div data-layout-version="v2"><!-- {{#if placeholderName}} --><p>x</p>'
+            "<!-- {{/if}} -->",
+            ["data-layout-version (inferred)", "{{#if placeholderName}}"],
             id="inline-condition",
         ),
-        pytest.param("<!-- {{#each Products}} -->", ["{{#each Products}}"], id="list"),
+        pytest.param(
+            "<!-- {{#each Products}} -->{{PreferenceCenter}}",
+            ["{{#each Products}}", "{{PreferenceCenter}}"],
+            id="list",
+        ),
         pytest.param(
             '<div data-layout="true" data-layout-version="v2">',
             ["data-layout-version (inferred)"],
@@ -50,6 +59,13 @@ def test_signs_of_real_time_journeys(html_: str, signs: list[str]) -> None:
     "html_",
     [
         pytest.param("<p>No personalization at all.</p>", id="plain"),
+        # labels alone: the event's Calendar content beside the emails, a hand-written page
+        pytest.param("<p>Dear {{FirstName}},</p>", id="a-label-alone"),
+        pytest.param("<p>Hello {{name}}</p>", id="a-bare-name"),
+        pytest.param(
+            "<p>{{firstname}}, your code {{registrationId}}: {{msevtmgt_checkin_url}}</p>",
+            id="calendar-content",
+        ),
         pytest.param("<p>Hi {{contact.firstname}}</p>{{PreferenceCenter}}", id="entity-path"),
         pytest.param("{{#if (eq contact.address1_country 'Denmark')}}x{{/if}}", id="helper"),
         pytest.param("{{msdyncrm_contentsettings.msdyncrm_subscriptioncenter}}", id="settings"),
