@@ -120,7 +120,14 @@ class PatchOptions:
 
     def __post_init__(self) -> None:
         if self.endpoint is not None:
+            if not isinstance(self.endpoint, str):
+                raise LinkError(
+                    f"endpoint {self.endpoint!r} is not text: type the host, such as "
+                    "contoso.svc.dynamics.com"
+                )
             object.__setattr__(self, "endpoint", normalize_endpoint(self.endpoint))
+        if self.event is not None and not isinstance(self.event, EventRef):
+            raise LinkError(f"event {self.event!r} is not an EventRef: type EventRef(readable id)")
         object.__setattr__(self, "events", _normal_events(self.events))
 
 

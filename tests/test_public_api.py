@@ -152,6 +152,22 @@ def test_event_keys_that_are_no_guid_are_refused(events: dict[str, object], said
         mailpatch.PatchOptions(endpoint=HOST, events=events)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        ({"endpoint": HOST, "event": "Summit"}, "event 'Summit' is not an EventRef"),
+        ({"endpoint": HOST.encode()}, "is not text"),
+        ({"endpoint": 5}, "endpoint 5 is not text"),
+    ],
+)
+def test_options_of_the_wrong_type_are_refused_by_name(
+    options: dict[str, object], said: str
+) -> None:
+    """A ValueError naming the field, not an AttributeError from deep in patch()."""
+    with pytest.raises(ValueError, match=re.escape(said)):
+        mailpatch.PatchOptions(**options)  # type: ignore[arg-type]
+
+
 def test_verify_refuses_a_link_to_no_endpoint() -> None:
     """Options forced past their check (or a hand-made result) that write a link whose host is
     no endpoint: verify refuses it, as the runner would refuse to write it."""
