@@ -463,13 +463,17 @@ def decode_calendar_url(url: str) -> DecodedLink:
     Splits the query on ``&``, percent-decodes each value (``+`` is never emitted, so form
     and plain decoding agree) and ``json.loads`` the ``data`` parameter.
     """
-    parts = urllib.parse.urlsplit(url)
-    params: dict[str, str] = {}
-    for pair in parts.query.split("&"):
-        if not pair:
-            continue
-        key, _, value = pair.partition("=")
-        params[urllib.parse.unquote(key)] = urllib.parse.unquote(value, errors="strict")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname or ""
+        params: dict[str, str] = {}
+        for pair in parts.query.split("&"):
+            if not pair:
+                continue
+            key, _, value = pair.partition("=")
+            params[urllib.parse.unquote(key)] = urllib.parse.unquote(value, errors="strict")
+    except ValueError as exc:  # a bad [IPv6] host, a % escape that is no UTF-8
+        raise DecodeError(f"not a URL the API can read: {exc}") from None
     data: Any = None
     if "data" in params:
         try:
@@ -478,7 +482,7 @@ def decode_calendar_url(url: str) -> DecodedLink:
             raise DecodeError(f"data is not JSON: {exc}") from exc
         except RecursionError:  # '[[[[…' a thousand deep: no calendar link nests like that
             raise DecodeError("data is not JSON: nested too deep") from None
-    return DecodedLink(host=parts.hostname or "", path=parts.path, params=params, data=data)
+    return DecodedLink(host=host, path=parts.path, params=params, data=data)
 
 
 @dataclass(frozen=True)

@@ -405,3 +405,17 @@ def test_build_fields_refused(overrides, drop, fragment) -> None:
 def test_link_refuses_bad_values(kwargs) -> None:
     with pytest.raises(LinkError):
         CalendarLink(HOST, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://[::1/x?data=[]",
+        "https://contoso.svc.dynamics.com/x?data=%ff",
+        "https://[zz]/x?data=[]",
+    ],
+)
+def test_decode_calendar_url_says_decodeerror_for_what_it_cannot_read(url: str) -> None:
+    """The documented error, not urllib's ValueError or a UnicodeDecodeError."""
+    with pytest.raises(DecodeError, match="not a URL the API can read"):
+        decode_calendar_url(url)
