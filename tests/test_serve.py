@@ -821,6 +821,20 @@ def test_inspect_reads_a_patched_emails_ids_and_endpoint_from_its_links(site: Si
 
 
 @pytest.mark.parametrize(
+    "host", ["127.0.0.1", "https", "xn--bcher-kva.de"], ids=["ip", "doubled-scheme", "idn"]
+)
+def test_inspect_offers_no_endpoint_the_form_would_refuse(site: Site, host: str) -> None:
+    """A patched email whose links go to a host the form refuses: the endpoint is left empty
+    (pre-filled, it came back refused when submitted)."""
+    (case,) = [c for c in cases("patch") if c.name == MULTI]
+    text = case.expected.read_text("utf-8").replace("https://contoso.svc.dynamics.com/", (
+        "https://https://contoso.svc.dynamics.com/" if host == "https" else f"https://{host}/"
+    ))
+    document = as_json(inspect(site, {"email_file": ("summit.html", text.encode())}))
+    assert document["endpoint"] == ""
+
+
+@pytest.mark.parametrize(
     ("files", "fields", "status", "problem"),
     [
         pytest.param({}, {}, 400, "Choose the exported email file, or paste its HTML.", id="none"),

@@ -16,7 +16,13 @@ from functools import cached_property
 
 from mailpatch._errors import Cause, Refusal
 from mailpatch._html import LineIndex
-from mailpatch._link import DecodeError, LinkChange, read_calendar_link
+from mailpatch._link import (
+    DecodeError,
+    LinkChange,
+    LinkError,
+    normalize_endpoint,
+    read_calendar_link,
+)
 from mailpatch._patch import ButtonSummary, buttons_in, events_in
 from mailpatch._run import Outcome, Status
 
@@ -119,6 +125,14 @@ def button_ref(lines: LineIndex, offset: int, label: str, elsewhere: bool = Fals
     return ButtonRef(label, line, column, elsewhere)
 
 
+def _endpoint_as_typed(host: str) -> bool:
+    """Whether ``host`` is an endpoint the form takes as it is."""
+    try:
+        return normalize_endpoint(host) == host
+    except LinkError:
+        return False
+
+
 def _linked(urls: Sequence[str]) -> set[tuple[str, str, str]]:
     """(host, readable id, session) of each calendar link that the API can read."""
     out = set()
@@ -168,7 +182,13 @@ def inspect_email(text: str) -> Inspection:
         rows.append(
             EventRow(n, guid, ", ".join(where) or "in the email", guid in needed, readable, session)
         )
-    hosts = {host for host, _, _ in _linked([u for s in summaries for u in s.calendar])}
+    # only a host the form would take back: a link to 127.0.0.1 or https://https://… is no
+    # endpoint to offer (submitted, it was refused)
+    hosts = {
+        host
+        for host, _, _ in _linked([u for s in summaries for u in s.calendar])
+        if _endpoint_as_typed(host)
+    }
     return Inspection(
         tuple(rows),
         tuple(button_ref(lines, s.offset, s.label, s.links_elsewhere) for s in summaries),
