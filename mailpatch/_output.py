@@ -65,11 +65,11 @@ def flush_stdout() -> None:
 
 def color_choice(color: bool | None) -> bool | None:
     """Colour or not, as black and ruff decide: --color/--no-color, else off when NO_COLOR
-    is set (https://no-color.org), else None: the stream decides (a terminal; or click's test
-    runner, for what goes through click.echo)."""
+    is set (https://no-color.org) or the terminal says it shows none (TERM=dumb), else None:
+    the stream decides (a terminal; or click's test runner, for what goes through click.echo)."""
     if color is not None:
         return color
-    return False if os.environ.get("NO_COLOR") else None
+    return False if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb" else None
 
 
 def wants_color(color: bool | None) -> bool:

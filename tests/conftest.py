@@ -36,6 +36,14 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 GENERATED: Counter[str] = Counter()
 
 
+@pytest.fixture(autouse=True)
+def _no_terminal_colour_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests decide colour themselves: a TERM=dumb or NO_COLOR of the shell running them
+    (an editor's terminal, a CI runner) would turn it off under them."""
+    monkeypatch.delenv("TERM", raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if GENERATED:
         total = sum(GENERATED.values())

@@ -1284,6 +1284,10 @@ def test_no_color_is_honoured_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> 
     assert _output.wants_color(None) is True
     monkeypatch.setenv("NO_COLOR", "1")
     assert _output.wants_color(None) is False
+    monkeypatch.delenv("NO_COLOR")
+    monkeypatch.setenv("TERM", "dumb")  # a terminal that shows no colour says so
+    assert _output.wants_color(None) is False
+    assert _output.wants_color(True) is True  # --color still wins
 
 
 def test_stdin_filename_gives_stdin_its_file_s_settings_and_name(tmp_path: Path) -> None:
