@@ -629,7 +629,7 @@ it is written.""",
     "--color/--no-color",
     default=None,
     help="Colour the status lines and the --diff (default: on a terminal, unless NO_COLOR "
-    "is set).",
+    "is set or TERM=dumb).",
 )
 @selection_options
 @click.option("-q", "--quiet", is_flag=True, help="Only errors; no summary, no progress bar.")

@@ -282,7 +282,8 @@ by commas) on its line or the line before; those codes are not reported there.""
 @click.option(
     "--color/--no-color",
     default=None,
-    help="Colour the report lines (default: on a terminal, unless NO_COLOR is set).",
+    help="Colour the report lines (default: on a terminal, unless NO_COLOR is set or "
+    "TERM=dumb).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Only the problems: no summary.")
 @click.option(
