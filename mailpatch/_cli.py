@@ -279,7 +279,8 @@ class _Run:
             for guid in outcome.events:
                 found.setdefault(guid, []).append(path)
         if len(found) > 1:
-            raise click.UsageError(one_event_only(found, self.stdin))
+            named = next((m.stdin_name for _, m in self.settings if m.stdin_name), None)
+            raise click.UsageError(one_event_only(found, self.stdin, named))
 
     @contextlib.contextmanager
     def held(self) -> Iterator[_Held]:

@@ -182,17 +182,21 @@ def endpoint_needed(path: str, label: str, settings_file: str | None) -> str:
     )
 
 
-def one_event_only(found: dict[str, list[str]], stdin: bytes | None = None) -> str:
+def one_event_only(
+    found: dict[str, list[str]], stdin: bytes | None = None, stdin_name: str | None = None
+) -> str:
     """The usage error for an --event-id run whose emails are for several events (GUID -> the
-    files that hold it, "-" for stdin, in the order the run meets them): one line an event."""
+    files that hold it, "-" for stdin, in the order the run meets them): one line an event,
+    stdin named as --stdin-filename names it."""
+    listing = _events_listing(found, stdin, stdin_name or "stdin")
     return (
         "--event-id serves only a run whose emails are all for one event; these are for "
-        f"{len(found)}:\n{_events_listing(found, stdin)}\nMap each with --event GUID=ID, or in "
+        f"{len(found)}:\n{listing}\nMap each with --event GUID=ID, or in "
         "the events table [tool.mailpatch.events]"
     )
 
 
-def _events_listing(found: dict[str, list[str]], stdin: bytes | None) -> str:
+def _events_listing(found: dict[str, list[str]], stdin: bytes | None, stdin_name: str) -> str:
     """The GUID, where the run first meets it (file line:col: its ERQRCode block, or where a
     Button already patched names it) and how many other files hold it, in the order the run
     meets them. Each first file is read again: only a refused run pays for it."""
@@ -218,7 +222,7 @@ def _events_listing(found: dict[str, list[str]], stdin: bytes | None) -> str:
     lines = []
     for index, at, guid in sorted(places):
         path = order[index]
-        where = ("stdin" if path == "-" else path) + (
+        where = (stdin_name if path == "-" else path) + (
             f":{LineIndex(texts[path]).label(at)}" if at >= 0 else ""
         )
         more = len(found[guid]) - 1
@@ -302,7 +306,11 @@ def prepare(
         if len(guids) > 1:  # the run stops: nothing to patch
             if not mode.hold:
                 raise MissingOption(
-                    one_event_only({guid: [path] for guid in guids}, data if path == "-" else None)
+                    one_event_only(
+                        {guid: [path] for guid in guids},
+                        data if path == "-" else None,
+                        mode.stdin_name,
+                    )
                 )
             return Outcome(path, Status.REFUSED, events=guids)
         # the id reaches this email's one GUID and no other (the run sees that it has one)

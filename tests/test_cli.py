@@ -128,6 +128,17 @@ def test_event_id_for_two_events_lists_each_event_on_its_own_line(
     ), result.err
 
 
+def test_event_id_listing_names_stdin_as_stdin_filename_does(
+    monkeypatch: pytest.MonkeyPatch, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """stdin standing for a file is named as that file, as in the status lines."""
+    two = case("refuse", "event-id-two-guids")
+    feed_stdin(monkeypatch, two.input.read_bytes())
+    result = run(capsysbinary, "patch", *two.args, "--stdin-filename", "foo/x.html", "-")
+    assert result.code == EXIT_USAGE, result.err
+    assert "  2f4b6d8e-0a1c-ef11-840a-000d3ab2f6c8 first in foo/x.html:64:1\n" in result.err
+
+
 def _guid_place(text: str, guid: str) -> tuple[int, int]:
     at = text.index(guid)
     return text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
