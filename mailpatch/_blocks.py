@@ -675,16 +675,39 @@ def locate(source: str, survey: Survey | None = None, horizon: int | None = None
 # href, then an href to http(s):// with no entity, quote, '<', '>' or space in it. Its href is
 # the tag's first (what StartTag.get reads), as written, and no placeholder: a link
 # elsewhere, unless it is a calendar link (checked on the value).
-_PLAIN_LINK = lazy(
-    r"<[aA][\t\n\f\r ]+"
-    r"(?:(?![hH][rR][eE][fF][\t\n\f\r =])[A-Za-z][A-Za-z0-9:_-]*=\"[^\"<>&]*\"[\t\n\f\r ]+)*"
-    r"[hH][rR][eE][fF]=\"(?P<url>[hH][tT][tT][pP][sS]?://[^\"<>&\t\n\f\r ]*)\""
+_SPACE = "[\t\n\f\r ]"
+_PLAIN_ATTRS = (
+    _SPACE
+    + r"+(?:(?![hH][rR][eE][fF][\t\n\f\r =])[A-Za-z][A-Za-z0-9:_-]*=\"[^\"<>&]*\""
+    + _SPACE
+    + r"+)*[hH][rR][eE][fF]=\""
 )
-
-
-# where a link may start: each '<a' that reads as an <a> start tag, each '<!--[if' that reads
-# as an Outlook conditional (see CONDITIONAL)
-_PLACE = lazy(r"<(?:[aA](?=[\t\n\f\r />])|!--\[(?i:if)\b)")
+_PLAIN_LINK = lazy(
+    r"<[aA]" + _PLAIN_ATTRS + r"(?P<url>[hH][tT][tT][pP][sS]?://[^\"<>&\t\n\f\r ]*)\""
+)
+# the same link, written in ASCII, its url holding no calendar path (is_calendar_url): one
+# that certainly leads elsewhere, known without leaving the regular expression engine
+_ELSEWHERE = (
+    _PLAIN_ATTRS + r"[hH][tT][tT][pP][sS]?://"
+    r"(?:(?!/[cC][aA][lL][eE][nN][dD][aA][rR]/[pP][eE][rR][sS][oO][nN][aA][lL]/[iI][cC][sS])"
+    r"[!#-%'-;=?-~])*\""
+)
+_IF = r"<!--\[(?i:if)\b"  # an Outlook conditional comment (see CONDITIONAL)
+_HREF = "[hH][rR][eE][fF]"  # (no character outside ASCII lowers to one of these letters)
+# Where a link that may matter may start, found in C (most of an email's links lead
+# elsewhere, and most of its conditional comments are Outlook's ghost tables, holding none):
+# each '<a' that reads as an <a> start tag, unless it reads as a link elsewhere (_ELSEWHERE);
+# each '<!--[if' whose text says 'href' before its first '-->' ('href' group), or meets
+# another '<!--[if' first ('chain' group: then it says 'href' if that one does). Each scan
+# stops at the next '<!--[if', so that together they read the email once. (The text is read
+# a run of ordinary characters at a time, in an atomic group: no possessive repeat of a
+# group, which CPython 3.11.0-3.11.4 get wrong, see _html._REPEAT.)
+# a conditional comment's text up to its first '-->', 'href' or '<!--[if'
+_IF_TEXT = r"(?>[^-hH<]*(?:(?:-(?!->)|[hH](?![rR][eE][fF])|<(?!!--\[(?i:if)\b))[^-hH<]*)*)"
+_LINK_PLACE = lazy(
+    rf"<(?:[aA](?=[\t\n\f\r />])(?!{_ELSEWHERE})"
+    rf"|!--\[(?i:if)\b(?={_IF_TEXT}(?:(?P<href>{_HREF})|(?P<chain>{_IF}))))"
+)
 
 
 def button_horizon(source: str, survey: Survey | None = None) -> int | None:
@@ -699,7 +722,12 @@ def button_horizon(source: str, survey: Survey | None = None) -> int | None:
     elsewhere (or none), like the Buttons of a newsletter's other sections: read, it would
     change nothing but the list of Buttons a refusal names (``patch_read`` reads everything
     again then). Where such a place is no start of a tag or comment at all, reading it as one
-    can only find a link that is none, which moves the horizon on: never too early."""
+    can only find a link that is none, which moves the horizon on: never too early.
+
+    The places are read from the last, each only as far as the next: a tag or comment that
+    runs past it (hostile: thousands of comments left open, each running to the end) sets
+    the horizon there unread, which is never too early either, since every place after it
+    was read."""
     survey = survey_of(source, survey)
     last_qr = last_button = -1
     for at, kind in survey.hits:
@@ -712,17 +740,28 @@ def button_horizon(source: str, survey: Survey | None = None) -> int | None:
     horizon = max(last_qr + 1, source.rfind(_LOOP_WORD) + 1)
     if last_button < horizon:
         return None
-    places = [m.start() for m in _PLACE.finditer(source, horizon)]
-    for place in reversed(places):  # the last one that may matter sets it
+    # each place as (where, the '<!--[if' its text meets first or -1, whether it says 'href')
+    places = array("q")
+    for m in _LINK_PLACE.finditer(source, horizon):
+        places += array("q", (m.start(), m.start("chain"), m.start("href") >= 0))
+    bound = len(source)  # the place read before this one
+    said = (-1, False)  # the last conditional comment met: where, whether it says 'href'
+    for i in range(len(places) - 3, -1, -3):  # the last one that may matter sets it
+        place, chain, href = places[i], places[i + 1], places[i + 2]
+        read_to, bound = bound, place
         if source[place + 1] != "!":
-            plain = _PLAIN_LINK.match(source, place)
+            plain = _PLAIN_LINK.match(source, place)  # (stops at the next '<')
             if plain is not None and not is_calendar_url(plain["url"]):
-                continue  # a link elsewhere (most are written so)
-            tok = next(iter_tokens(source, place))
-        else:  # (to its first '-->': a '--!>' before it only ends the comment sooner)
-            end = source.find("-->", place + 4)
-            if "href" not in source[place + 4 : None if end < 0 else end].lower():
+                continue  # a link elsewhere, outside ASCII
+            tok = next(iter_tokens(source, place, read_to))
+            if tok.kind is not Kind.START:  # runs past the next place: unread
+                return place + 1 if place < last_button else None
+        else:
+            said = (place, bool(href) or (chain >= 0 and said == (chain, True)))
+            if not said[1]:
                 continue  # no link in it
+            if source.find("-->", place + 4, read_to) < 0:  # runs past the next place
+                return place + 1 if place < last_button else None
             tok = _comment_at(source, place)
         if any(link.kind is not LinkKind.REAL for link in _token_links(source, tok)):
             horizon = place + 1

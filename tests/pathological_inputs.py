@@ -19,6 +19,10 @@ BUTTON = (
     '<a class="buttonClass" href="#"><span>Add to calendar</span></a></div>\n'
 )
 TEXT = '<div data-editorblocktype="Text"><p>Text</p></div>\n'
+VML_LINK = '<!--[if mso]><v:rect href="https://x.com"> '  # (no '-->': open to the end)
+LINK_BUTTON = (  # a Button that links elsewhere, as a newsletter's other sections hold
+    '<div data-editorblocktype="Button"><a href="https://contoso.com/x">Read more</a></div>\n'
+)
 ONE_EVENT = PatchOptions(endpoint=ENDPOINT, event=EventRef("ev-1"))
 
 
@@ -214,6 +218,19 @@ def cases(scale: int = 1) -> list[Hostile]:
             "patched",
             "a million '<p' with no '>'",
         ),
+        Hostile(
+            "20k-conditional-comments-left-open-after-the-pair",
+            lambda: qr() + BUTTON + "<!--[if mso]>x " * 20_000 + LINK_BUTTON,
+            "patched",
+            "each comment runs to the end of the file: looking for an href in it read the rest "
+            "once per comment (4 s at 5,000, over a minute at 20,000)",
+        ),
+        Hostile(
+            "20k-conditional-links-left-open-after-the-pair",
+            lambda: qr() + BUTTON + VML_LINK * 20_000 + LINK_BUTTON,
+            "patched",
+            "each comment's links were read to the end of the file (10 s at 5,000)",
+        ),
     ]
 
 
@@ -260,6 +277,20 @@ def shapes() -> list[Shape]:
     unclosed_button = '<div data-editorblocktype="Button">'
     unclosed_qr = '<div data-editorblocktype="ERQRCode">'
     return [
+        Shape(
+            "conditional-comments-left-open-after-the-pair",
+            lambda n: qr() + BUTTON + "<!--[if mso]>x " * n + LINK_BUTTON,
+            20_000,  # 300 KB
+            "patched",
+            "the horizon looked for an href in each comment up to its '-->' (the end)",
+        ),
+        Shape(
+            "conditional-links-left-open-after-the-pair",
+            lambda n: qr() + BUTTON + VML_LINK * n + LINK_BUTTON,
+            20_000,  # 860 KB
+            "patched",
+            "the horizon read each comment's links to the end of the file",
+        ),
         Shape(
             "unclosed-{{-after-blocks",
             lambda n: qr() + BUTTON + "{{ x " * n,

@@ -9,6 +9,7 @@ gives. Each test compares the two.
 from __future__ import annotations
 
 import random
+import re
 import sys
 from pathlib import Path
 
@@ -173,3 +174,103 @@ _PIECES = st.sampled_from(
 def test_any_mix(text: str) -> None:
     same(text)
     same(text, MAPPED)
+
+
+# --- the places read in C, against reading every place in Python ---------------------------
+
+
+def horizon_reading_every_place(source: str) -> int | None:
+    """``button_horizon`` as it was before its places were found in C: every '<a' and every
+    '<!--[if' after the pair read in Python, each comment to its '-->' (quadratic when
+    thousands are left open). The reference for the one it became."""
+    from mailpatch._blocks import (
+        _LOOP_WORD,
+        _PLAIN_LINK,
+        HitKind,
+        LinkKind,
+        _comment_at,
+        _token_links,
+        is_calendar_url,
+    )
+    from mailpatch._html import iter_tokens
+
+    last_qr = last_button = -1
+    for at, kind in Survey(source).hits:
+        if kind is HitKind.LOCKED:
+            return None
+        if kind is HitKind.QR:
+            last_qr = at
+        elif kind is HitKind.BUTTON:
+            last_button = at
+    horizon = max(last_qr + 1, source.rfind(_LOOP_WORD) + 1)
+    if last_button < horizon:
+        return None
+    places = [m.start() for m in re.finditer(r"<(?:[aA](?=[\t\n\f\r />])|!--\[(?i:if)\b)",
+                                             source[horizon:])]  # fmt: skip
+    for place in reversed([horizon + p for p in places]):
+        if source[place + 1] != "!":
+            plain = _PLAIN_LINK.match(source, place)
+            if plain is not None and not is_calendar_url(plain["url"]):
+                continue
+            tok = next(iter_tokens(source, place))
+        else:
+            end = source.find("-->", place + 4)
+            if "href" not in source[place + 4 : None if end < 0 else end].lower():
+                continue
+            tok = _comment_at(source, place)
+        if any(link.kind is not LinkKind.REAL for link in _token_links(source, tok)):
+            horizon = place + 1
+            break
+    return horizon if horizon <= last_button else None
+
+
+def never_too_early(text: str) -> int | None:
+    """The horizon, checked against the reference: the same, or (where a tag or comment
+    runs past the next place, and is left unread) later, or none: never earlier."""
+    fast, reference = button_horizon(text), horizon_reading_every_place(text)
+    assert fast is None or (reference is not None and fast >= reference), (fast, reference)
+    return fast
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_places_found_in_c_give_the_same_horizon_on_the_corpus(seed: int) -> None:
+    rng = random.Random(seed)
+    email = corpus.make_email(rng, "e.html", rng.randint(2_000, 60_000), rng.choice([0, 1, 2]))
+    assert button_horizon(email.text) == horizon_reading_every_place(email.text)
+
+
+@pytest.mark.parametrize(
+    "late",
+    [
+        pytest.param('<a href="https://contoso.com/x">x</a>', id="elsewhere"),
+        pytest.param('<a href="https://contoso.com/CALENDAR/Personal/ICS">x</a>', id="calendar"),
+        pytest.param('<a href="https://contoso.com/caf\u00e9">x</a>', id="outside-ascii"),
+        pytest.param('<a href="https://x" href="#">x</a>', id="first-href-elsewhere"),
+        pytest.param('<a title="x" HREF="#">x</a>', id="placeholder"),
+        pytest.param("<!--[if mso]><table><![endif]-->", id="ghost-table"),
+        pytest.param('<!--[if mso]><v:rect href="#"><![endif]-->', id="vml-placeholder"),
+        pytest.param('<!--[if mso]><v:rect HREF="https://x"><![endif]-->', id="vml-elsewhere"),
+        pytest.param('<!--[if mso]>x<!--[if mso]><v:rect href="#"><![endif]-->', id="chained"),
+        pytest.param("<!--[if mso]>x<!--[if mso]>y<![endif]-->", id="chained-no-href"),
+        pytest.param('<!--[if mso]><a href="#">x</a><![endif]-->', id="a-inside"),
+    ],
+)
+def test_the_places_found_in_c_give_the_same_horizon(late: str) -> None:
+    text = "<html><body>\n" + QR + PLACEHOLDER + TEXT + late + TEXT + REAL + "</body></html>\n"
+    assert button_horizon(text) == horizon_reading_every_place(text)
+    same(text)
+
+
+_PLACE_PIECES = st.sampled_from(
+    [QR, PLACEHOLDER, REAL, CALENDAR, TEXT, "<!--[if mso]>", "<!--[IF mso]>", "<![endif]-->",
+     "-->", "--!>", "<!--", '<v:rect href="#">', '<v:rect href="https://x">', "href", "HrEf",
+     '<a href="#">', '<a href="https://x">', "<a ", '<a title="', '"', ">", "</a>",
+     '<a href="https://x/calendar/personal/ics">', "\u00e9", "<style>", "</style>"]
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PLACE_PIECES, max_size=16).map("".join))
+def test_the_places_found_in_c_are_never_too_early(text: str) -> None:
+    never_too_early(text)
+    same(text)
