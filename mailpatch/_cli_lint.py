@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -24,6 +23,7 @@ from mailpatch._output import (
     wants_color,
     write_stdout,
 )
+from mailpatch._record import record
 
 if TYPE_CHECKING:  # the lint core is imported when the command runs: start-up time matters
     from mailpatch._lint import CalendarContent, Problem
@@ -35,7 +35,7 @@ LINT_JSON_SCHEMA = 2
 QR_LEFT = "MP204"
 
 
-@dataclass(frozen=True)
+@record
 class Report:
     """One problem, placed in its file."""
 
@@ -62,7 +62,7 @@ class Report:
         }
 
 
-@dataclass(frozen=True)
+@record
 class Unpatched:
     """An ERQRCode block not patched yet, placed in its file (said, not a problem)."""
 
@@ -75,7 +75,7 @@ class Unpatched:
         return {"path": self.path, "line": self.line, "column": self.column, "guid": self.guid}
 
 
-@dataclass(frozen=True)
+@record
 class JourneysEmail:
     """An email without an ERQRCode block that looks like a real-time journeys email."""
 

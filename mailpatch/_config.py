@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from mailpatch._handlebars import GUID, GUID_LIKE, normal_guid
 from mailpatch._link import CalendarLink, LinkError, normalize_endpoint, validate_field_key
+from mailpatch._record import record
 
 # Where Dynamics shows the readable event id: said wherever a GUID is given in its place.
 READABLE_ID_HINT = (
@@ -41,8 +42,10 @@ class ConfigEvent(NamedTuple):  # cheaper to define than a dataclass (start-up)
     session_id: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Config:
+    """The settings a file or folder takes from its configuration file, each None when unset."""
+
     source: Path | None = None  # the file the values came from
     root: Path = field(default_factory=Path.cwd)  # project root: excludes are relative to it
     endpoint: str | None = None

@@ -15,7 +15,6 @@ import html
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import parseaddr
 from html.parser import HTMLParser
@@ -25,6 +24,7 @@ from typing import Any
 from mailpatch import __version__
 from mailpatch._files import DEFAULT_MAX_SIZE, FileProblem, read_bytes
 from mailpatch._link import PLACEHOLDER, RESERVED_FIELD
+from mailpatch._record import record
 
 PRODID = f"-//mailpatch//mailpatch {__version__}//EN"
 FIELDS = ("name", "start", "end", "timezone", "location", "organizer", "content")
@@ -36,8 +36,10 @@ class EventError(ValueError):
     """Event details that cannot make an invitation (a usage error)."""
 
 
-@dataclass(frozen=True)
+@record
 class EventDetails:
+    """The event an .ics file describes: its name, times, place, organizer and content."""
+
     name: str
     start: datetime  # aware, in ``timezone``
     end: datetime

@@ -18,9 +18,10 @@ import json
 import re
 import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from mailpatch._record import record
 from mailpatch._regex import lazy
 
 API_ROOT = "/EvtMgmt/api/v2.0/"
@@ -377,7 +378,7 @@ def validate_field_key(key: str) -> None:
         )
 
 
-@dataclass(frozen=True)
+@record
 class CalendarLink:
     """The API call for one event, as the button's href."""
 
@@ -439,7 +440,7 @@ def canonical_value(value: str) -> str:
     return PLACEHOLDER.sub(lambda m: "{{" + m.group(1) + "}}", value)
 
 
-@dataclass(frozen=True)
+@record
 class DecodedLink:
     """A calendar URL read back as the browser and then the API would read it."""
 
@@ -485,7 +486,7 @@ def decode_calendar_url(url: str) -> DecodedLink:
     return DecodedLink(host=host, path=parts.path, params=params, data=data)
 
 
-@dataclass(frozen=True)
+@record
 class LinkEntry:
     """What a calendar link asks the Events API for: its host and the one event entry of its
     ``data`` JSON, typed. read_calendar_link() is the one reader of that JSON for patch, ics,
@@ -543,7 +544,7 @@ def build_fields(
 # --- what changed between two calendar links -------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class LinkChange:
     """One difference between two calendar links, in the terms the Events API reads them:
     ``part`` is ``endpoint``, ``api-version``, ``readableEventId``, ``sessionId``, ``data.KEY``

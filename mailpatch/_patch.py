@@ -11,7 +11,7 @@ import functools
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -68,6 +68,7 @@ from mailpatch._moving import (
     loop_span,
     own_tokens,
 )
+from mailpatch._record import record
 from mailpatch._regex import lazy
 from mailpatch._survey import Spans, Survey, survey_of
 
@@ -94,7 +95,7 @@ def _may_apply(text: str) -> bool:
     return _CALENDAR_HINT.search(text) is not None
 
 
-@dataclass(frozen=True)
+@record
 class EventRef:
     """What the API needs to know about one event: its readable id and, optionally, a session."""
 
@@ -102,7 +103,7 @@ class EventRef:
     session_id: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class PatchOptions:
     """What a patch writes. The endpoint and the GUID keys are normalised as the command line
     reads them (``endpoint`` by ``normalize_endpoint``: ``https://HOST/`` is ``HOST``; keys in
@@ -160,7 +161,7 @@ class EditKind(StrEnum):
     HREF = "href"  # one link of a Button, inside a BUTTON replacement only (never applied alone)
 
 
-@dataclass(frozen=True)
+@record
 class Edit:
     """``text[start:end]`` of the input becomes ``replacement``."""
 
@@ -194,8 +195,11 @@ class Update(NamedTuple):
     stale: tuple[str, ...] = ()  # the links it had (HTML-unescaped), each once
 
 
-@dataclass(frozen=True)
+@record
 class PatchResult:
+    """What ``patch`` made of an email: the output ``text``, the ``edits`` that made it from
+    the input, and what they did (pairings, updates, what was left behind or not checked)."""
+
     text: str
     edits: tuple[Edit, ...] = ()
     pairings: tuple[Pairing, ...] = ()

@@ -13,7 +13,6 @@ import re
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import Enum
 from functools import partial
 from pathlib import Path
@@ -44,6 +43,7 @@ from mailpatch._patch import (
     patch_read,
     read_email,
 )
+from mailpatch._record import record
 
 
 class Status(Enum):
@@ -57,8 +57,10 @@ class Status(Enum):
     ERROR = "error"  # the patch failed its own verification: an internal error
 
 
-@dataclass(frozen=True)
+@record
 class Outcome:
+    """What became of one file: its status, what to say of it, and what the run needs."""
+
     path: str
     status: Status
     message: str = ""

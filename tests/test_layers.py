@@ -36,6 +36,7 @@ LAYER_OF = {
         (
             "_errors",
             "_regex",  # patterns compiled on first use (start-up)
+            "_record",  # frozen records made without compiling code (start-up)
             "_html",
             "_survey",
             "_handlebars",
