@@ -383,7 +383,6 @@ def _patched(
     only_updated = bool(result.updates) and not result.pairings
     done = Status.UPDATED if only_updated else Status.PATCHED
     would = Status.WOULD_UPDATE if only_updated else Status.WOULD_PATCH
-    new = email.encode(result.text)
     if mode.diff:
         name = (mode.stdin_name or "stdin") if path == "-" else path
         # (a file name that is not UTF-8 goes out as the bytes it is, as git writes it)
@@ -391,6 +390,7 @@ def _patched(
         return made(would, diff)
     if mode.check:
         return made(would)
+    new = email.encode(result.text)  # (not for --check or --diff: they write nothing)
     if mode.capture:
         return made(done, new)
     return Write(path, new, data, info, mode, made(done))
