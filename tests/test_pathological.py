@@ -56,6 +56,8 @@ def test_hostile_email_ends_as_an_outcome(case: Hostile, tmp_path: Path) -> None
         assert "ERQRCode" not in text
         assert not patch(text, case.options).changed  # a second run is a no-op
     assert [p.name for p in tmp_path.iterdir()] == ["email.html"]  # no temp file left
+    if case.lint:
+        assert lint(original.decode("utf-8"))  # finishes, and finds what is wrong
 
 
 def test_deep_nesting_refusal_names_the_limit(tmp_path: Path) -> None:
