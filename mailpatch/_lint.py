@@ -727,12 +727,7 @@ def _check_stale(doc: Document, settings: PatchOptions) -> Iterator[Problem]:
     buttons = [read_button_block(doc, el) for el in doc.blocks_of(BUTTON_TYPE)]
     patched = [b for b in buttons if b.loop_guids]
     guids = {g for b in patched for g in b.loop_guids}
-    guids |= {
-        normal_guid(m.guid)
-        for el in doc.blocks_of(QR_TYPE)
-        for m in markers(doc, el.content_start, el.content_end)
-        if m.kind is MarkerKind.IF_EVENT
-    }
+    guids |= _tested_in(doc, doc.blocks_of(QR_TYPE))
     review = review_links(doc, patched, settings, guids, refuse=False)
     for edit in review.edits:
         update = max(
@@ -747,6 +742,25 @@ def _check_stale(doc: Document, settings: PatchOptions) -> Iterator[Problem]:
             "registrants would get a stale invitation" + FIXES_IT,
             fixable=True,  # patch's own review found it: patch rewrites exactly this link
         )
+
+
+def _tested_in(doc: Document, elements: list[Element]) -> set[str]:
+    """The GUIDs the event tests in the contents of ``elements`` (in document order) name,
+    read once: where contents overlap (blocks left open hold all after them), they are read
+    as one span."""
+    spans: list[list[int]] = []
+    for el in elements:
+        lo, hi = el.content_start, el.content_end
+        if spans and lo <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], hi)
+        else:
+            spans.append([lo, hi])
+    return {
+        normal_guid(m.guid)
+        for lo, hi in spans
+        for m in markers(doc, lo, hi)
+        if m.kind is MarkerKind.IF_EVENT
+    }
 
 
 def _dead_link(link: Link, calendar: Link, lines: LineIndex) -> str:

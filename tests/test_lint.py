@@ -28,6 +28,7 @@ from mailpatch._lint import (
     _check_buttons,
     _check_loops,
     _check_qr_blocks,
+    _tested_in,
     check_link,
     links,
     lint,
@@ -479,6 +480,38 @@ def test_qr_blocks_are_checked_as_reading_each_one_by_one_does(text: str) -> Non
 def test_any_mix_of_qr_blocks_is_checked_as_reading_each_one_by_one_does(text: str) -> None:
     checked, reference = _qr_blocks_as_checked(text)
     assert checked == reference
+
+
+def _tested_one_by_one(doc: Document) -> set[str]:
+    """What ``_tested_in`` gives for the QR blocks, as it was: each block's tests read on their
+    own (quadratic where blocks left open each hold all after them)."""
+    return {
+        normal_guid(m.guid)
+        for el in doc.blocks_of(QR_TYPE)
+        for m in markers(doc, el.content_start, el.content_end)
+        if m.kind is MarkerKind.IF_EVENT
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "tested"),
+    [
+        (QR_OPEN + LOOP + "</div>" + QR_OPEN + OTHER + "</div>", 2),
+        ((QR_OPEN + LOOP) * 3 + OTHER, 2),  # nested: read once
+        (QR_OPEN + "</div>" + LOOP, 0),  # outside every QR block
+    ],
+)
+def test_the_events_tested_in_qr_blocks_are_those_each_block_tests(text: str, tested: int) -> None:
+    doc = scan(text)
+    assert _tested_in(doc, doc.blocks_of(QR_TYPE)) == _tested_one_by_one(doc)
+    assert len(_tested_one_by_one(doc)) == tested
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_QR_PIECES, max_size=16).map("".join))
+def test_any_mix_tests_the_events_each_qr_block_tests(text: str) -> None:
+    doc = scan(text)
+    assert _tested_in(doc, doc.blocks_of(QR_TYPE)) == _tested_one_by_one(doc)
 
 
 def _loops_checked_walking_the_stack(text: str) -> list[Problem]:
