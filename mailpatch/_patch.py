@@ -722,7 +722,7 @@ def buttons_in(text: str) -> list[ButtonSummary]:
     return [
         ButtonSummary(
             b.element.start,
-            b.label,
+            label_of(doc, b.element),  # (Buttons left open each hold all after them)
             b.loop_guids,
             tuple(dict.fromkeys(bl.url for bl in b.links if bl.kind is LinkKind.CALENDAR)),
             any(bl.kind is LinkKind.REAL for bl in b.links),
@@ -1106,7 +1106,7 @@ def _pair(
         try:
             return _pair_explicit(qrs, buttons, options.buttons, lines)
         except Refusal as exc:
-            named = _choices([b for b in buttons if b.links], options.endpoint)
+            named = _choices(doc, [b for b in buttons if b.links], options.endpoint)
             raise Refusal(exc.reason, exc.offset, Cause.CHOICE, named) from None
 
     def listing(cands: Sequence[ButtonBlock]) -> str:
@@ -1145,7 +1145,7 @@ def _pair(
                 + hint,
                 q.element.start,
                 Cause.NO_BUTTON,
-                _choices(real, options.endpoint),
+                _choices(doc, real, options.endpoint),
             )
     # one Button for each QR block; else one for each event, its QR blocks sharing it
     groups: dict[str, list[QrBlock]] = {}  # by GUID: two events may share a readable id
@@ -1164,7 +1164,7 @@ def _pair(
                 "--button LINE:COL",
                 qrs[0].element.start,
                 Cause.AMBIGUOUS,
-                _choices(ordered, options.endpoint),
+                _choices(doc, ordered, options.endpoint),
             )
     every = {id(b): b for q in qrs for b in candidates(q)}
     raise Refusal(
@@ -1172,14 +1172,17 @@ def _pair(
         f"block(s), candidate Buttons {listing(sorted(every.values(), key=_start))}",
         qrs[0].element.start,
         Cause.TOO_FEW,
-        _choices([b for b in buttons if b.links], options.endpoint),
+        _choices(doc, [b for b in buttons if b.links], options.endpoint),
     )
 
 
-def _choices(buttons: Sequence[ButtonBlock], host: str | None) -> tuple[ButtonChoice, ...]:
-    """Buttons as a Refusal names them for a choice, in document order."""
+def _choices(
+    doc: Document, buttons: Sequence[ButtonBlock], host: str | None
+) -> tuple[ButtonChoice, ...]:
+    """Buttons as a Refusal names them for a choice, in document order (labels from the
+    document's text index, as the listing's: Buttons left open each hold all after them)."""
     return tuple(
-        ButtonChoice(b.element.start, b.label, _served_events(b, host) is None)
+        ButtonChoice(b.element.start, label_of(doc, b.element), _served_events(b, host) is None)
         for b in sorted(buttons, key=_start)
     )
 

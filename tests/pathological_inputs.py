@@ -62,6 +62,7 @@ def events_for(n: int) -> PatchOptions:
 MANY_EVENTS = events_for(8_000)  # for the shapes of one event per pair
 # the two block types the locator reads, written as text: a hit each, in no tag
 BLOCK_TYPES_AS_TEXT = "data-editorblocktype=button "
+OPEN_BUTTON = '<div data-editorblocktype="Button">'
 OPEN_QR_WITH_MARKER = '<div data-editorblocktype="ERQRCode"><!--{{#if x}}-->'
 
 
@@ -264,6 +265,12 @@ def cases(scale: int = 1) -> list[Hostile]:
             "patched",
             "lint walked the 40,000 open loops for each '{{/if}}' (26 s at 20,000)",
             lint=True,
+        ),
+        Hostile(
+            "12k-buttons-left-open-around-one-placeholder",
+            lambda: qr() + OPEN_BUTTON * 12_000 + '<a href="#">x</a>',
+            "refused",
+            "ambiguous",  # each choice's label tokenized its Button to the end (42 s at 8,000)
         ),
         Hostile(
             "16k-buttons-left-open-each-testing-its-own-event",
@@ -516,6 +523,13 @@ def shapes() -> list[Shape]:
             20_000,  # 500 KB
             "patched",
             "lint walked the stack of open loops for each closer and calendar link",
+        ),
+        Shape(
+            "buttons-left-open-around-one-placeholder",
+            lambda n: qr() + OPEN_BUTTON * n + '<a href="#">x</a>',
+            8_000,  # 280 KB
+            "refused",
+            "ambiguous",  # every Button a candidate, each named by a label read to the end
         ),
         Shape(
             "buttons-left-open-each-testing-its-own-event",
