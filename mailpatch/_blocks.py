@@ -799,6 +799,18 @@ def markers(doc: Document, start: int, end: int) -> list[Marker]:
     return out
 
 
+def markers_at_most(doc: Document, start: int, end: int, most: int) -> list[Marker] | None:
+    """``markers(doc, start, end)``, or None when there are more than ``most``: counted by
+    bisection where the range is whole tokens, so that a block holding thousands (Buttons
+    left open each hold all after them) is not listed to learn it."""
+    if doc.aligned(start) and doc.aligned(end):
+        index = doc.marker_index()
+        lo, hi = bisect.bisect_left(index.starts, start), bisect.bisect_left(index.starts, end)
+        return index.markers[lo:hi] if hi - lo <= most else None
+    found = markers(doc, start, end)
+    return found if len(found) <= most else None
+
+
 def _token_markers(source: str, tok: Token, start: int, end: int) -> list[Marker]:
     """The markers of one text or comment token, within ``source[start:end]``."""
     if tok.kind is Kind.TEXT:

@@ -33,6 +33,7 @@ from mailpatch._blocks import (
     label_of,
     locate,
     markers,
+    markers_at_most,
     read_button_block,
     read_qr_block,
     scan,
@@ -568,10 +569,10 @@ def review_links(
         href = _href(link)
         if _up_to_date(button.links, href):
             continue  # up to date (a missing "//" is the scheme fix's, two characters)
-        calendar = [bl for bl in button.links if bl.kind is LinkKind.CALENDAR]
         if not _loop_is_sound(doc, button):
             unchecked.append((guid, "its loop is not whole ('mailpatch lint' says why)"))
             continue
+        calendar = [bl for bl in button.links if bl.kind is LinkKind.CALENDAR]
         stale = [bl for bl in calendar if _written(bl) != href]
         if spans is None:
             spans = survey_of(doc.source, survey).mustaches
@@ -841,10 +842,16 @@ def _slashless_calendar(link: ButtonLink) -> bool:
 
 def _loop_is_sound(doc: Document, button: ButtonBlock) -> bool:
     """No loop at all, or one well-formed loop with every link inside its ``{{#if}}`` branch."""
-    found = markers(doc, button.element.content_start, button.element.content_end)
+    el = button.element
+    found = markers_at_most(doc, el.content_start, el.content_end, _LONGEST_LOOP)
+    if found is None:
+        return False  # more markers than a whole loop has (nested Buttons: thousands)
     if not found:
         return True
     return [m.kind for m in found] in WHOLE_LOOPS and _links_in_branch(found, button)
+
+
+_LONGEST_LOOP = max(len(kinds) for kinds in WHOLE_LOOPS)
 
 
 def _links_in_branch(found: list[Marker], button: ButtonBlock) -> bool:

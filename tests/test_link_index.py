@@ -18,6 +18,8 @@ from mailpatch._blocks import (
     button_label,
     label_of,
     locate,
+    markers,
+    markers_at_most,
     read_button_block,
     scan,
 )
@@ -210,3 +212,34 @@ def test_buttons_are_named_by_the_labels_their_text_gives(text: str) -> None:
     assert [c.label for c in refused.value.buttons] == [
         labels[starts.index(c.offset)] for c in refused.value.buttons
     ]
+
+
+MARKER_PIECES = [
+    OPEN_BUTTON,
+    "</div>",
+    "<!--{{#each x}}-->",
+    "{{#if (eq this.msevtmgt_eventid 'e4b81d2f-0a6c-ee11-9079-6045bd8e1f20')}}",
+    "{{else}}",
+    "<!--{{/if}}-->",
+    "{{/each}}",
+    "{{x}}",
+    '<a href="#">x</a>',
+    "<p>",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(MARKER_PIECES), max_size=24).map("".join),
+    st.booleans(),
+    st.integers(0, 7),
+    st.data(),
+)
+def test_markers_at_most_are_the_markers_listed_and_counted(
+    text: str, whole: bool, most: int, data: st.DataObject
+) -> None:
+    doc = scan(text) if whole else locate(text)
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, len(text)))
+    listed = markers(doc, start, end)
+    assert markers_at_most(doc, start, end, most) == (listed if len(listed) <= most else None)
