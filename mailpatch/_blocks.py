@@ -603,14 +603,21 @@ _PLAIN, _NODE = -2, -1  # a stack entry's row when it is no block: a plain tag, 
 QR_HIT = lazy(r"-(?<=[dD][aA][tT][aA]-)(?i:editorblocktype)\s*=\s*[\"']?\s*(?i:erqrcode)")
 
 
-def _token_at(source: str, pos: int, hit: int) -> tuple[Token, int]:
-    """The token holding offset ``hit``, reading from token boundary ``pos``.
+def _token_at(source: str, pos: int, hit: int) -> tuple[Token | None, int]:
+    """The token holding offset ``hit`` (a survey hit: 'data' stands before it), reading from
+    ``pos``, a token boundary or a point in text; None when ``hit`` is in text.
 
     Returns the token and where reading may resume after it (past a raw-text element's text
     when the hit is in that text).
     """
     while True:
-        tok = next(iter_tokens(source, skip(source, pos, hit)))
+        at = skip(source, pos, hit)
+        if at == hit:
+            # in text (no token starts at a hit: 'data' ends none): where that text ends is
+            # not looked for, since thousands of hits in one run of text each read the rest
+            # of it, quadratic (the locator goes on from the hit)
+            return None, hit
+        tok = next(iter_tokens(source, at))
         resume = tok.end
         if tok.kind is Kind.START and tok.name in _RAW_TEXT:  # its text is not markup
             close = _RAW_END[tok.name].search(source, tok.end)
@@ -657,7 +664,7 @@ def locate(source: str, survey: Survey | None = None, horizon: int | None = None
             unread += 1
             continue
         tok, pos = _token_at(source, pos, at)
-        if _block_type(source, tok) not in (QR_TYPE, BUTTON_TYPE):
+        if tok is None or _block_type(source, tok) not in (QR_TYPE, BUTTON_TYPE):
             continue
         if not _match_blocks(source, iter_tokens(source, tok.start), False, blocks, tokens):
             return scan(source)
@@ -790,6 +797,18 @@ def markers(doc: Document, start: int, end: int) -> list[Marker]:
     for tok in doc.iter_tokens_in(start, end):
         out += _token_markers(doc.source, tok, start, end)
     return out
+
+
+def markers_at_most(doc: Document, start: int, end: int, most: int) -> list[Marker] | None:
+    """``markers(doc, start, end)``, or None when there are more than ``most``: counted by
+    bisection where the range is whole tokens, so that a block holding thousands (Buttons
+    left open each hold all after them) is not listed to learn it."""
+    if doc.aligned(start) and doc.aligned(end):
+        index = doc.marker_index()
+        lo, hi = bisect.bisect_left(index.starts, start), bisect.bisect_left(index.starts, end)
+        return index.markers[lo:hi] if hi - lo <= most else None
+    found = markers(doc, start, end)
+    return found if len(found) <= most else None
 
 
 def _token_markers(source: str, tok: Token, start: int, end: int) -> list[Marker]:

@@ -502,10 +502,40 @@ def _data(data: dict[str, Any], content: CalendarContent | None) -> Iterator[tup
 # --- where links sit: the registration loop ----------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class _Frame:
     marker: Marker
     in_else: bool = False
+    # What _close and _placement ask of the frames up to this one (itself included), kept
+    # with each: a stack of thousands of markers never closed was walked again for every
+    # marker and calendar link after them. Indexes into the stack, -1 for none.
+    last_each: int = -1  # the innermost {{#each}}
+    last_if: int = -1  # the innermost {{#if}}, of either kind
+    first_each: int = -1  # the outermost {{#each}} not in its {{else}}
+    last_event_if: int = -1  # the innermost event {{#if}} not in its {{else}}
+
+
+def _push(stack: list[_Frame], frame: _Frame) -> None:
+    below = stack[-1] if stack else None
+    at = len(stack)
+    kind = frame.marker.kind
+    frame.last_each = at if kind is MarkerKind.EACH else below.last_each if below else -1
+    frame.last_if = at if kind is not MarkerKind.EACH else below.last_if if below else -1
+    stack.append(frame)
+    _settle(stack)
+
+
+def _settle(stack: list[_Frame]) -> None:
+    """Set what the top frame's ``in_else`` decides (it alone may change: {{else}})."""
+    top, at = stack[-1], len(stack) - 1
+    below = stack[-2] if at else None
+    kind, live = top.marker.kind, not top.in_else
+    first_each = below.first_each if below else -1
+    if first_each < 0 and kind is MarkerKind.EACH and live:
+        first_each = at
+    top.first_each = first_each
+    last_event_if = below.last_event_if if below else -1
+    top.last_event_if = at if kind is MarkerKind.IF_EVENT and live else last_event_if
 
 
 def _check_loops(doc: Document, found: list[Link], lines: LineIndex) -> Iterator[Problem]:
@@ -524,10 +554,11 @@ def _check_loops(doc: Document, found: list[Link], lines: LineIndex) -> Iterator
         if kind is MarkerKind.OTHER_BLOCK:
             continue  # another helper's block ({{#unless}}…): not the loop's to judge here
         if kind in opens:
-            stack.append(_Frame(item))
+            _push(stack, _Frame(item))
         elif kind in (MarkerKind.ELSE, MarkerKind.ELSE_CHAIN):
             if stack:
                 stack[-1].in_else = True
+                _settle(stack)
             else:
                 yield Problem("MP203", item.start, "{{else}} outside any {{#if}} or {{#each}}")
         else:
@@ -538,9 +569,8 @@ def _check_loops(doc: Document, found: list[Link], lines: LineIndex) -> Iterator
 
 def _close(item: Marker, stack: list[_Frame], lines: LineIndex) -> Iterator[Problem]:
     each = item.kind is MarkerKind.END_EACH
-    closes = (MarkerKind.EACH,) if each else (MarkerKind.IF_EVENT, MarkerKind.IF_OTHER)
     name = "{{/each}}" if each else "{{/if}}"
-    depth = next((i for i in range(len(stack) - 1, -1, -1) if stack[i].marker.kind in closes), -1)
+    depth = -1 if not stack else stack[-1].last_each if each else stack[-1].last_if
     if depth < 0:
         yield Problem("MP203", item.start, f"{name} closes nothing")
         return
@@ -564,9 +594,7 @@ def _shown(marker: Marker) -> str:
 
 def _placement(link: Link, stack: list[_Frame]) -> Iterator[Problem]:
     # {{else}} of an #each renders for contacts without registrations: outside the loop
-    each = next(
-        (i for i, f in enumerate(stack) if f.marker.kind is MarkerKind.EACH and not f.in_else), -1
-    )
+    each = stack[-1].first_each if stack else -1
     if each < 0:
         yield Problem(
             "MP201",
@@ -575,7 +603,7 @@ def _placement(link: Link, stack: list[_Frame]) -> Iterator[Problem]:
             "with an empty registration id",
         )
         return
-    if not any(f.marker.kind is MarkerKind.IF_EVENT and not f.in_else for f in stack[each + 1 :]):
+    if stack[-1].last_event_if <= each:
         yield Problem(
             "MP202",
             link.offset,
@@ -625,21 +653,34 @@ def _check_qr_blocks(
     """QR blocks left beside their event's patched Button (MP204), and those not patched yet."""
     problems: list[Problem] = []
     not_patched: list[NotPatched] = []
+    # A block's event tests are a range of the document's (found by bisection), and the
+    # first one of a patched event is known for each test at once: a block left open before
+    # thousands of others holds all their tests, and each was listed again for each block.
+    index = doc.marker_index()
+    tests, test_guids = index.test_starts, index.guids
+    carried = [len(tests)] * (len(tests) + 1)  # [i]: the first test from i of a patched event
+    for i in range(len(tests) - 1, -1, -1):
+        carried[i] = i if test_guids[i] in patched else carried[i + 1]
     for element in doc.blocks_of(QR_TYPE):
-        guids = [
-            normal_guid(m.guid)
-            for m in markers(doc, element.content_start, element.content_end)
-            if m.kind is MarkerKind.IF_EVENT
-        ]
-        button = next((patched[g] for g in guids if g in patched), None)
+        lo, hi = element.content_start, element.content_end
+        if doc.aligned(lo) and doc.aligned(hi):
+            i, j = bisect.bisect_left(tests, lo), bisect.bisect_left(tests, hi)
+            first = test_guids[i] if i < j else ""
+            button = patched[test_guids[carried[i]]] if carried[i] < j else None
+        else:  # not whole tokens: read again
+            guids = [
+                normal_guid(m.guid) for m in markers(doc, lo, hi) if m.kind is MarkerKind.IF_EVENT
+            ]
+            first = guids[0] if guids else ""
+            button = next((patched[g] for g in guids if g in patched), None)
         if button is None:
-            not_patched.append(NotPatched(element.start, guids[0] if guids else ""))
+            not_patched.append(NotPatched(element.start, first))
             continue
         problems.append(
             Problem(
                 "MP204",
                 element.start,
-                f"ERQRCode block for event {guids[0]} is still here beside the patched Button at "
+                f"ERQRCode block for event {first} is still here beside the patched Button at "
                 f"{lines.label(button.start)}: registrants get both",
             )
         )
@@ -686,12 +727,7 @@ def _check_stale(doc: Document, settings: PatchOptions) -> Iterator[Problem]:
     buttons = [read_button_block(doc, el) for el in doc.blocks_of(BUTTON_TYPE)]
     patched = [b for b in buttons if b.loop_guids]
     guids = {g for b in patched for g in b.loop_guids}
-    guids |= {
-        normal_guid(m.guid)
-        for el in doc.blocks_of(QR_TYPE)
-        for m in markers(doc, el.content_start, el.content_end)
-        if m.kind is MarkerKind.IF_EVENT
-    }
+    guids |= _tested_in(doc, doc.blocks_of(QR_TYPE))
     review = review_links(doc, patched, settings, guids, refuse=False)
     for edit in review.edits:
         update = max(
@@ -706,6 +742,25 @@ def _check_stale(doc: Document, settings: PatchOptions) -> Iterator[Problem]:
             "registrants would get a stale invitation" + FIXES_IT,
             fixable=True,  # patch's own review found it: patch rewrites exactly this link
         )
+
+
+def _tested_in(doc: Document, elements: list[Element]) -> set[str]:
+    """The GUIDs the event tests in the contents of ``elements`` (in document order) name,
+    read once: where contents overlap (blocks left open hold all after them), they are read
+    as one span."""
+    spans: list[list[int]] = []
+    for el in elements:
+        lo, hi = el.content_start, el.content_end
+        if spans and lo <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], hi)
+        else:
+            spans.append([lo, hi])
+    return {
+        normal_guid(m.guid)
+        for lo, hi in spans
+        for m in markers(doc, lo, hi)
+        if m.kind is MarkerKind.IF_EVENT
+    }
 
 
 def _dead_link(link: Link, calendar: Link, lines: LineIndex) -> str:

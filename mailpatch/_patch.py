@@ -33,6 +33,7 @@ from mailpatch._blocks import (
     label_of,
     locate,
     markers,
+    markers_at_most,
     read_button_block,
     read_qr_block,
     scan,
@@ -572,10 +573,10 @@ def review_links(
         href = _href(link)
         if _up_to_date(button.links, href):
             continue  # up to date (a missing "//" is the scheme fix's, two characters)
-        calendar = [bl for bl in button.links if bl.kind is LinkKind.CALENDAR]
         if not _loop_is_sound(doc, button):
             unchecked.append((guid, "its loop is not whole ('mailpatch lint' says why)"))
             continue
+        calendar = [bl for bl in button.links if bl.kind is LinkKind.CALENDAR]
         stale = [bl for bl in calendar if _written(bl) != href]
         if spans is None:
             spans = survey_of(doc.source, survey).mustaches
@@ -726,7 +727,7 @@ def buttons_in(text: str) -> list[ButtonSummary]:
     return [
         ButtonSummary(
             b.element.start,
-            b.label,
+            label_of(doc, b.element),  # (Buttons left open each hold all after them)
             b.loop_guids,
             tuple(dict.fromkeys(bl.url for bl in b.links if bl.kind is LinkKind.CALENDAR)),
             any(bl.kind is LinkKind.REAL for bl in b.links),
@@ -845,10 +846,16 @@ def _slashless_calendar(link: ButtonLink) -> bool:
 
 def _loop_is_sound(doc: Document, button: ButtonBlock) -> bool:
     """No loop at all, or one well-formed loop with every link inside its ``{{#if}}`` branch."""
-    found = markers(doc, button.element.content_start, button.element.content_end)
+    el = button.element
+    found = markers_at_most(doc, el.content_start, el.content_end, _LONGEST_LOOP)
+    if found is None:
+        return False  # more markers than a whole loop has (nested Buttons: thousands)
     if not found:
         return True
     return [m.kind for m in found] in WHOLE_LOOPS and _links_in_branch(found, button)
+
+
+_LONGEST_LOOP = max(len(kinds) for kinds in WHOLE_LOOPS)
 
 
 def _links_in_branch(found: list[Marker], button: ButtonBlock) -> bool:
@@ -1110,7 +1117,7 @@ def _pair(
         try:
             return _pair_explicit(qrs, buttons, options.buttons, lines)
         except Refusal as exc:
-            named = _choices([b for b in buttons if b.links], options.endpoint)
+            named = _choices(doc, [b for b in buttons if b.links], options.endpoint)
             raise Refusal(exc.reason, exc.offset, Cause.CHOICE, named) from None
 
     def listing(cands: Sequence[ButtonBlock]) -> str:
@@ -1149,7 +1156,7 @@ def _pair(
                 + hint,
                 q.element.start,
                 Cause.NO_BUTTON,
-                _choices(real, options.endpoint),
+                _choices(doc, real, options.endpoint),
             )
     # one Button for each QR block; else one for each event, its QR blocks sharing it
     groups: dict[str, list[QrBlock]] = {}  # by GUID: two events may share a readable id
@@ -1168,7 +1175,7 @@ def _pair(
                 "--button LINE:COL",
                 qrs[0].element.start,
                 Cause.AMBIGUOUS,
-                _choices(ordered, options.endpoint),
+                _choices(doc, ordered, options.endpoint),
             )
     every = {id(b): b for q in qrs for b in candidates(q)}
     raise Refusal(
@@ -1176,14 +1183,17 @@ def _pair(
         f"block(s), candidate Buttons {listing(sorted(every.values(), key=_start))}",
         qrs[0].element.start,
         Cause.TOO_FEW,
-        _choices([b for b in buttons if b.links], options.endpoint),
+        _choices(doc, [b for b in buttons if b.links], options.endpoint),
     )
 
 
-def _choices(buttons: Sequence[ButtonBlock], host: str | None) -> tuple[ButtonChoice, ...]:
-    """Buttons as a Refusal names them for a choice, in document order."""
+def _choices(
+    doc: Document, buttons: Sequence[ButtonBlock], host: str | None
+) -> tuple[ButtonChoice, ...]:
+    """Buttons as a Refusal names them for a choice, in document order (labels from the
+    document's text index, as the listing's: Buttons left open each hold all after them)."""
     return tuple(
-        ButtonChoice(b.element.start, b.label, _served_events(b, host) is None)
+        ButtonChoice(b.element.start, label_of(doc, b.element), _served_events(b, host) is None)
         for b in sorted(buttons, key=_start)
     )
 

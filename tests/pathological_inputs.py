@@ -60,6 +60,20 @@ def events_for(n: int) -> PatchOptions:
 
 
 MANY_EVENTS = events_for(8_000)  # for the shapes of one event per pair
+# the two block types the locator reads, written as text: a hit each, in no tag
+BLOCK_TYPES_AS_TEXT = "data-editorblocktype=button "
+OPEN_BUTTON = '<div data-editorblocktype="Button">'
+OPEN_QR_WITH_MARKER = '<div data-editorblocktype="ERQRCode"><!--{{#if x}}-->'
+
+
+def buttons_testing_events(n: int) -> str:
+    """A QR block, then ``n`` Buttons left open, each testing an event of its own: every
+    Button holds the tests of all after it."""
+    return qr() + "".join(
+        '<div data-editorblocktype="Button">'
+        f"<!--{{{{#if (eq this.msevtmgt_eventid '{guid(i)}')}}}}-->"
+        for i in range(n)
+    )
 
 
 @dataclass(frozen=True)
@@ -71,6 +85,7 @@ class Hostile:
     outcome: str
     why: str  # the refusal message fragment, or what the case shows
     options: PatchOptions = field(default=ONE_EVENT)
+    lint: bool = False  # linted too: the shape was lint's to read slowly
 
 
 def cases(scale: int = 1) -> list[Hostile]:
@@ -230,6 +245,40 @@ def cases(scale: int = 1) -> list[Hostile]:
             lambda: qr() + BUTTON + VML_LINK * 20_000 + LINK_BUTTON,
             "patched",
             "each comment's links were read to the end of the file (10 s at 5,000)",
+        ),
+        Hostile(
+            "160k-block-types-written-as-text-before-the-pair",
+            lambda: BLOCK_TYPES_AS_TEXT * 160_000 + qr() + BUTTON,
+            "patched",
+            "each hit in the text read the rest of that text for where it ends (25 s at 80,000)",
+        ),
+        Hostile(
+            "40k-qr-blocks-left-open-with-markers",
+            lambda: qr() + BUTTON + OPEN_QR_WITH_MARKER * 40_000,
+            "refused",
+            "is inside the ERQRCode block",  # lint listed each block's markers: all after it
+            lint=True,
+        ),
+        Hostile(
+            "40k-loops-never-closed-then-40k-closers",
+            lambda: qr() + BUTTON + "<p>{{#each x}}</p>" * 40_000 + "{{/if}}" * 40_000,
+            "patched",
+            "lint walked the 40,000 open loops for each '{{/if}}' (26 s at 20,000)",
+            lint=True,
+        ),
+        Hostile(
+            "12k-buttons-left-open-around-one-placeholder",
+            lambda: qr() + OPEN_BUTTON * 12_000 + '<a href="#">x</a>',
+            "refused",
+            "ambiguous",  # each choice's label tokenized its Button to the end (42 s at 8,000)
+        ),
+        Hostile(
+            "16k-buttons-left-open-each-testing-its-own-event",
+            lambda: buttons_testing_events(16_000),
+            "refused",
+            "but not a whole one",  # (not fixed yet: each Button's GUIDs a frozenset of all
+            # after it, quadratic in time and memory: 4 GB and 21 s at 12,000)
+            MANY_EVENTS,
         ),
     ]
 
@@ -453,6 +502,42 @@ def shapes() -> list[Shape]:
             "refused",
             "more than 1,000 attributes",
             units=1_000,
+        ),
+        Shape(
+            "block-types-written-as-text-before-the-pair",
+            lambda n: BLOCK_TYPES_AS_TEXT * n + qr() + BUTTON,
+            40_000,  # 1.1 MB
+            "patched",
+            "each hit in text read the rest of that text for where it ends (the locator)",
+        ),
+        Shape(
+            "qr-blocks-left-open-with-markers",
+            lambda n: qr() + BUTTON + OPEN_QR_WITH_MARKER * n,
+            10_000,  # 530 KB
+            "refused",
+            "is inside the ERQRCode block",
+        ),
+        Shape(
+            "loops-never-closed-then-closers",
+            lambda n: qr() + BUTTON + "<p>{{#each x}}</p>" * n + "{{/if}}" * n,
+            20_000,  # 500 KB
+            "patched",
+            "lint walked the stack of open loops for each closer and calendar link",
+        ),
+        Shape(
+            "buttons-left-open-around-one-placeholder",
+            lambda n: qr() + OPEN_BUTTON * n + '<a href="#">x</a>',
+            8_000,  # 280 KB
+            "refused",
+            "ambiguous",  # every Button a candidate, each named by a label read to the end
+        ),
+        Shape(
+            "buttons-left-open-each-testing-its-own-event",
+            buttons_testing_events,
+            8_000,  # 920 KB
+            "refused",
+            "but not a whole one",
+            MANY_EVENTS,
         ),
         Shape(
             "dense-{{…}}",

@@ -6,6 +6,7 @@ them, are where the two ways part in cost and must not part in result."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,18 +18,27 @@ from mailpatch._blocks import (
     button_label,
     label_of,
     locate,
+    markers,
+    markers_at_most,
     read_button_block,
     scan,
 )
+from mailpatch._errors import Refusal
 from mailpatch._html import Kind, LineIndex, tokenize, unescape
 from mailpatch._lint import Problem, _check_buttons, _dead_link, links
 from mailpatch._patch import (
+    EventRef,
+    PatchOptions,
     _links_in_branch,
     _not_all_calendar,
     _served_events,
     _up_to_date,
+    buttons_in,
+    patch,
     scheme_fixes,
 )
+
+from pathological_inputs import qr
 
 HOST = "contoso.svc.dynamics.com"
 
@@ -170,3 +180,66 @@ def _button_problems_as_they_were(doc, found, lines, patched):  # type: ignore[n
                     link.offset,
                     f"this calendar link differs from the one at {lines.label(first.offset)}",
                 )
+
+
+# --- labels in a refusal's choices and in the Button summaries --------------------------------
+
+OPEN_BUTTON = '<div data-editorblocktype="Button">'
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        qr() + (OPEN_BUTTON + "<p>Add &amp; go</p>") * 3 + '<a href="#">x</a>',  # ambiguous
+        qr() + (OPEN_BUTTON + '<a href="#">Add</a></div>') * 2,
+        qr() + OPEN_BUTTON + '<a href="https://contoso.com">Read</a><b' + "</div>",  # none
+        qr() + (OPEN_BUTTON + "<style>p { }</style>word ") * 40 + '<a href="#">x</a>',
+    ],
+)
+def test_buttons_are_named_by_the_labels_their_text_gives(text: str) -> None:
+    """A refusal names its choices, and buttons_in its Buttons, by the label the Button's
+    own text tokenized gives (read from the document's text index: Buttons left open each
+    hold all the text after them, and each was tokenized to its end)."""
+    doc = locate(text)
+    labels = [
+        button_label(read_button_block(doc, el)) for el in doc.blocks_of(BUTTON_TYPE)
+    ]
+    assert [s.label for s in buttons_in(text)] == labels
+    with pytest.raises(Refusal) as refused:
+        patch(text, PatchOptions(endpoint=HOST, event=EventRef("ev-1")))
+    starts = [el.start for el in doc.blocks_of(BUTTON_TYPE)]
+    assert refused.value.buttons
+    assert [c.label for c in refused.value.buttons] == [
+        labels[starts.index(c.offset)] for c in refused.value.buttons
+    ]
+
+
+MARKER_PIECES = [
+    OPEN_BUTTON,
+    "</div>",
+    "<!--{{#each x}}-->",
+    "{{#if (eq this.msevtmgt_eventid 'e4b81d2f-0a6c-ee11-9079-6045bd8e1f20')}}",
+    "{{else}}",
+    "<!--{{/if}}-->",
+    "{{/each}}",
+    "{{x}}",
+    '<a href="#">x</a>',
+    "<p>",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(MARKER_PIECES), max_size=24).map("".join),
+    st.booleans(),
+    st.integers(0, 7),
+    st.data(),
+)
+def test_markers_at_most_are_the_markers_listed_and_counted(
+    text: str, whole: bool, most: int, data: st.DataObject
+) -> None:
+    doc = scan(text) if whole else locate(text)
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, len(text)))
+    listed = markers(doc, start, end)
+    assert markers_at_most(doc, start, end, most) == (listed if len(listed) <= most else None)

@@ -10,14 +10,29 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailpatch import decode
+from mailpatch._blocks import QR_TYPE, Document, Element, markers, scan
 from mailpatch._cli import main
+from mailpatch._handlebars import Marker, MarkerKind, normal_guid
 from mailpatch._html import Attr, LineIndex, StartTag, Token, tokenize
 from mailpatch._link import RESERVED_FIELD, CalendarLink, build_fields, placeholder_problems
-from mailpatch._lint import RULES, CalendarContent, Link, check_link, lint
+from mailpatch._lint import (
+    RULES,
+    CalendarContent,
+    Link,
+    NotPatched,
+    Problem,
+    _check_buttons,
+    _check_loops,
+    _check_qr_blocks,
+    _tested_in,
+    check_link,
+    links,
+    lint,
+)
 from mailpatch._patch import PatchOptions, patch
 
 from fixturecases import FIXTURES, Case, cases
@@ -397,6 +412,212 @@ def test_qr_block_beside_its_patched_button_is_a_warning() -> None:
     assert [(p.code, p.rule.severity.value) for p in problems] == [("MP204", "warning")]
     other_event = button(LOOP.replace("2c7e9a41", "3d8f0b52") + anchor() + END)
     assert codes(qr + other_event) == []  # that QR block is for an event not patched yet
+
+
+def _qr_blocks_read_one_by_one(
+    doc: Document, patched: dict[str, Element], lines: LineIndex
+) -> tuple[list[Problem], list[NotPatched]]:
+    """``_check_qr_blocks`` as it was: each block's event tests listed from its markers
+    (quadratic where blocks left open each hold all after them). The reference for the one
+    it became."""
+    problems: list[Problem] = []
+    not_patched: list[NotPatched] = []
+    for element in doc.blocks_of(QR_TYPE):
+        guids = [
+            normal_guid(m.guid)
+            for m in markers(doc, element.content_start, element.content_end)
+            if m.kind is MarkerKind.IF_EVENT
+        ]
+        carrier = next((patched[g] for g in guids if g in patched), None)
+        if carrier is None:
+            not_patched.append(NotPatched(element.start, guids[0] if guids else ""))
+            continue
+        problems.append(
+            Problem(
+                "MP204",
+                element.start,
+                f"ERQRCode block for event {guids[0]} is still here beside the patched Button at "
+                f"{lines.label(carrier.start)}: registrants get both",
+            )
+        )
+    return problems, not_patched
+
+
+def _qr_blocks_as_checked(text: str) -> tuple[object, object]:
+    doc = scan(text)
+    lines = LineIndex(text)
+    patched: dict[str, Element] = {}
+    list(_check_buttons(doc, links(doc), lines, patched))
+    return _check_qr_blocks(doc, patched, lines), _qr_blocks_read_one_by_one(doc, patched, lines)
+
+
+OTHER = LOOP.replace("2c7e9a41", "3d8f0b52")
+QR_OPEN = '<div data-editorblocktype="ERQRCode">\n'
+_QR_PIECES = st.sampled_from(
+    [QR_OPEN, "</div>\n", LOOP, OTHER, END, '<img src="{{this.msevtmgt_qrcode}}">\n',
+     button(LOOP + anchor() + END), button(OTHER + anchor() + END), button(anchor()),
+     '<div data-editorblocktype="Button">', anchor(), "{{#if x}}", "<!--", "-->", "<p>"]
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        QR_OPEN + LOOP + "</div>\n" + button(LOOP + anchor() + END),
+        (QR_OPEN + LOOP) * 3 + OTHER + button(OTHER + anchor() + END),  # nested: inner GUID
+        QR_OPEN + OTHER + LOOP + "</div>" + button(LOOP + anchor() + END),  # the second event
+        QR_OPEN + "</div>" + button(LOOP + anchor() + END),  # no event test
+    ],
+)
+def test_qr_blocks_are_checked_as_reading_each_one_by_one_does(text: str) -> None:
+    checked, reference = _qr_blocks_as_checked(text)
+    assert checked == reference
+    assert checked[0] or checked[1]  # a block was read
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_QR_PIECES, max_size=16).map("".join))
+def test_any_mix_of_qr_blocks_is_checked_as_reading_each_one_by_one_does(text: str) -> None:
+    checked, reference = _qr_blocks_as_checked(text)
+    assert checked == reference
+
+
+def _tested_one_by_one(doc: Document) -> set[str]:
+    """What ``_tested_in`` gives for the QR blocks, as it was: each block's tests read on their
+    own (quadratic where blocks left open each hold all after them)."""
+    return {
+        normal_guid(m.guid)
+        for el in doc.blocks_of(QR_TYPE)
+        for m in markers(doc, el.content_start, el.content_end)
+        if m.kind is MarkerKind.IF_EVENT
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "tested"),
+    [
+        (QR_OPEN + LOOP + "</div>" + QR_OPEN + OTHER + "</div>", 2),
+        ((QR_OPEN + LOOP) * 3 + OTHER, 2),  # nested: read once
+        (QR_OPEN + "</div>" + LOOP, 0),  # outside every QR block
+    ],
+)
+def test_the_events_tested_in_qr_blocks_are_those_each_block_tests(text: str, tested: int) -> None:
+    doc = scan(text)
+    assert _tested_in(doc, doc.blocks_of(QR_TYPE)) == _tested_one_by_one(doc)
+    assert len(_tested_one_by_one(doc)) == tested
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_QR_PIECES, max_size=16).map("".join))
+def test_any_mix_tests_the_events_each_qr_block_tests(text: str) -> None:
+    doc = scan(text)
+    assert _tested_in(doc, doc.blocks_of(QR_TYPE)) == _tested_one_by_one(doc)
+
+
+def _loops_checked_walking_the_stack(text: str) -> list[Problem]:
+    """``_check_loops`` as it was: the stack of open markers walked for every marker and
+    calendar link (quadratic under thousands never closed). The reference for the one it
+    became."""
+    doc = scan(text)
+    lines = LineIndex(text)
+    events: list[tuple[int, int, object]] = [(m.start, 0, m) for m in markers(doc, 0, len(text))]
+    events += [(link.tag.token.start, 1, link) for link in links(doc) if link.calendar]
+    events.sort(key=lambda e: (e[0], e[1]))
+    stack: list[list[object]] = []  # [marker, in_else]
+    out: list[Problem] = []
+    shown = {
+        MarkerKind.EACH: "{{#each}}",
+        MarkerKind.IF_EVENT: "{{#if (eq this.msevtmgt_eventid …)}}",
+        MarkerKind.IF_OTHER: "{{#if}}",
+    }
+    opens = (MarkerKind.EACH, MarkerKind.IF_EVENT, MarkerKind.IF_OTHER)
+    for _, _, item in events:
+        if isinstance(item, Link):
+            each = next(
+                (i for i, (m, e) in enumerate(stack) if m.kind is MarkerKind.EACH and not e), -1
+            )
+            if each < 0:
+                out.append(Problem("MP201", item.offset, "outside"))
+            elif not any(
+                m.kind is MarkerKind.IF_EVENT and not e for m, e in stack[each + 1 :]
+            ):
+                out.append(Problem("MP202", item.offset, "not in its if"))
+            continue
+        assert isinstance(item, Marker)
+        if item.kind is MarkerKind.OTHER_BLOCK:
+            continue
+        if item.kind in opens:
+            stack.append([item, False])
+        elif item.kind in (MarkerKind.ELSE, MarkerKind.ELSE_CHAIN):
+            if stack:
+                stack[-1][1] = True
+            else:
+                said = "{{else}} outside any {{#if}} or {{#each}}"
+                out.append(Problem("MP203", item.start, said))
+        else:
+            closing = item.kind is MarkerKind.END_EACH
+            closes = (MarkerKind.EACH,) if closing else (MarkerKind.IF_EVENT, MarkerKind.IF_OTHER)
+            name = "{{/each}}" if closing else "{{/if}}"
+            depth = next(
+                (i for i in range(len(stack) - 1, -1, -1) if stack[i][0].kind in closes), -1
+            )
+            if depth < 0:
+                out.append(Problem("MP203", item.start, f"{name} closes nothing"))
+                continue
+            for m, _ in stack[depth + 1 :]:
+                out.append(
+                    Problem(
+                        "MP203",
+                        item.start,
+                        f"{name} comes before the {shown[m.kind]} at "
+                        f"{lines.label(m.start)} is closed",
+                    )
+                )
+            del stack[depth:]
+    out += [Problem("MP203", m.start, f"{shown[m.kind]} is never closed") for m, _ in stack]
+    return out
+
+
+def _loops_checked(text: str) -> list[Problem]:
+    doc = scan(text)
+    found = list(_check_loops(doc, links(doc), LineIndex(text)))
+    # the placement messages are the lint's own: compared by code and offset
+    return [Problem(p.code, p.offset, p.message if p.code == "MP203" else "") for p in found]
+
+
+def _reference(text: str) -> list[Problem]:
+    return [
+        Problem(p.code, p.offset, p.message if p.code == "MP203" else "")
+        for p in _loops_checked_walking_the_stack(text)
+    ]
+
+
+_LOOP_PIECES = st.sampled_from(
+    ["{{#each a}}", "{{/each}}", "{{#if b}}", "{{/if}}", "{{else}}", "{{else if c}}",
+     "{{#unless d}}", "{{/unless}}", LOOP, OTHER, END, anchor(), "<p>", "</p>"]
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{{#each a}}" * 5 + "{{/if}}" * 3 + anchor(),  # nothing to close: each closes nothing
+        "{{#if b}}" * 5 + LOOP + anchor() + END + "{{/each}}",
+        LOOP + "{{else}}" + anchor() + "{{/if}}" + anchor() + "{{/each}}",
+        "{{#each a}}{{else}}" + LOOP + anchor() + END,  # the first {{#each}} is in its else
+        "{{#if b}}{{#each a}}{{#if b}}" + anchor() + "{{/each}}" + anchor(),
+        LOOP + "{{#each a}}" + anchor() + "{{/each}}" + END + anchor(),  # the outer loop holds it
+    ],
+)
+def test_loops_are_checked_as_walking_the_stack_does(text: str) -> None:
+    assert _loops_checked(text) == _reference(text)
+    assert _loops_checked(text)  # (each has something to say)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_LOOP_PIECES, max_size=24).map("".join))
+def test_any_mix_of_markers_is_checked_as_walking_the_stack_does(text: str) -> None:
+    assert _loops_checked(text) == _reference(text)
 
 
 def test_positions_count_characters_after_bom_and_crlf() -> None:

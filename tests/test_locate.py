@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailpatch import decode
-from mailpatch._blocks import BUTTON_TYPE, QR_TYPE, locate, scan
+from mailpatch._blocks import BUTTON_TYPE, QR_TYPE, _token_at, locate, scan
 from mailpatch._html import _RAW_TEXT, Kind, skip, tokenize
+from mailpatch._survey import Survey
 
 from fixturecases import Case, cases
 
@@ -132,3 +133,51 @@ def test_fixtures_locate_like_scan(case: Case) -> None:
 @given(junk)
 def test_junk_locates_like_scan(source: str) -> None:
     _same(source)
+
+
+# --- hits in text: the locator reads no further than each ---------------------------------
+
+QR = (
+    '<div data-editorblocktype="ERQRCode"><!--{{#each x}}--><!--{{#if (eq this.msevtmgt_eventid '
+    "'e4b81d2f-0a6c-ee11-9079-6045bd8e1f20')}}--><img src=\"{{this.msevtmgt_qrcode}}\">"
+    "<!--{{/if}}--><!--{{/each}}--></div>"
+)
+BUTTON = '<div data-editorblocktype="Button"><a href="#">Add</a></div>'
+WORDS = "data-editorblocktype=button data-editorblocktype=ERQRCode "  # block types, as text
+
+
+@pytest.mark.parametrize(
+    ("source", "qrs", "buttons"),
+    [
+        (WORDS * 50 + QR + BUTTON, 1, 1),  # (each hit read the rest of the text: quadratic)
+        (QR + WORDS * 50 + BUTTON, 1, 1),
+        (QR + BUTTON + WORDS * 50, 1, 1),
+        (WORDS + "a < b " + WORDS + QR + "x" + BUTTON, 1, 1),  # a '<' that starts no markup
+        ("<sitle>" + WORDS + QR + BUTTON + "</sitle>", 1, 1),  # the skip stops early there
+        ("<style>" + WORDS + QR + "</style>" + WORDS + BUTTON, 0, 1),  # raw text: no block
+        ("<title>" + WORDS + QR + BUTTON, 0, 0),  # never closed: all of it text
+        ("<p title='" + WORDS + "'>" + WORDS + "</p>" + QR + BUTTON, 1, 1),
+        ("<!--" + WORDS + "-->" + WORDS + QR + BUTTON, 1, 1),
+        (WORDS, 0, 0),
+    ],
+)
+def test_hits_in_text_locate_like_scan(source: str, qrs: int, buttons: int) -> None:
+    _same(source)
+    doc = locate(source)
+    assert (len(doc.blocks_of(QR_TYPE)), len(doc.blocks_of(BUTTON_TYPE))) == (qrs, buttons)
+
+
+def _token_holding(source: str, hit: int) -> object:
+    """What ``_token_at`` says of ``hit``, from a tokenization of the whole source: the token
+    holding it, or None for text (the text of a raw-text element is a token)."""
+    tokens = tokenize(source)
+    raw = _raw_text_tokens(source)
+    tok = next(t for t in tokens if t.start <= hit < t.end)
+    return None if tok.kind is Kind.TEXT and tok.start not in raw else tok
+
+
+@settings(max_examples=400)
+@given(junk)
+def test_token_at_every_hit_as_a_whole_tokenization_reads_it(source: str) -> None:
+    for hit, _ in Survey(source).hits:
+        assert _token_at(source, 0, hit)[0] == _token_holding(source, hit), hit
