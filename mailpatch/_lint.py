@@ -23,9 +23,12 @@ from mailpatch._blocks import (
     QR_TYPE,
     Document,
     Element,
+    Guids,
+    first_holders,
     markers,
     read_button_block,
     scan,
+    union_of,
 )
 from mailpatch._handlebars import GUID_LIKE, Marker, MarkerKind, normal_guid
 from mailpatch._html import (
@@ -626,14 +629,14 @@ def _check_buttons(
     # holds all their links, and each was looked at again for each Button.
     calendar = [link.calendar for link in found]
     after = _LinkJumps(found, calendar)
+    holders: list[tuple[Guids, Element]] = []  # (read once, all together: first_holders)
     for element in doc.blocks_of(BUTTON_TYPE):
         lo = bisect.bisect_left(starts, element.content_start)
         hi = bisect.bisect_left(starts, element.content_end)
         i = after.calendar[lo]
         if i >= hi:
             continue
-        for guid in read_button_block(doc, element).loop_guids:
-            patched.setdefault(guid, element)
+        holders.append((read_button_block(doc, element).loop_guids, element))
         first = found[i]
         for k in sorted([*after.plain_in(lo, hi), *after.other_urls_in(i, hi)]):
             link = found[k]
@@ -645,6 +648,8 @@ def _check_buttons(
                     link.offset,
                     f"this calendar link differs from the one at {lines.label(first.offset)}",
                 )
+    for guid, element in first_holders(holders).items():
+        patched.setdefault(guid, element)
 
 
 def _check_qr_blocks(
@@ -726,7 +731,7 @@ def _check_stale(doc: Document, settings: PatchOptions) -> Iterator[Problem]:
     """Links that patch would write anew: the same review decides (``review_links``)."""
     buttons = [read_button_block(doc, el) for el in doc.blocks_of(BUTTON_TYPE)]
     patched = [b for b in buttons if b.loop_guids]
-    guids = {g for b in patched for g in b.loop_guids}
+    guids = set(union_of(b.loop_guids for b in patched))
     guids |= _tested_in(doc, doc.blocks_of(QR_TYPE))
     review = review_links(doc, patched, settings, guids, refuse=False)
     for edit in review.edits:

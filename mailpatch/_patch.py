@@ -11,6 +11,7 @@ import functools
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import field
 from enum import StrEnum
 from typing import NamedTuple
@@ -23,6 +24,7 @@ from mailpatch._blocks import (
     ButtonLink,
     Document,
     Element,
+    Guids,
     LinkKind,
     Links,
     QrBlock,
@@ -37,6 +39,7 @@ from mailpatch._blocks import (
     read_button_block,
     read_qr_block,
     scan,
+    union_of,
 )
 from mailpatch._errors import ButtonChoice, Cause, MissingOption, Refusal, UnmappedEvent
 from mailpatch._handlebars import GUID, WHOLE_LOOPS, Marker, normal_guid
@@ -380,7 +383,7 @@ def plan(
     reading = reading or _read_blocks(doc, survey)
     buttons = reading.buttons
     patched = [b for b in buttons if b.loop_guids]
-    done_guids = {g for b in patched for g in b.loop_guids}
+    done_guids = union_of(b.loop_guids for b in patched)
     if not qr_elements:
         review = review_links(doc, patched, options, done_guids, survey)
         return Plan([], buttons, patched, [], review, lines)
@@ -539,7 +542,7 @@ def review_links(
     doc: Document,
     patched: Sequence[ButtonBlock],
     options: PatchOptions,
-    guids: set[str],
+    guids: AbstractSet[str],
     survey: Survey | None = None,
     refuse: bool = True,
 ) -> LinkReview:
@@ -564,9 +567,9 @@ def review_links(
     updated: list[ButtonBlock] = []
     spans: Spans | None = None
     for button in patched:
-        guid = min(button.loop_guids)
+        guid = button.loop_guids.least()
         event = _known_event(guid, guids, options)
-        if event is None or options.endpoint is None or len(button.loop_guids) != 1:
+        if event is None or options.endpoint is None or not button.loop_guids.single:
             unchecked.append((guid, _why_unchecked(button, event, options)))
             continue
         link = _link_for(options, options.endpoint, event)
@@ -614,7 +617,7 @@ def _written(link: ButtonLink, fix: Callable[[str], str] | None = None) -> str |
 
 
 def _why_unchecked(button: ButtonBlock, event: EventRef | None, options: PatchOptions) -> str:
-    if len(button.loop_guids) != 1:
+    if not button.loop_guids.single:
         return "its loop tests more than one event"
     if event is None:
         return "no readable event id for it in the settings"
@@ -650,7 +653,7 @@ def _with_slashes(url: str) -> str:
     return "https://" + url[len("https:") :] if slashless_host(url) is not None else url
 
 
-def _known_event(guid: str, guids: set[str], options: PatchOptions) -> EventRef | None:
+def _known_event(guid: str, guids: AbstractSet[str], options: PatchOptions) -> EventRef | None:
     """The readable id the settings give for event ``guid`` (normalised), or None."""
     if guid in options.events:
         return options.events[guid]
@@ -700,7 +703,7 @@ def events_of(text: str, reading: Reading | None) -> EmailEvents:
         )
     return EmailEvents(
         tuple((normal_guid(q.guid), q.element.start) for q in reading.qrs),
-        frozenset(g for b in reading.buttons for g in b.loop_guids),
+        union_of(b.loop_guids for b in reading.buttons),
     )
 
 
@@ -709,7 +712,7 @@ class ButtonSummary(NamedTuple):
 
     offset: int  # where its element starts
     label: str  # its visible text
-    guids: frozenset[str]  # normalised GUIDs of the event loops it already carries
+    guids: Guids  # normalised GUIDs of the event loops it already carries
     calendar: tuple[str, ...]  # its calendar links (HTML-unescaped), as written, each once
     links_elsewhere: bool  # a link of it goes to a real page: taken only when named
 
@@ -867,7 +870,7 @@ def _links_in_branch(found: list[Marker], button: ButtonBlock) -> bool:
     return found[1].end <= links[0].tag.token.start and links[-1].tag.token.start < found[2].start
 
 
-def _event_for(qr: QrBlock, guids: set[str], options: PatchOptions) -> EventRef:
+def _event_for(qr: QrBlock, guids: AbstractSet[str], options: PatchOptions) -> EventRef:
     """The event for one QR block; ``guids`` are every event the email is for (its QR
     blocks' and its patched Buttons'), normalised."""
     guid = normal_guid(qr.guid)
@@ -1042,7 +1045,7 @@ def _check_carried_loop(doc: Document, button: ButtonBlock) -> None:
     kinds = [m.kind for m in found]
     problem = ""
     if kinds not in WHOLE_LOOPS:
-        problem = "its loop markers are " + ", ".join(k.value for k in kinds)
+        problem = "its loop markers are " + _listed([k.value for k in kinds])
     elif not button.links:
         problem = "it has no link"
     elif not _links_in_branch(found, button):
@@ -1052,9 +1055,17 @@ def _check_carried_loop(doc: Document, button: ButtonBlock) -> None:
     if problem:
         raise Refusal(
             "the Button block holds a loop for event "
-            f"{', '.join(sorted(button.loop_guids))} but not a whole one ({problem})",
+            f"{_listed(sorted(button.loop_guids))} but not a whole one ({problem})",
             el.start,
         )
+
+
+def _listed(items: Sequence[str], most: int = 6) -> str:
+    """'a, b, c', or the first ``most`` and how many more: a Button left open before
+    thousands of others holds all their markers and events, and a message is read."""
+    if len(items) <= most:
+        return ", ".join(items)
+    return f"{', '.join(items[:most])} and {len(items) - most:,} more"
 
 
 def _not_all_calendar(links: Sequence[ButtonLink]) -> bool:
@@ -1328,9 +1339,7 @@ def _button_content(
     return el.content_start, el.content_end, content, (len(head), len(head) + len(relinked))
 
 
-def _href_edit(
-    tag: StartTag, href: str, shift: int, what: EditKind = EditKind.HREF
-) -> Edit:
+def _href_edit(tag: StartTag, href: str, shift: int, what: EditKind = EditKind.HREF) -> Edit:
     """Point one link at ``href`` (offsets relative to ``shift``)."""
     attr = tag.get("href")
     if attr is None:  # <a> without href: add one right after the tag name

@@ -276,8 +276,8 @@ def cases(scale: int = 1) -> list[Hostile]:
             "16k-buttons-left-open-each-testing-its-own-event",
             lambda: buttons_testing_events(16_000),
             "refused",
-            "but not a whole one",  # (not fixed yet: each Button's GUIDs a frozenset of all
-            # after it, quadratic in time and memory: 4 GB and 21 s at 12,000)
+            "but not a whole one",  # each Button's GUIDs were a set of all after it: 4 GB
+            # and 21 s at 12,000
             MANY_EVENTS,
         ),
     ]
