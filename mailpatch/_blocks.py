@@ -721,6 +721,22 @@ _LINK_PLACE = lazy(
 )
 
 
+def horizon_bounds(source: str, survey: Survey | None = None) -> tuple[int, int] | None:
+    """Where the horizon can start -- past the last ERQRCode hit and the last loop word --
+    and the last Button hit; None when no Button comes after that start, or when a lock makes
+    the locator read the whole document anyway."""
+    last_qr = last_button = -1
+    for at, kind in survey_of(source, survey).hits:
+        if kind is HitKind.LOCKED:
+            return None
+        if kind is HitKind.QR:
+            last_qr = at
+        elif kind is HitKind.BUTTON:
+            last_button = at
+    start = max(last_qr + 1, source.rfind(_LOOP_WORD) + 1)
+    return None if last_button < start else (start, last_button)
+
+
 def button_horizon(source: str, survey: Survey | None = None) -> int | None:
     """An offset from which no Button block can matter to a patch, or None when every
     Button block starts before it anyway (or when a lock makes the locator read it all).
@@ -739,18 +755,10 @@ def button_horizon(source: str, survey: Survey | None = None) -> int | None:
     runs past it (hostile: thousands of comments left open, each running to the end) sets
     the horizon there unread, which is never too early either, since every place after it
     was read."""
-    survey = survey_of(source, survey)
-    last_qr = last_button = -1
-    for at, kind in survey.hits:
-        if kind is HitKind.LOCKED:
-            return None
-        if kind is HitKind.QR:
-            last_qr = at
-        elif kind is HitKind.BUTTON:
-            last_button = at
-    horizon = max(last_qr + 1, source.rfind(_LOOP_WORD) + 1)
-    if last_button < horizon:
+    bounds = horizon_bounds(source, survey)
+    if bounds is None:
         return None
+    horizon, last_button = bounds
     # each place as (where, the '<!--[if' its text meets first or -1, whether it says 'href')
     places = array("q")
     for m in _LINK_PLACE.finditer(source, horizon):

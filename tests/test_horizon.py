@@ -184,27 +184,19 @@ def horizon_reading_every_place(source: str) -> int | None:
     '<!--[if' after the pair read in Python, each comment to its '-->' (quadratic when
     thousands are left open). The reference for the one it became."""
     from mailpatch._blocks import (
-        _LOOP_WORD,
         _PLAIN_LINK,
-        HitKind,
         LinkKind,
         _comment_at,
         _token_links,
+        horizon_bounds,
         is_calendar_url,
     )
     from mailpatch._html import iter_tokens
 
-    last_qr = last_button = -1
-    for at, kind in Survey(source).hits:
-        if kind is HitKind.LOCKED:
-            return None
-        if kind is HitKind.QR:
-            last_qr = at
-        elif kind is HitKind.BUTTON:
-            last_button = at
-    horizon = max(last_qr + 1, source.rfind(_LOOP_WORD) + 1)
-    if last_button < horizon:
+    bounds = horizon_bounds(source)  # (shared: the places after it are what changed)
+    if bounds is None:
         return None
+    horizon, last_button = bounds
     places = [m.start() for m in re.finditer(r"<(?:[aA](?=[\t\n\f\r />])|!--\[(?i:if)\b)",
                                              source[horizon:])]  # fmt: skip
     for place in reversed([horizon + p for p in places]):
