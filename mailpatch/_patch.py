@@ -1132,9 +1132,13 @@ def _pair(
             raise Refusal(exc.reason, exc.offset, Cause.CHOICE, named) from None
 
     def listing(cands: Sequence[ButtonBlock]) -> str:
-        return "; ".join(
-            f"{lines.label(b.element.start)} {label_of(doc, b.element)!r}" for b in cands
+        # the first ones and how many more: thousands of Buttons made a message of 300 KB
+        shown = "; ".join(
+            f"{lines.label(b.element.start)} {label_of(doc, b.element)!r}"
+            for b in cands[:_LISTED_BUTTONS]
         )
+        more = len(cands) - _LISTED_BUTTONS
+        return shown + (f"; and {more:,} more" if more > 0 else "")
 
     # each Button's links are judged once, and each event's candidates listed once: a
     # template with thousands of blocks would otherwise cost (QR blocks x Buttons)
@@ -1196,6 +1200,9 @@ def _pair(
         Cause.TOO_FEW,
         _choices(doc, [b for b in buttons if b.links], options.endpoint),
     )
+
+
+_LISTED_BUTTONS = 30  # Buttons a refusal's message names (Refusal.buttons holds them all)
 
 
 def _choices(

@@ -261,3 +261,17 @@ def test_the_button_chosen_from_a_refusal_settles_it() -> None:
     chosen = PatchOptions(endpoint=ENDPOINT, event=EventRef("ev-1"), buttons=((line, column),))
     (pairing,) = patch(text, chosen).pairings
     assert pairing.button_offset == second.offset
+
+
+@pytest.mark.parametrize(("count", "named"), [(30, 30), (31, 30), (40, 30)])
+def test_a_refusal_names_thirty_buttons_and_counts_the_rest(count: int, named: int) -> None:
+    """The message names the first thirty candidates and says how many more (thousands made
+    a message of 300 KB); the choices behind it hold them all."""
+    text = email(["QR", *(button(f"B{i}", "#") for i in range(count))])
+    with pytest.raises(Refusal) as caught:
+        patch(text, OPTIONS)
+    message = str(caught.value)
+    assert [f"'B{i}'" in message for i in range(count)] == [i < named for i in range(count)]
+    assert ("; and 10 more" in message) == (count == 40)
+    assert ("more (" not in message) and (" more)" in message) == (count > named)
+    assert len(caught.value.buttons) == count
