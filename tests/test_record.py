@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import importlib
+import inspect
 import pickle
 from collections.abc import Callable
 from dataclasses import FrozenInstanceError, field
@@ -188,3 +189,34 @@ def test_the_records_on_the_patch_path_compile_no_code(module: str, name: str) -
     for method in ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__"):
         code = getattr(cls, method).__code__
         assert code.co_filename.endswith("_record.py"), (name, method)
+
+
+def test_a_record_shows_its_fields_in_its_signature_as_its_twin_does() -> None:
+    """help(), IDEs that introspect, and inspect.signature show what a caller may pass: the
+    fields, with their defaults ('<factory>' for a default_factory), not '*args, **kwargs'."""
+    assert str(inspect.signature(RECORD)) == str(inspect.signature(TWIN))
+
+
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [
+        ("mailpatch._patch", "PatchOptions"),
+        ("mailpatch._patch", "EventRef"),
+        ("mailpatch._patch", "Edit"),
+        ("mailpatch._link", "CalendarLink"),
+    ],
+)
+def test_a_public_record_s_signature_names_its_fields(module: str, name: str) -> None:
+    cls = getattr(importlib.import_module(module), name)
+    wanted = [f.name for f in dataclasses.fields(cls) if f.init]
+    assert list(inspect.signature(cls).parameters) == wanted
+
+
+def test_a_record_is_extended_by_a_frozen_dataclass_as_its_twin_is() -> None:
+    """dataclass reads __dataclass_params__.frozen to allow a frozen subclass: a record says
+    frozen=False there, so a user's @dataclass(frozen=True) subclass is a TypeError."""
+    for base in (HASHABLE_TWIN, HASHABLE):
+        more = dataclasses.dataclass(frozen=True)(
+            type("More", (base,), {"__annotations__": {"extra": "int"}, "extra": 0})
+        )
+        assert more("a", 1, (), 2).extra == 2
