@@ -851,7 +851,16 @@ class MarkerIndex:
     kept beside, with where the next different one is, so that a range's GUIDs are known in
     one step when it tests one event, as a Button does."""
 
-    __slots__ = ("_mins", "_where", "guids", "markers", "next_other", "starts", "test_starts")
+    __slots__ = (
+        "_mins",
+        "_scanned",
+        "_where",
+        "guids",
+        "markers",
+        "next_other",
+        "starts",
+        "test_starts",
+    )
 
     def __init__(self, source: str, tokens: Iterable[Token]) -> None:
         self.markers: list[Marker] = []
@@ -869,6 +878,7 @@ class MarkerIndex:
             self.next_other[i] = self.next_other[i + 1] if same else i + 1
         self._where: dict[str, list[int]] | None = None  # GUID -> its tests (made when asked)
         self._mins: list[list[str]] | None = None  # a sparse table of the GUIDs' minima
+        self._scanned = 0  # tests read by least() before it makes the table
 
     def guids_between(self, start: int, end: int) -> Guids:
         """The GUIDs the event tests that start in ``source[start:end]`` name, normalised."""
@@ -885,7 +895,14 @@ class MarkerIndex:
         return self._where.get(guid, [])
 
     def least(self, i: int, j: int) -> str:
-        """min(self.guids[i:j]) in two steps: a sparse table, made on the first question."""
+        """min(self.guids[i:j]): at once where they are one GUID; read where the questions so
+        far have read less than a few times the tests; else in two steps from a sparse table
+        (Buttons left open, each holding the tests of all after it, ask it of every range)."""
+        if self.next_other[i] >= j:
+            return self.guids[i]
+        if self._mins is None and self._scanned + (j - i) <= 4 * len(self.guids):
+            self._scanned += j - i
+            return min(self.guids[i:j])
         if self._mins is None:
             self._mins = [self.guids]
             width = 1

@@ -43,8 +43,19 @@ def record(cls: type[T]) -> type[T]:
             f"{cls.__qualname__}: a record writes its own __init__, __hash__ and "
             "frozen __setattr__/__delattr__"
         )
+    if "InitVar" in str(getattr(cls, "__annotations__", {})):
+        raise TypeError(f"{cls.__qualname__}: a record has no InitVar fields")
     cls = dataclass(init=False, repr=False, eq=False)(cls)
     every: tuple[Field[Any], ...] = fields(cls)  # type: ignore[arg-type]
+    for f in every:
+        if f.kw_only is True or (not f.init and f.default_factory is not MISSING):
+            raise TypeError(
+                f"{cls.__qualname__}.{f.name}: a record has no keyword-only fields, nor "
+                "factories for fields outside __init__"
+            )
+    # as dataclass(frozen=True) says of itself: a frozen dataclass may extend a record
+    params = cls.__dataclass_params__  # type: ignore[attr-defined]
+    params.init = params.repr = params.eq = params.frozen = True
     init = tuple(f for f in every if f.init)
     names = tuple(f.name for f in init)
     known = frozenset(names)
@@ -121,4 +132,50 @@ def record(cls: type[T]) -> type[T]:
         if key not in own:
             method.__qualname__ = f"{name}.{key}"
             setattr(cls, key, method)
+    cls.__signature__ = _Signature(cls, init)  # type: ignore[attr-defined]
     return cls
+
+
+class _Factory:
+    def __repr__(self) -> str:
+        return "<factory>"  # what dataclass's signature shows for a default_factory
+
+
+_FACTORY = _Factory()
+
+
+class _Signature:
+    """``inspect.signature(record)`` (help(), editors): the fields and their defaults, as
+    dataclass's ``__init__`` shows them, made when first asked for. Only for the record
+    itself: a class that extends it has its own."""
+
+    def __init__(self, owner: type, init: tuple[Field[Any], ...]) -> None:
+        self._owner, self._init = owner, init
+        self._made: Any = None
+
+    def __get__(self, obj: object, cls: type | None = None) -> Any:
+        if (cls if cls is not None else type(obj)) is not self._owner:
+            return None  # (inspect then reads the class's own __init__)
+        if self._made is None:
+            import inspect  # (click imports it anyway; a library user's help() pays here)
+
+            kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+            self._made = inspect.Signature(
+                [
+                    inspect.Parameter(
+                        f.name,
+                        kind,
+                        default=(
+                            f.default
+                            if f.default is not MISSING
+                            else _FACTORY
+                            if f.default_factory is not MISSING
+                            else inspect.Parameter.empty
+                        ),
+                        annotation=f.type,
+                    )
+                    for f in self._init
+                ],
+                return_annotation=None,
+            )
+        return self._made

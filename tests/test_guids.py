@@ -60,6 +60,14 @@ def test_a_range_answers_as_the_set_of_its_guids(
         assert view | {"x"} == whole | {"x"}  # (a plain set comes out of the operators)
         made = Guids(whole)  # the other kind: a set made from a Button's markers
         assert (made.single, made.least(), made == view) == (view.single, view.least(), True)
+    # least(): read while the questions have read little, then from the sparse table
+    for scanned in (0, 10**9):
+        index._scanned, index._mins = scanned, None
+        for lo, hi in ranges:
+            assert index.least(lo, hi) == min(index.guids[lo:hi])
+        assert (index._mins is not None) == (
+            scanned > 0 and not all(index.next_other[lo] >= hi for lo, hi in ranges)
+        )
 
 
 @settings(max_examples=300, deadline=None)

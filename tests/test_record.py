@@ -164,6 +164,19 @@ def test_a_record_keeps_the_repr_and_eq_written_in_it() -> None:
     [
         pytest.param({"__annotations__": {"x": "int"}}, id="no-docstring"),
         pytest.param({"__doc__": "d", "__annotations__": {}, "__hash__": lambda s: 1}, id="hash"),
+        pytest.param({"__doc__": "d", "__annotations__": {"x": "InitVar[int]"}}, id="initvar"),
+        pytest.param(
+            {"__doc__": "d", "__annotations__": {"x": "int"}, "x": field(kw_only=True)},
+            id="keyword-only",
+        ),
+        pytest.param(
+            {
+                "__doc__": "d",
+                "__annotations__": {"x": "list[int]"},
+                "x": field(init=False, default_factory=list),
+            },
+            id="factory-outside-init",
+        ),
     ],
 )
 def test_a_record_refuses_what_it_would_silently_get_wrong(body: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+from mailpatch._blocks import first_holders
 from mailpatch._errors import Cause, Refusal
 from mailpatch._html import LineIndex
 from mailpatch._link import (
@@ -145,6 +146,29 @@ def _linked(urls: Sequence[str]) -> set[tuple[str, str, str]]:
     return out
 
 
+_LISTED_CARRIERS = 10  # Buttons named for one event; the rest are counted
+
+
+def _carriers(summaries: Sequence[ButtonSummary]) -> dict[str, list[ButtonSummary]]:
+    """The Buttons that carry each event, in document order, the events in the order their
+    first carriers come (and a Button's own in GUID order). A Button carries one event, as
+    mailpatch writes it; one whose loop tests several (hand-made, or left open before others:
+    it holds the tests of all after it) is listed for each of them only where it is the
+    first such Button, so that the lists stay as long as the email (Buttons left open, each
+    testing its own event, listed every Button for every event after it: 2,000, 245 MB)."""
+    carried: dict[str, list[ButtonSummary]] = {}
+    for summary in summaries:
+        if summary.guids.single:
+            carried.setdefault(summary.guids.least(), []).append(summary)
+    first = first_holders((s.guids, s) for s in summaries if s.guids and not s.guids.single)
+    for guid, summary in first.items():
+        carried.setdefault(guid, []).append(summary)
+    order = {id(s): n for n, s in enumerate(summaries)}
+    for carriers in carried.values():
+        carriers.sort(key=lambda s: order[id(s)])
+    return dict(sorted(carried.items(), key=lambda item: (order[id(item[1][0])], item[0])))
+
+
 def inspect_email(text: str) -> Inspection:
     """The email's events (each QR block's GUID, then the GUIDs already patched Buttons
     carry), its Button blocks, and the endpoint and readable ids its calendar links already
@@ -155,10 +179,7 @@ def inspect_email(text: str) -> Inspection:
     qr_lines: dict[str, list[int]] = {}
     for guid, at in events.qr:
         qr_lines.setdefault(guid, []).append(lines.position(at)[0])
-    carried: dict[str, list[ButtonSummary]] = {}
-    for summary in summaries:
-        for guid in sorted(summary.guids):
-            carried.setdefault(guid, []).append(summary)
+    carried = _carriers(summaries)
     needed = {g for g, _ in events.to_patch}
     rows = []
     order = dict.fromkeys([*qr_lines, *carried, *sorted(events.patched)])
@@ -171,11 +192,14 @@ def inspect_email(text: str) -> Inspection:
                 if len(found) == 1
                 else f"QR codes at lines {and_list([str(x) for x in found])}"
             )
-        for summary in carried.get(guid, ()):
+        carriers = carried.get(guid, [])
+        for summary in carriers[:_LISTED_CARRIERS]:
             where.append(
                 f"calendar button {quoted(summary.label)} at line "
                 f"{lines.position(summary.offset)[0]}"
             )
+        if len(carriers) > _LISTED_CARRIERS:
+            where.append(f"{len(carriers) - _LISTED_CARRIERS:,} more calendar buttons")
         own = [u for s in carried.get(guid, ()) if len(s.guids) == 1 for u in s.calendar]
         ids = {(readable, session) for _, readable, session in _linked(own)}
         readable, session = next(iter(ids)) if len(ids) == 1 else ("", "")
@@ -437,10 +461,8 @@ def plain_changes(
 ) -> list[ChangeLine]:
     """What the conversion changed, one sentence each, the changed links in decoded terms."""
     out = []
-    carrying: dict[str, ButtonSummary] = {}  # GUID -> the first Button carrying its loop now
-    for summary in buttons_in(patched):
-        for guid in summary.guids:
-            carrying.setdefault(guid, summary)
+    # GUID -> the first Button carrying its loop now
+    carrying = first_holders((s.guids, s) for s in buttons_in(patched))
     for row in inspection.rows:
         now = carrying.get(row.guid) if row.needed else None
         if now is not None:
