@@ -703,21 +703,22 @@ _ELSEWHERE = (
     r"(?:(?!/[cC][aA][lL][eE][nN][dD][aA][rR]/[pP][eE][rR][sS][oO][nN][aA][lL]/[iI][cC][sS])"
     r"[!#-%'-;=?-~])*\""
 )
-_IF = r"<!--\[(?i:if)\b"  # an Outlook conditional comment (see CONDITIONAL)
+_IF_REST = r"!--\[(?i:if)\b"  # an Outlook conditional comment after its '<' (see CONDITIONAL)
+_IF = "<" + _IF_REST
 _HREF = "[hH][rR][eE][fF]"  # (no character outside ASCII lowers to one of these letters)
+# a conditional comment's text up to its first '-->', 'href' or '<!--[if', a run of ordinary
+# characters at a time, in an atomic group (no possessive repeat of a group, which CPython
+# 3.11.0-3.11.4 get wrong: see _html._REPEAT)
+_IF_TEXT = rf"(?>[^-hH<]*(?:(?:-(?!->)|[hH](?![rR][eE][fF])|<(?!{_IF_REST}))[^-hH<]*)*)"
 # Where a link that may matter may start, found in C (most of an email's links lead
 # elsewhere, and most of its conditional comments are Outlook's ghost tables, holding none):
 # each '<a' that reads as an <a> start tag, unless it reads as a link elsewhere (_ELSEWHERE);
 # each '<!--[if' whose text says 'href' before its first '-->' ('href' group), or meets
 # another '<!--[if' first ('chain' group: then it says 'href' if that one does). Each scan
-# stops at the next '<!--[if', so that together they read the email once. (The text is read
-# a run of ordinary characters at a time, in an atomic group: no possessive repeat of a
-# group, which CPython 3.11.0-3.11.4 get wrong, see _html._REPEAT.)
-# a conditional comment's text up to its first '-->', 'href' or '<!--[if'
-_IF_TEXT = r"(?>[^-hH<]*(?:(?:-(?!->)|[hH](?![rR][eE][fF])|<(?!!--\[(?i:if)\b))[^-hH<]*)*)"
+# stops at the next '<!--[if', so that together they read the email once.
 _LINK_PLACE = lazy(
     rf"<(?:[aA](?=[\t\n\f\r />])(?!{_ELSEWHERE})"
-    rf"|!--\[(?i:if)\b(?={_IF_TEXT}(?:(?P<href>{_HREF})|(?P<chain>{_IF}))))"
+    rf"|{_IF_REST}(?={_IF_TEXT}(?:(?P<href>{_HREF})|(?P<chain>{_IF}))))"
 )
 
 
@@ -956,11 +957,7 @@ class Guids(AbstractSet[str]):
         return bool(self._set) if self._index is None else self._lo < self._hi
 
     def __len__(self) -> int:
-        return (
-            1
-            if self._index is not None and self._set is None and self.single
-            else len(self._whole())
-        )
+        return 1 if self._set is None and self.single else len(self._whole())
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._whole())

@@ -1060,12 +1060,13 @@ def _check_carried_loop(doc: Document, button: ButtonBlock) -> None:
         )
 
 
-def _listed(items: Sequence[str], most: int = 6) -> str:
-    """'a, b, c', or the first ``most`` and how many more: a Button left open before
-    thousands of others holds all their markers and events, and a message is read."""
-    if len(items) <= most:
-        return ", ".join(items)
-    return f"{', '.join(items[:most])} and {len(items) - most:,} more"
+def _listed(items: Sequence[str], most: int = 6, sep: str = ", ", count: int = -1) -> str:
+    """'a, b, c', or the first ``most`` of ``count`` (all of ``items`` by default) and how
+    many more: a Button left open before thousands of others holds all their markers, events
+    and labels, and a message is read."""
+    more = (len(items) if count < 0 else count) - most
+    shown = sep.join(items[:most])
+    return f"{shown}{sep}and {more:,} more" if more > 0 else shown
 
 
 def _not_all_calendar(links: Sequence[ButtonLink]) -> bool:
@@ -1132,13 +1133,12 @@ def _pair(
             raise Refusal(exc.reason, exc.offset, Cause.CHOICE, named) from None
 
     def listing(cands: Sequence[ButtonBlock]) -> str:
-        # the first ones and how many more: thousands of Buttons made a message of 300 KB
-        shown = "; ".join(
+        # thousands of Buttons made a message of 300 KB: each label is read for one shown
+        shown = [
             f"{lines.label(b.element.start)} {label_of(doc, b.element)!r}"
             for b in cands[:_LISTED_BUTTONS]
-        )
-        more = len(cands) - _LISTED_BUTTONS
-        return shown + (f"; and {more:,} more" if more > 0 else "")
+        ]
+        return _listed(shown, _LISTED_BUTTONS, "; ", len(cands))
 
     # each Button's links are judged once, and each event's candidates listed once: a
     # template with thousands of blocks would otherwise cost (QR blocks x Buttons)

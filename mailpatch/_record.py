@@ -32,7 +32,8 @@ def _getter(names: tuple[str, ...]) -> Callable[[object], tuple[Any, ...]]:
 
 @dataclass_transform(frozen_default=True, field_specifiers=(field,))
 def record(cls: type[T]) -> type[T]:
-    """``cls`` as ``@dataclass(frozen=True)`` makes it (no InitVar or keyword-only fields).
+    """``cls`` as ``@dataclass(frozen=True)`` makes it (no InitVar or keyword-only fields, no
+    factory for a field outside ``__init__``: refused, not mishandled).
     As there, a ``__repr__`` or ``__eq__`` written in the class is kept. A record has a
     docstring of its own (dataclass would make one from the signature: most of its cost)."""
     own = frozenset(vars(cls))

@@ -275,3 +275,17 @@ def test_a_refusal_names_thirty_buttons_and_counts_the_rest(count: int, named: i
     assert ("; and 10 more" in message) == (count == 40)
     assert (" more)" in message) == (count > named)
     assert len(caught.value.buttons) == count
+
+
+def test_a_loop_refusal_names_six_events_and_markers_and_counts_the_rest() -> None:
+    """Buttons left open, each testing its own event: the first holds all ten tests, and
+    its refusal names six events and six markers, then how many more (2,000 made 152 KB)."""
+    from pathological_inputs import MANY_EVENTS, buttons_testing_events
+
+    with pytest.raises(Refusal) as caught:
+        patch(buttons_testing_events(10), MANY_EVENTS)
+    message = str(caught.value)
+    assert [guid(i) in message for i in range(10)] == [i < 6 for i in range(10)]
+    assert f"{guid(5)}, and 4 more but not a whole one" in message
+    assert message.count("{{#if (eq this.msevtmgt_eventid …)}}") == 6
+    assert message.endswith(", and 4 more)")

@@ -200,7 +200,7 @@ def inspect_email(text: str) -> Inspection:
             )
         if len(carriers) > _LISTED_CARRIERS:
             where.append(f"{len(carriers) - _LISTED_CARRIERS:,} more calendar buttons")
-        own = [u for s in carried.get(guid, ()) if len(s.guids) == 1 for u in s.calendar]
+        own = [u for s in carriers if s.guids.single for u in s.calendar]
         ids = {(readable, session) for _, readable, session in _linked(own)}
         readable, session = next(iter(ids)) if len(ids) == 1 else ("", "")
         rows.append(
@@ -345,11 +345,7 @@ def plain_refusal(
             groups=groups,
         )
     if cause is Cause.LOCKED:
-        block = (
-            f"The button {named[0]}"
-            if named
-            else f"The QR code block (line {line})"
-        )
+        block = f"The button {named[0]}" if named else f"The QR code block (line {line})"
         return Plain(
             "Not converted: a block is protected",
             f"{block} is protected or locked in the designer, so that nobody changes it by "
@@ -368,7 +364,8 @@ def plain_refusal(
             "convert that; if this happens again, ask whoever edits your templates to look at "
             f"line {line}."
         ),
-        where=where, reason=refusal.reason,
+        where=where,
+        reason=refusal.reason,
     )
 
 
@@ -400,8 +397,7 @@ def plain_outcome(outcome: Outcome, names: Mapping[str, str]) -> Plain:
             )
         return Plain(
             "Nothing to do",
-            f"{name} has no event QR code and no calendar button, so there is nothing to "
-            "convert.",
+            f"{name} has no event QR code and no calendar button, so there is nothing to convert.",
             "notice",
             advice=advice,
             native_button=bool(outcome.journeys),
@@ -421,8 +417,10 @@ def plain_outcome(outcome: Outcome, names: Mapping[str, str]) -> Plain:
         said = f"{name} is converted: its calendar links now carry these settings."
     else:
         title = "Converted"
-        buttons = "calendar button now downloads" if outcome.buttons == 1 else (
-            "calendar buttons now download"
+        buttons = (
+            "calendar button now downloads"
+            if outcome.buttons == 1
+            else ("calendar buttons now download")
         )
         said = f"{name} is converted: {made} {buttons} each registrant's calendar file."
     if unchecked:
@@ -475,9 +473,7 @@ def plain_changes(
             )
     if outcome.qr_removed:
         blocks = "QR code block was" if outcome.qr_removed == 1 else "QR code blocks were"
-        out.append(
-            ChangeLine(f"The {blocks} removed: the registration loop now wraps the button.")
-        )
+        out.append(ChangeLine(f"The {blocks} removed: the registration loop now wraps the button."))
     elif keep_qr and any(r.needed for r in inspection.rows):
         out.append(ChangeLine("The QR code block was kept, as asked."))
     for guid, changes in outcome.link_changes:
